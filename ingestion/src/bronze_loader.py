@@ -1,0 +1,240 @@
+"""Load GitHub events into bronze.raw_events: deduplicated, with bad rows isolated in the DLQ.
+
+How a batch is loaded (one transaction per batch):
+1. COPY its JSON texts, one per line, into a session temp table (no parsing in Python).
+2. Under a SAVEPOINT, one set-based INSERT ... SELECT casts each text to jsonb, repairs
+   `\\u0000` (which jsonb rejects) to U+FFFD keeping the original text, dead-letters texts
+   that are not event objects, and inserts the rest ON CONFLICT (event_id) DO NOTHING.
+3. If that statement fails (a text PostgreSQL cannot parse), roll back to the savepoint
+   and run the same statement in its safe form: pg_input_is_valid() routes unparseable
+   texts to the DLQ with PostgreSQL's own error message, still set-based.
+4. Only if that fails too, fall back to one SAVEPOINT per row, as the specification
+   describes: a bad row rolls back only itself and lands in the DLQ.
+The report counts inserted, duplicate, dead-lettered and repaired events.
+"""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+from dataclasses import dataclass, fields
+from typing import Iterable, Iterator
+
+import psycopg2
+from psycopg2.extras import execute_values
+
+from event_files import Chunk, Reject
+
+log = logging.getLogger("BRONZE_LOADER")
+
+# Bytes that valid JSON text never contains raw (JSON escapes control characters), used as
+# CSV delimiter and quote so that COPY passes each line through byte for byte.
+COPY_SQL = r"COPY pg_temp.bronze_staging (line) FROM STDIN WITH (FORMAT csv, DELIMITER E'\x01', QUOTE E'\x02')"
+
+STAGING_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS bronze_staging (
+    line_no BIGINT GENERATED ALWAYS AS IDENTITY,
+    line    TEXT
+) ON COMMIT DELETE ROWS
+"""
+
+# {parse} is filled with the fast or the safe jsonb cast; %(...)s are query parameters.
+LOAD_SQL_TEMPLATE = r"""
+WITH staged AS MATERIALIZED (
+    SELECT st.line_no + %(line_offset)s AS source_line,
+           st.line,
+           -- \u0000 preceded by an even number of backslashes is the escape jsonb rejects.
+           CASE WHEN strpos(st.line, '\u0000') > 0
+                THEN regexp_replace(st.line, '(?<!\\)((?:\\\\)*)\\u0000', '\1\\ufffd', 'g')
+           END AS repaired
+      FROM pg_temp.bronze_staging AS st
+     WHERE st.line IS NOT NULL {row_filter}
+),
+texts AS (
+    SELECT source_line, line, COALESCE(repaired, line) AS clean,
+           repaired IS NOT NULL AND repaired <> line AS is_repaired
+      FROM staged
+),
+parsed AS MATERIALIZED (
+    SELECT source_line, line, is_repaired, {parse}
+      FROM texts
+),
+checked AS MATERIALIZED (
+    SELECT source_line, line, is_repaired, doc,
+           CASE WHEN parse_error IS NOT NULL THEN parse_error
+                WHEN jsonb_typeof(doc) <> 'object'
+                    THEN 'not an event: JSON ' || jsonb_typeof(doc) || ', expected an object'
+                WHEN jsonb_typeof(doc -> 'id') NOT IN ('string', 'number') OR doc ->> 'id' = ''
+                    THEN 'not an event: no "id" string or number'
+           END AS reject_reason
+      FROM parsed
+),
+dead AS (
+    INSERT INTO bronze.dead_letter_queue (event_id, raw_text, error_message, source, source_line)
+    SELECT CASE WHEN jsonb_typeof(doc) = 'object' THEN doc ->> 'id' END,
+           line, reject_reason, %(source)s, source_line
+      FROM checked
+     WHERE reject_reason IS NOT NULL
+    RETURNING 1
+),
+inserted AS (
+    INSERT INTO bronze.raw_events (event_id, raw_data, source, is_repaired, original_text)
+    SELECT doc ->> 'id', doc, %(source)s, is_repaired, CASE WHEN is_repaired THEN line END
+      FROM checked
+     WHERE reject_reason IS NULL
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING is_repaired
+)
+SELECT (SELECT COUNT(*) FROM checked WHERE reject_reason IS NULL),
+       (SELECT COUNT(*) FROM inserted),
+       (SELECT COUNT(*) FROM inserted WHERE is_repaired),
+       (SELECT COUNT(*) FROM dead)
+"""
+FAST_PARSE = "clean::jsonb AS doc, NULL::TEXT AS parse_error"
+SAFE_PARSE = ("CASE WHEN pg_input_is_valid(clean, 'jsonb') THEN clean::jsonb END AS doc, "
+              "CASE WHEN NOT pg_input_is_valid(clean, 'jsonb') "
+              "THEN 'invalid JSON: ' || (pg_input_error_info(clean, 'jsonb')).message END AS parse_error")
+FAST_LOAD_SQL = LOAD_SQL_TEMPLATE.format(parse=FAST_PARSE, row_filter="")
+SAFE_LOAD_SQL = LOAD_SQL_TEMPLATE.format(parse=SAFE_PARSE, row_filter="")
+ONE_ROW_LOAD_SQL = LOAD_SQL_TEMPLATE.format(parse=SAFE_PARSE, row_filter="AND st.line_no = %(line_no)s")
+
+DLQ_COLUMNS = "bronze.dead_letter_queue (raw_text, error_message, source, source_line)"
+DLQ_INSERT_SQL = f"INSERT INTO {DLQ_COLUMNS} VALUES %s"
+DLQ_INSERT_ONE_SQL = f"INSERT INTO {DLQ_COLUMNS} VALUES (%s, %s, %s, %s)"
+
+
+@dataclass
+class LoadReport:
+    lines: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    errors: int = 0
+    repaired: int = 0
+
+    def __iadd__(self, other: "LoadReport") -> "LoadReport":
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        return self
+
+    def summary(self) -> str:
+        return f"{self.inserted} Inserted | {self.duplicates} Duplicates | {self.errors} Errors"
+
+
+def _printable(raw: bytes) -> str:
+    """Text for a DLQ row: the input as received, undecodable bytes and NULs as \\xNN escapes."""
+    return raw.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+
+
+def _stage(cur, data: bytes) -> None:
+    cur.execute("TRUNCATE pg_temp.bronze_staging RESTART IDENTITY")
+    cur.copy_expert(COPY_SQL, io.BytesIO(data))
+
+
+def _stage_lines_one_by_one(cur, data: bytes, first_line: int, source: str) -> int:
+    """COPY refused the chunk (bad encoding, stray control bytes): stage line by line,
+    dead-lettering the lines PostgreSQL cannot hold as text. Returns lines dead-lettered."""
+    cur.execute("TRUNCATE pg_temp.bronze_staging RESTART IDENTITY")
+    rows, rejects = [], []
+    for number, raw in enumerate(data.split(b"\n"), start=first_line):
+        raw = raw.rstrip(b"\r")
+        try:
+            text = raw.decode("utf-8")
+            if "\x00" in text:
+                raise ValueError("NUL byte in text")
+        except (UnicodeDecodeError, ValueError) as exc:
+            rejects.append((_printable(raw), f"unreadable text: {exc}", source, number))
+            text = None
+        # Keep numbering aligned with the file: one staged row per input line.
+        rows.append((text if text and text.strip() else None,))
+    execute_values(cur, "INSERT INTO pg_temp.bronze_staging (line) VALUES %s", rows, page_size=1000)
+    if rejects:
+        execute_values(cur, DLQ_INSERT_SQL, rejects)
+    return len(rejects)
+
+
+def _run_load(cur, sql: str, params: dict) -> LoadReport:
+    cur.execute(sql, params)
+    valid, inserted, repaired, dead = cur.fetchone()
+    return LoadReport(lines=valid + dead, inserted=inserted, duplicates=valid - inserted,
+                      errors=dead, repaired=repaired)
+
+
+def _load_row_by_row(cur, params: dict) -> LoadReport:
+    """The specification's row-level isolation: one SAVEPOINT per staged row."""
+    report = LoadReport()
+    cur.execute("SELECT line_no, line FROM pg_temp.bronze_staging WHERE line IS NOT NULL ORDER BY line_no")
+    for line_no, line in cur.fetchall():
+        cur.execute("SAVEPOINT bronze_row")
+        try:
+            report += _run_load(cur, ONE_ROW_LOAD_SQL, {**params, "line_no": line_no})
+            cur.execute("RELEASE SAVEPOINT bronze_row")
+        except psycopg2.Error as exc:
+            cur.execute("ROLLBACK TO SAVEPOINT bronze_row")
+            reason = (exc.pgerror or str(exc)).strip().splitlines()[0]
+            cur.execute(DLQ_INSERT_ONE_SQL, (line, reason, params["source"], line_no + params["line_offset"]))
+            report += LoadReport(lines=1, errors=1)
+            log.warning("Row at line %d isolated to the DLQ: %s", line_no + params["line_offset"], reason)
+    return report
+
+
+def load_chunk(conn, chunk: Chunk, source: str) -> LoadReport:
+    """Load one chunk in one transaction and commit it."""
+    report = LoadReport()
+    with conn.cursor() as cur:
+        cur.execute(STAGING_DDL)
+        if chunk.rejects:
+            execute_values(cur, DLQ_INSERT_SQL,
+                           [(r.raw_text, r.reason, source, r.line) for r in chunk.rejects])
+            report += LoadReport(lines=len(chunk.rejects), errors=len(chunk.rejects))
+        if chunk.data:
+            params = {"source": source, "line_offset": chunk.first_line - 1}
+            cur.execute("SAVEPOINT bronze_copy")
+            try:
+                _stage(cur, chunk.data)
+            except psycopg2.Error as exc:
+                cur.execute("ROLLBACK TO SAVEPOINT bronze_copy")
+                log.warning("COPY refused the batch from line %d (%s); staging line by line.",
+                            chunk.first_line, str(exc).strip().splitlines()[0])
+                unreadable = _stage_lines_one_by_one(cur, chunk.data, chunk.first_line, source)
+                report += LoadReport(lines=unreadable, errors=unreadable)
+            report += _load_staged(cur, params)
+    conn.commit()
+    return report
+
+
+def _load_staged(cur, params: dict) -> LoadReport:
+    for sql, name in ((FAST_LOAD_SQL, "set-based load"), (SAFE_LOAD_SQL, "validating set-based load")):
+        cur.execute("SAVEPOINT bronze_batch")
+        try:
+            result = _run_load(cur, sql, params)
+            cur.execute("RELEASE SAVEPOINT bronze_batch")
+            return result
+        except psycopg2.Error as exc:
+            cur.execute("ROLLBACK TO SAVEPOINT bronze_batch")
+            log.info("%s failed (%s); retrying the batch more carefully.",
+                     name.capitalize(), str(exc).strip().splitlines()[0])
+    return _load_row_by_row(cur, params)
+
+
+def events_to_chunk(events: Iterable) -> Chunk:
+    """Serialise API events (parsed JSON values) one per line, ASCII-escaped so that lone
+    surrogates stay visible as \\udXXX for PostgreSQL to reject into the DLQ."""
+    return Chunk(data="\n".join(json.dumps(e, separators=(",", ":")) for e in events).encode("ascii"))
+
+
+def load_events(conn, events: list, source: str = "api") -> LoadReport:
+    """Load a batch of already-parsed events (the API client's page) and log its report."""
+    started = time.perf_counter()
+    report = load_chunk(conn, events_to_chunk(events), source)
+    log.info("Batch Report: %s (%d repaired, %.0f ms)", report.summary(), report.repaired,
+             (time.perf_counter() - started) * 1000)
+    return report
+
+
+def load_chunks(conn, chunks: Iterator[Chunk], source: str) -> LoadReport:
+    """Load a stream of chunks (a file), one transaction per chunk."""
+    total = LoadReport()
+    for chunk in chunks:
+        total += load_chunk(conn, chunk, source)
+    return total

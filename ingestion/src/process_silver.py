@@ -1,0 +1,76 @@
+"""Silver processor: bronze.raw_events -> silver.events in batches, one transaction each.
+
+Each batch is one call of silver.load_batch() (warehouse/silver/etl/load_silver_batch.sql),
+which does the set-based transformation and moves the xid8 watermark in the same
+transaction. The loop stops when silver has caught up or a stop was requested.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import db
+from config import ConfigError, get_settings
+from logger import setup_from_settings
+
+log = logging.getLogger("SILVER_JOB")
+data_log = logging.getLogger("SILVER_DATA")
+
+
+@dataclass
+class SilverResult:
+    rows_inserted: int = 0
+    batches: int = 0
+    caught_up: bool = False
+
+
+def run_silver(conn, batch_size: int, should_stop: Callable[[], bool] = lambda: False) -> SilverResult:
+    """Process bronze rows until silver is up to date (or a stop is requested between batches)."""
+    result = SilverResult()
+    conn.autocommit = False
+    while not should_stop():
+        started = time.perf_counter()
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT rows_read, rows_inserted, caught_up FROM silver.load_batch(%s)",
+                            (batch_size,))
+                rows_read, rows_inserted, caught_up = cur.fetchone()
+                cur.execute("SELECT last_xid::TEXT, last_raw_event_id FROM silver.etl_watermark "
+                            "WHERE pipeline = 'silver.events'")
+                last_xid, last_id = cur.fetchone()
+            conn.commit()
+        except Exception:
+            conn.rollback()
+            log.exception("Silver batch failed and was rolled back; the watermark did not move.")
+            raise
+        result.batches += 1
+        result.rows_inserted += rows_inserted
+        if rows_read:
+            log.info("Saved %d events.", rows_inserted)
+            data_log.info("batch %d: read %d bronze rows, inserted %d, watermark (xid %s, raw_event_id %s), %.0f ms",
+                          result.batches, rows_read, rows_inserted, last_xid, last_id,
+                          (time.perf_counter() - started) * 1000)
+        if caught_up:
+            result.caught_up = True
+            log.info("Silver Layer is fully up to date.")
+            break
+    return result
+
+
+def main() -> int:
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    setup_from_settings(settings)
+    with db.connection(settings) as conn:
+        run_silver(conn, settings.silver_batch_size)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Create or update the whole warehouse: `python setup_db.py`.
+
+Applies the SQL files under warehouse/ in dependency order (bronze, silver, silver view
+and batch function, gold dimensions, gold fact), each file in its own transaction, under
+an advisory lock so two setups never interleave. Every file is idempotent, so a second
+run changes nothing and loses nothing; the summary at the end says what is there.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "ingestion" / "src"))
+
+import logging  # noqa: E402
+
+import db  # noqa: E402
+from config import ConfigError, get_settings  # noqa: E402
+from logger import setup_from_settings  # noqa: E402
+
+log = logging.getLogger("SETUP_DB")
+
+WAREHOUSE_DIR = Path(__file__).resolve().parent / "warehouse"
+SQL_FILES = (
+    "bronze/ddl.sql",
+    "silver/ddl.sql",
+    "silver/view_silver.sql",
+    "silver/etl/load_silver_batch.sql",
+    "gold/01_dim_date.sql",
+    "gold/02_dim_actors.sql",
+    "gold/03_dim_repos.sql",
+    "gold/04_dim_event_types.sql",
+    "gold/05_fact_events.sql",
+)
+SETUP_LOCK_KEY = 4_242_001  # pg_advisory_lock key reserved for schema setup
+
+SUMMARY_SQL = """
+SELECT n.nspname || '.' || c.relname,
+       CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' END,
+       c.reltuples
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname IN ('bronze', 'silver', 'gold') AND c.relkind IN ('r', 'v')
+ORDER BY n.nspname, c.relname
+"""
+
+
+def apply_schema(conn) -> list[tuple[str, float]]:
+    """Apply every warehouse SQL file in order; returns (file, seconds) for each."""
+    applied = []
+    conn.autocommit = False
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK_KEY,))
+        conn.commit()
+        try:
+            for relative in SQL_FILES:
+                started = time.perf_counter()
+                cur.execute((WAREHOUSE_DIR / relative).read_text(encoding="utf-8"))
+                conn.commit()
+                applied.append((relative, time.perf_counter() - started))
+        except Exception:
+            conn.rollback()
+            raise
+        finally:
+            cur.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
+            conn.commit()
+    return applied
+
+
+def main() -> int:
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    setup_from_settings(settings)
+    log.info("Setting up the warehouse in %s", db.describe(settings))
+    with db.connection(settings) as conn:
+        for relative, seconds in apply_schema(conn):
+            log.info("Applied warehouse/%s (%.0f ms)", relative, seconds * 1000)
+        with conn.cursor() as cur:
+            cur.execute(SUMMARY_SQL)
+            objects = cur.fetchall()
+            cur.execute("SELECT (SELECT COUNT(*) FROM gold.dim_date), "
+                        "(SELECT MIN(full_date) FROM gold.dim_date), (SELECT MAX(full_date) FROM gold.dim_date), "
+                        "(SELECT COUNT(*) FROM gold.dim_event_types), (SELECT COUNT(*) FROM bronze.raw_events)")
+            days, first_day, last_day, types, bronze_rows = cur.fetchone()
+        conn.rollback()
+    tables = sum(1 for _, kind, _ in objects if kind == "table")
+    views = sum(1 for _, kind, _ in objects if kind == "view")
+    log.info("Warehouse ready: %d tables and %d views in bronze/silver/gold; dim_date %s..%s (%d days); "
+             "%d event types; %d events in bronze.", tables, views, first_day, last_day, days, types, bronze_rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

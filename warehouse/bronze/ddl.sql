@@ -1,0 +1,70 @@
+-- =============================================================================
+-- bronze/ddl.sql — the raw layer: every event exactly as received, plus the
+-- dead-letter queue for input that could not be stored as an event.
+--
+-- bronze.raw_events
+--   grain:   one row per GitHub event id (deduplicated on event_id).
+--   written: ingestion/src/bronze_loader.py (live listener and file loads), INSERT only.
+--   read:    silver.load_batch() (warehouse/silver/etl/load_silver_batch.sql).
+--   Append-only: a trigger refuses UPDATE and DELETE, so bronze stays the audit trail.
+--   ingest_xid is the inserting transaction's id (pg_current_xact_id()); silver
+--   reads bronze in ingest_xid order up to the oldest still-running transaction,
+--   which is what makes its watermark safe against rows that commit late.
+--
+-- bronze.dead_letter_queue
+--   grain:   one row per input line / event that failed to load.
+--   written: bronze_loader.py. read: operators (psql, health checks, DLQ tools).
+--   raw_text is the text exactly as received, so a fixed loader can replay it.
+-- Idempotent: safe to run any number of times.
+-- =============================================================================
+
+CREATE SCHEMA IF NOT EXISTS bronze;
+
+CREATE TABLE IF NOT EXISTS bronze.raw_events (
+    event_id        TEXT        NOT NULL,
+    raw_event_id    BIGINT      GENERATED ALWAYS AS IDENTITY,
+    raw_data        JSONB       NOT NULL,
+    source          TEXT        NOT NULL,
+    -- TRUE when the text held \u0000 (which jsonb rejects) and was stored with U+FFFD instead;
+    -- original_text then keeps the text exactly as received, for auditors.
+    is_repaired     BOOLEAN     NOT NULL DEFAULT FALSE,
+    original_text   TEXT,
+    ingested_at     TIMESTAMPTZ NOT NULL DEFAULT now(),
+    ingest_xid      XID8        NOT NULL DEFAULT pg_current_xact_id(),
+    CONSTRAINT pk_raw_events PRIMARY KEY (event_id),
+    CONSTRAINT chk_raw_events_repair_keeps_original CHECK (is_repaired = (original_text IS NOT NULL))
+);
+
+-- Silver's keyset scan: (ingest_xid, raw_event_id) > watermark, in that order.
+CREATE INDEX IF NOT EXISTS idx_raw_events_ingest_xid
+    ON bronze.raw_events (ingest_xid, raw_event_id);
+
+CREATE TABLE IF NOT EXISTS bronze.dead_letter_queue (
+    dlq_id          BIGINT      GENERATED ALWAYS AS IDENTITY,
+    event_id        TEXT,
+    raw_text        TEXT        NOT NULL,
+    error_message   TEXT        NOT NULL,
+    source          TEXT        NOT NULL,
+    source_line     BIGINT,
+    failed_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
+    resolved_at     TIMESTAMPTZ,
+    resolution      TEXT,
+    CONSTRAINT pk_dead_letter_queue PRIMARY KEY (dlq_id)
+);
+
+CREATE INDEX IF NOT EXISTS idx_dead_letter_queue_failed_at
+    ON bronze.dead_letter_queue (failed_at);
+
+-- Bronze is the immutable record of what arrived: refuse edits and deletions.
+CREATE OR REPLACE FUNCTION bronze.refuse_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'bronze.% is append-only: % refused', TG_TABLE_NAME, TG_OP
+        USING ERRCODE = 'insufficient_privilege';
+END;
+$$;
+
+DROP TRIGGER IF EXISTS trg_raw_events_append_only ON bronze.raw_events;
+CREATE TRIGGER trg_raw_events_append_only
+    BEFORE UPDATE OR DELETE ON bronze.raw_events
+    FOR EACH ROW EXECUTE FUNCTION bronze.refuse_change();

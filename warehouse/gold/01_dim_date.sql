@@ -1,0 +1,56 @@
+-- =============================================================================
+-- gold/01_dim_date.sql — gold.dim_date, the calendar dimension.
+--
+--   grain:   one row per calendar day; key date_id = YYYYMMDD (INT).
+--   written: this file pre-generates 2010-01-01 .. 2028-12-31; the gold ETL calls
+--            gold.ensure_dates() to add any day an event falls on outside that range
+--            (an event dated 2029 must load, not fail on the foreign key).
+--   read:    gold.fact_events (FK), BI queries (full_date, year, month, is_weekend).
+-- Idempotent: CREATE IF NOT EXISTS; generation uses ON CONFLICT DO NOTHING.
+-- =============================================================================
+
+CREATE SCHEMA IF NOT EXISTS gold;
+
+CREATE TABLE IF NOT EXISTS gold.dim_date (
+    date_id         INT      NOT NULL,
+    full_date       DATE     NOT NULL,
+    year            INT      NOT NULL,
+    quarter         INT      NOT NULL,
+    month           INT      NOT NULL,
+    day_of_month    INT      NOT NULL,
+    day_of_week     INT      NOT NULL,   -- ISO: 1 = Monday .. 7 = Sunday
+    day_name        TEXT     NOT NULL,
+    month_name      TEXT     NOT NULL,
+    is_weekend      BOOLEAN  NOT NULL,
+    CONSTRAINT pk_dim_date PRIMARY KEY (date_id),
+    CONSTRAINT uq_dim_date_full_date UNIQUE (full_date)
+);
+
+CREATE OR REPLACE FUNCTION gold.ensure_dates(p_from DATE, p_to DATE)
+RETURNS INT
+LANGUAGE sql AS $$
+    WITH inserted AS (
+        INSERT INTO gold.dim_date (
+            date_id, full_date, year, quarter, month, day_of_month,
+            day_of_week, day_name, month_name, is_weekend
+        )
+        SELECT
+            (EXTRACT(YEAR FROM d)::INT * 10000 + EXTRACT(MONTH FROM d)::INT * 100
+             + EXTRACT(DAY FROM d)::INT),
+            d::DATE,
+            EXTRACT(YEAR FROM d)::INT,
+            EXTRACT(QUARTER FROM d)::INT,
+            EXTRACT(MONTH FROM d)::INT,
+            EXTRACT(DAY FROM d)::INT,
+            EXTRACT(ISODOW FROM d)::INT,
+            trim(to_char(d, 'Day')),
+            trim(to_char(d, 'Month')),
+            EXTRACT(ISODOW FROM d) IN (6, 7)
+        FROM generate_series(p_from::TIMESTAMP, p_to::TIMESTAMP, INTERVAL '1 day') AS g(d)
+        ON CONFLICT (date_id) DO NOTHING
+        RETURNING 1
+    )
+    SELECT COUNT(*)::INT FROM inserted;
+$$;
+
+SELECT gold.ensure_dates(DATE '2010-01-01', DATE '2028-12-31');
