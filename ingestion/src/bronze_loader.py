@@ -65,7 +65,8 @@ checked AS MATERIALIZED (
            CASE WHEN parse_error IS NOT NULL THEN parse_error
                 WHEN jsonb_typeof(doc) <> 'object'
                     THEN 'not an event: JSON ' || jsonb_typeof(doc) || ', expected an object'
-                WHEN jsonb_typeof(doc -> 'id') NOT IN ('string', 'number') OR doc ->> 'id' = ''
+                WHEN COALESCE(jsonb_typeof(doc -> 'id'), 'missing') NOT IN ('string', 'number')
+                     OR doc ->> 'id' = ''
                     THEN 'not an event: no "id" string or number'
            END AS reject_reason
       FROM parsed
@@ -94,7 +95,8 @@ SELECT (SELECT COUNT(*) FROM checked WHERE reject_reason IS NULL),
 FAST_PARSE = "clean::jsonb AS doc, NULL::TEXT AS parse_error"
 SAFE_PARSE = ("CASE WHEN pg_input_is_valid(clean, 'jsonb') THEN clean::jsonb END AS doc, "
               "CASE WHEN NOT pg_input_is_valid(clean, 'jsonb') "
-              "THEN 'invalid JSON: ' || (pg_input_error_info(clean, 'jsonb')).message END AS parse_error")
+              "THEN (SELECT 'invalid JSON: ' || i.message || COALESCE(' (' || i.detail || ')', '') "
+              "FROM pg_input_error_info(clean, 'jsonb') AS i) END AS parse_error")
 FAST_LOAD_SQL = LOAD_SQL_TEMPLATE.format(parse=FAST_PARSE, row_filter="")
 SAFE_LOAD_SQL = LOAD_SQL_TEMPLATE.format(parse=SAFE_PARSE, row_filter="")
 ONE_ROW_LOAD_SQL = LOAD_SQL_TEMPLATE.format(parse=SAFE_PARSE, row_filter="AND st.line_no = %(line_no)s")

@@ -27,6 +27,7 @@ DECLARE
     v_to        XID8;
     v_step      TIMESTAMPTZ;
     v_rows      BIGINT;
+    v_new_rows  BIGINT;
     v_min_date  DATE;
     v_max_date  DATE;
 BEGIN
@@ -44,10 +45,10 @@ BEGIN
       FROM silver.v_events AS v
      WHERE v.processed_xid >= v_from
        AND v.processed_xid <  v_to;
-    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    GET DIAGNOSTICS v_new_rows = ROW_COUNT;
     ANALYZE gold_new_events;
     RAISE NOTICE '[0/4] silver.v_events: % new rows | Duration: % ms',
-        v_rows, round(EXTRACT(EPOCH FROM clock_timestamp() - v_step) * 1000);
+        v_new_rows, round(EXTRACT(EPOCH FROM clock_timestamp() - v_step) * 1000);
 
     -- dim_date is pre-generated for 2010-2028; extend it for any day outside that.
     SELECT MIN(event_time)::DATE, MAX(event_time)::DATE INTO v_min_date, v_max_date FROM gold_new_events;
@@ -127,9 +128,12 @@ BEGIN
     RAISE NOTICE '[4/4] fact_events: % rows | Duration: % ms',
         v_rows, round(EXTRACT(EPOCH FROM clock_timestamp() - v_step) * 1000);
 
-    UPDATE gold.etl_watermark
-       SET last_xid = v_to, updated_at = now()
-     WHERE pipeline = 'gold.fact_events';
+    -- With no new rows the range was empty: leave the watermark alone so a no-op run writes nothing.
+    IF v_new_rows > 0 THEN
+        UPDATE gold.etl_watermark
+           SET last_xid = v_to, updated_at = now()
+         WHERE pipeline = 'gold.fact_events';
+    END IF;
 END;
 $$;
 

