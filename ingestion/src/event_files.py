@@ -56,9 +56,12 @@ def open_binary(path: Path) -> BinaryIO:
 
 
 def _read_blocks(stream: BinaryIO) -> Iterator[bytes]:
+    # read1 returns what one step of decompression produced, so when the stream breaks
+    # only that step's output is lost, not a whole block's worth.
+    read = getattr(stream, "read1", stream.read)
     while True:
         try:
-            block = stream.read(READ_BLOCK_BYTES)
+            block = read(READ_BLOCK_BYTES)
         except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
             raise InputDamaged(f"compressed data is truncated or corrupt: {exc}") from exc
         if not block:
