@@ -1,15 +1,16 @@
 # Two commands on a fresh machine with Python 3.10+ and make:
-#   make demo   venv + install + embedded PostgreSQL 16 + setup + sample load + one ETL cycle + queries
+#   make demo   venv + install + embedded PostgreSQL 16 + setup, then the listener and the scheduler
+#               against a local GitHub (recorded real events over HTTP) for 30 s, then health checks + Q1-Q4
 #   make test   the whole test suite against real PostgreSQL 16
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 SRC    := ingestion/src
 
-.PHONY: demo test setup load etl queries psql clean-db help
+.PHONY: demo demo-files run test setup load etl queries psql clean-db help
 
 help:
-	@echo "make demo | make test | make setup | make etl | make queries | make psql | make clean-db"
+	@echo "make demo | make run | make test | make demo-files | make setup | make etl | make queries | make psql | make clean-db"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +30,19 @@ etl: $(VENV)/.installed
 queries: $(VENV)/.installed
 	$(PY) $(SRC)/analytics.py --as-of busiest
 
-demo: load etl queries
+# The demo through the real HTTP path: local GitHub -> listener -> bronze -> scheduler -> gold.
+# It uses its own database, github_events_demo, recreated each time (make psql DB_NAME=github_events_demo).
+DEMO_SECONDS ?= 30
+demo: $(VENV)/.installed
+	DB_NAME=github_events_demo $(PY) setup_db.py --recreate
+	DB_NAME=github_events_demo $(PY) $(SRC)/run_all.py --local-github --duration $(DEMO_SECONDS) --show
+
+# The main job, live: listener + scheduler against GitHub's API until Ctrl-C.
+run: setup
+	$(PY) $(SRC)/run_all.py
+
+# The sample file straight into bronze, one ETL cycle, Q1-Q4 over the sample's own dates.
+demo-files: load etl queries
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q tests

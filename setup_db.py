@@ -67,13 +67,31 @@ def apply_schema(conn) -> list[tuple[str, float]]:
     return applied
 
 
-def main() -> int:
+def recreate_embedded_database(settings) -> None:
+    """Drop and recreate the configured database: only on the embedded server (demos)."""
+    if not settings.uses_embedded_db:
+        raise SystemExit("--recreate only works on the embedded server; refusing to drop a configured database")
+    with db.connection(settings, dbname="postgres") as admin:
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{settings.db_name}" WITH (FORCE)')
+    log.info("Dropped database %s of the embedded server; creating it afresh.", settings.db_name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recreate", action="store_true",
+                        help="drop the database first (embedded server only; `make demo` uses it for its own database)")
+    args = parser.parse_args(argv)
     try:
         settings = get_settings()
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
     setup_from_settings(settings)
+    if args.recreate:
+        recreate_embedded_database(settings)
     log.info("Setting up the warehouse in %s", db.describe(settings))
     with db.connection(settings) as conn:
         for relative, seconds in apply_schema(conn):

@@ -23,7 +23,10 @@ DEFAULT_LOG_DIR = REPO_ROOT / "ingestion" / "logs"
 # The specification's silver batch: small enough that one batch is a short transaction.
 DEFAULT_SILVER_BATCH_SIZE = 5_000
 # Demo: the specification's 2-minute cycle; production: daily at 02:00.
-DEFAULT_DEMO_INTERVAL_MINUTES = 2
+DEFAULT_DEMO_INTERVAL_SECONDS = 120
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
+# The specification's 60 s listener cycle; GitHub's X-Poll-Interval may raise it, never lower it.
+DEFAULT_POLL_INTERVAL_SECONDS = 60
 DEFAULT_PRODUCTION_TIME = "02:00"
 ETL_MODES = ("demo", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -46,7 +49,10 @@ class Settings:
     log_level: str = "INFO"
     silver_batch_size: int = DEFAULT_SILVER_BATCH_SIZE
     etl_mode: str = "demo"
-    demo_interval_minutes: int = DEFAULT_DEMO_INTERVAL_MINUTES
+    demo_interval_seconds: int = DEFAULT_DEMO_INTERVAL_SECONDS
+    github_token: str | None = field(default=None, repr=False)
+    github_api_url: str = DEFAULT_GITHUB_API_URL
+    poll_interval_seconds: int = DEFAULT_POLL_INTERVAL_SECONDS
     production_time: str = DEFAULT_PRODUCTION_TIME
 
     @property
@@ -57,7 +63,7 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values that must never reach a log line (see logger.RedactSecrets)."""
-        found = [s for s in (self.db_pass,) if s]
+        found = [s for s in (self.db_pass, self.github_token) if s]
         if self.database_url:
             from urllib.parse import urlsplit
 
@@ -115,6 +121,14 @@ def _clock_time(env: Mapping[str, str], name: str, default: str) -> str:
     return f"{int(hours):02d}:{minutes}"
 
 
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = _text(env, name) or default
+    if not raw.startswith(("http://", "https://")) or "@" in raw:
+        raise ConfigError(f"{name}={raw!r} must be an http(s) URL without credentials "
+                          f"(the token goes in GITHUB_TOKEN)")
+    return raw.rstrip("/")
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build and validate Settings from `env` (default: os.environ after loading `.env`)."""
     if env is None:
@@ -138,7 +152,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_level=_choice(env, "LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),
         silver_batch_size=_int(env, "SILVER_BATCH_SIZE", DEFAULT_SILVER_BATCH_SIZE, 1, 1_000_000),
         etl_mode=_choice(env, "ETL_MODE", "demo", ETL_MODES),
-        demo_interval_minutes=_int(env, "DEMO_INTERVAL_MINUTES", DEFAULT_DEMO_INTERVAL_MINUTES, 1, 1440),
+        demo_interval_seconds=_int(env, "DEMO_INTERVAL_SECONDS", DEFAULT_DEMO_INTERVAL_SECONDS, 1, 86_400),
+        github_token=_text(env, "GITHUB_TOKEN"),
+        github_api_url=_url(env, "GITHUB_API_URL", DEFAULT_GITHUB_API_URL),
+        poll_interval_seconds=_int(env, "POLL_INTERVAL_SECONDS", DEFAULT_POLL_INTERVAL_SECONDS, 1, 86_400),
         production_time=_clock_time(env, "PRODUCTION_TIME", DEFAULT_PRODUCTION_TIME),
     )
 

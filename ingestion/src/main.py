@@ -1,5 +1,7 @@
-"""Bronze orchestrator.
+"""Bronze orchestrator: the continuous listener on GitHub's events API, or a file load.
 
+    python ingestion/src/main.py                        poll GitHub every POLL_INTERVAL_SECONDS, until stopped
+    python ingestion/src/main.py --once                 poll once, load, exit
     python ingestion/src/main.py --once --source PATH   load events from files into bronze, then exit
 
 PATH may be a file (JSON array, JSON lines, a single event object, or gzip of any of these)
@@ -10,17 +12,28 @@ from __future__ import annotations
 
 import argparse
 import logging
+import random
+import signal
 import sys
+import threading
 import time
+from collections import OrderedDict
 from pathlib import Path
 
+import psycopg2
+
 import db
-from bronze_loader import LoadReport, load_chunks
+from api_client import AuthenticationError, GitHubClient, GitHubError, PollResult, RequestRejected
+from bronze_loader import LoadReport, load_chunks, load_events
 from config import ConfigError, get_settings
 from event_files import InputDamaged, iter_file_chunks
 from logger import setup_from_settings
 
 log = logging.getLogger("ORCHESTRATOR")
+
+RECENT_IDS_KEPT = 5_000      # ids remembered to detect overlap: 300 per poll, with room to spare
+DB_RETRY_MAX_SECONDS = 30    # cap of the reconnect backoff while PostgreSQL is away
+API_SOURCE = "api"
 
 INPUT_PATTERNS = ("*.json", "*.json.gz", "*.jsonl", "*.jsonl.gz", "*.ndjson", "*.gz")
 
@@ -60,6 +73,152 @@ def load_files(conn, files: list[Path]) -> tuple[LoadReport, list[str]]:
     return total, damaged
 
 
+class Listener:
+    """Poll, load with the bronze loader, record the poll, sleep the rest of the interval."""
+
+    def __init__(self, settings, client: GitHubClient, stop: threading.Event | None = None,
+                 sleep=None):
+        self.settings = settings
+        self.client = client
+        self.stop = stop or threading.Event()
+        self.sleep = sleep or self.stop.wait
+        self.conn = None
+        self.recent: OrderedDict[str, None] = OrderedDict()
+        self.polls = 0
+
+    # -- database, surviving restarts ----------------------------------------------------------
+    def _connection(self):
+        attempt = 0
+        while self.conn is None or self.conn.closed:
+            try:
+                self.conn = db.connect(self.settings)
+            except psycopg2.OperationalError as exc:
+                attempt += 1
+                wait = random.uniform(0.5, 1.0) * min(DB_RETRY_MAX_SECONDS, 2 ** attempt)
+                log.warning("Database unavailable (%s); reconnecting in %.1fs.",
+                            str(exc).strip().splitlines()[0] if str(exc).strip() else "no detail", wait)
+                if self.stop.is_set() and attempt > 3:
+                    raise
+                self.sleep(wait)
+        return self.conn
+
+    def _with_database(self, work):
+        """Run work(conn), reconnecting and retrying while the connection is lost."""
+        attempt = 0
+        while True:
+            conn = self._connection()
+            try:
+                return work(conn)
+            except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+                attempt += 1
+                try:
+                    conn.close()
+                except psycopg2.Error:
+                    pass
+                self.conn = None
+                wait = random.uniform(0.5, 1.0) * min(DB_RETRY_MAX_SECONDS, 2 ** attempt)
+                log.warning("Lost the database during a load (%s); retrying in %.1fs, events kept in memory.",
+                            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, wait)
+                if self.stop.is_set() and attempt > 5:
+                    raise
+                self.sleep(wait)
+
+    def _remember(self, event_ids) -> None:
+        for event_id in event_ids:
+            self.recent[event_id] = None
+            self.recent.move_to_end(event_id)
+        while len(self.recent) > RECENT_IDS_KEPT:
+            self.recent.popitem(last=False)
+
+    def _load_recent_ids(self, conn) -> None:
+        with conn.cursor() as cur:
+            cur.execute("SELECT event_id FROM bronze.raw_events WHERE source = %s "
+                        "ORDER BY raw_event_id DESC LIMIT %s", (API_SOURCE, RECENT_IDS_KEPT))
+            ids = [r[0] for r in cur.fetchall()]
+        conn.rollback()
+        self._remember(reversed(ids))
+
+    # -- one poll ------------------------------------------------------------------------------
+    def poll_once(self) -> PollResult | None:
+        started = time.perf_counter()
+        if self.polls == 0:
+            self._with_database(self._load_recent_ids)
+        self.polls += 1
+        error, result, report = None, PollResult(), LoadReport()
+        try:
+            result = self.client.poll(lambda event_id: event_id in self.recent, expect_overlap=bool(self.recent))
+        except AuthenticationError:
+            raise
+        except (GitHubError, RequestRejected) as exc:
+            error = str(exc)
+            result.status = exc.status
+            log.error("Poll failed: %s", exc)
+        if result.events:
+            report = self._with_database(lambda conn: load_events(conn, result.events, API_SOURCE))
+            self._remember(str(e["id"]) for e in result.events if isinstance(e, dict) and "id" in e)
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        self._with_database(lambda conn: self._record(conn, result, report, duration_ms, error))
+        return result
+
+    def _record(self, conn, result: PollResult, report: LoadReport, duration_ms: int, error: str | None):
+        with conn.cursor() as cur:
+            cur.execute("""
+                INSERT INTO bronze.poll_log (pages, events_fetched, events_new, inserted, duplicates, errors,
+                    http_status, rate_limit_remaining, rate_limit_reset_at, poll_interval_seconds,
+                    is_gap_suspected, duration_ms, error_message)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s), %s, %s, %s, %s)""",
+                (result.pages, result.fetched, len(result.events), report.inserted, report.duplicates,
+                 report.errors, result.status, result.rate_remaining, result.rate_reset,
+                 result.poll_interval, result.gap_suspected, duration_ms, error))
+        conn.commit()
+
+    def interval(self, result: PollResult | None) -> float:
+        """The configured interval, raised to GitHub's X-Poll-Interval when that is higher."""
+        github_minimum = (result.poll_interval if result else None) or 0
+        return max(self.settings.poll_interval_seconds, github_minimum)
+
+    def run(self) -> None:
+        log.info("Pipeline started. Press Ctrl+C to stop.")
+        while not self.stop.is_set():
+            started = time.monotonic()
+            result = self.poll_once()
+            remaining = self.interval(result) - (time.monotonic() - started)
+            if self.stop.is_set():
+                break
+            if remaining > 0:
+                log.info("Sleeping for %d seconds...", round(remaining))
+                self.sleep(remaining)
+        log.info("Listener stopped.")
+
+    def close(self) -> None:
+        if self.conn is not None and not self.conn.closed:
+            self.conn.close()
+
+
+def run_listener(settings, once: bool) -> int:
+    client = GitHubClient(settings.github_api_url, settings.github_token)
+    listener = Listener(settings, client)
+
+    def request_stop(signum, _frame):
+        log.info("%s received: finishing the current batch, then stopping.", signal.Signals(signum).name)
+        listener.stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    log.info("Listening to %s/events; bronze in %s.", settings.github_api_url, db.describe(settings))
+    try:
+        if once:
+            listener.poll_once()
+        else:
+            listener.run()
+    except AuthenticationError as exc:
+        log.error("%s", exc)
+        return 3
+    finally:
+        listener.close()
+    return 0
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--once", action="store_true", help="run one load (or one poll) and exit")
@@ -77,8 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     setup_from_settings(settings)
     if not args.source:
-        log.error("The live GitHub listener is not available yet; use --once --source PATH.")
-        return 2
+        return run_listener(settings, args.once)
     try:
         files = expand_sources(args.source)
     except FileNotFoundError as exc:

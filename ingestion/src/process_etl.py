@@ -3,7 +3,7 @@
     python ingestion/src/process_etl.py          run now, then on the schedule, until stopped
     python ingestion/src/process_etl.py --once   run one cycle and exit (non-zero on failure)
 
-ETL_MODE=demo runs every DEMO_INTERVAL_MINUTES (2); ETL_MODE=production runs daily at
+ETL_MODE=demo runs every DEMO_INTERVAL_SECONDS (120); ETL_MODE=production runs daily at
 PRODUCTION_TIME (02:00). A session advisory lock makes sure only one scheduler runs a cycle
 at a time against a warehouse: a second one logs that and skips. SIGINT / SIGTERM let the
 current step finish, then stop.
@@ -98,8 +98,8 @@ class EtlScheduler:
             schedule.every().day.at(self.settings.production_time).do(self._scheduled_job)
             log.info("Production mode: ETL runs daily at %s.", self.settings.production_time)
         else:
-            schedule.every(self.settings.demo_interval_minutes).minutes.do(self._scheduled_job)
-            log.info("Demo mode: ETL runs every %d minutes.", self.settings.demo_interval_minutes)
+            schedule.every(self.settings.demo_interval_seconds).seconds.do(self._scheduled_job)
+            log.info("Demo mode: ETL runs every %d seconds.", self.settings.demo_interval_seconds)
         self._scheduled_job()
         while not self.stop_requested.is_set():
             schedule.run_pending()

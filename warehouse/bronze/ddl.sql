@@ -15,6 +15,11 @@
 --   grain:   one row per input line / event that failed to load.
 --   written: bronze_loader.py. read: operators (psql, health checks, DLQ tools).
 --   raw_text is the text exactly as received, so a fixed loader can replay it.
+-- bronze.poll_log
+--   grain:   one row per poll of the GitHub events API by the listener.
+--   written: ingestion/src/main.py (listener). read: operators, health checks.
+--   Freshness and suspected gaps (no overlap with the previous poll: events may
+--   have been missed) can be queried here instead of read from logs.
 -- Idempotent: safe to run any number of times.
 -- =============================================================================
 
@@ -68,3 +73,24 @@ DROP TRIGGER IF EXISTS trg_raw_events_append_only ON bronze.raw_events;
 CREATE TRIGGER trg_raw_events_append_only
     BEFORE UPDATE OR DELETE ON bronze.raw_events
     FOR EACH ROW EXECUTE FUNCTION bronze.refuse_change();
+
+CREATE TABLE IF NOT EXISTS bronze.poll_log (
+    poll_id                BIGINT      GENERATED ALWAYS AS IDENTITY,
+    polled_at              TIMESTAMPTZ NOT NULL DEFAULT now(),
+    pages                  INT         NOT NULL DEFAULT 0,
+    events_fetched         INT         NOT NULL DEFAULT 0,
+    events_new             INT         NOT NULL DEFAULT 0,
+    inserted               INT         NOT NULL DEFAULT 0,
+    duplicates             INT         NOT NULL DEFAULT 0,
+    errors                 INT         NOT NULL DEFAULT 0,
+    http_status            INT,
+    rate_limit_remaining   INT,
+    rate_limit_reset_at    TIMESTAMPTZ,
+    poll_interval_seconds  INT,
+    is_gap_suspected       BOOLEAN     NOT NULL DEFAULT FALSE,
+    duration_ms            INT,
+    error_message          TEXT,
+    CONSTRAINT pk_poll_log PRIMARY KEY (poll_id)
+);
+
+CREATE INDEX IF NOT EXISTS idx_poll_log_polled_at ON bronze.poll_log (polled_at);

@@ -1,0 +1,243 @@
+"""GitHub events API client: paging, conditional requests, rate limits and retries.
+
+One job: turn `GET /events` into the list of events that are new since the last poll, spending
+as little rate limit as possible. Loading them is bronze_loader's job; the loop is main.py's.
+
+Facts of the API this client respects (GitHub REST docs):
+* at most 100 events per page and 300 in all (3 pages), linked with the `Link` header;
+* `ETag` / `If-None-Match`: a 304 costs no rate limit and means nothing new;
+* `X-Poll-Interval`: the minimum seconds between polls;
+* `X-RateLimit-Remaining` / `X-RateLimit-Reset`; 403/429 with `Retry-After`, or with
+  remaining 0 (wait for the reset), or a secondary limit (wait >= 60 s, then back off).
+The retry policy lives in `_retrying()` and nowhere else.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import requests
+import tenacity
+
+log = logging.getLogger("API_CLIENT")
+
+MAX_PER_PAGE = 100          # GitHub's maximum page size for /events
+MAX_EVENTS = 300            # GitHub serves at most the latest 300 events
+MAX_PAGES = MAX_EVENTS // MAX_PER_PAGE
+REQUEST_TIMEOUT = (5, 30)   # seconds: connect, read
+MAX_ATTEMPTS = 6            # per request, for retriable failures
+BACKOFF_MAX_SECONDS = 120   # cap of the jittered exponential backoff for 5xx / network errors
+SECONDARY_LIMIT_SECONDS = 60  # GitHub: wait at least a minute after a secondary rate limit
+USER_AGENT = "github-events-dw (+https://github.com/)"
+
+
+class GitHubError(Exception):
+    """Base class; `status` is the HTTP status when there was a response."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class RetriableError(GitHubError):
+    """5xx, network trouble, a body that is not JSON, or a rate limit: try again later."""
+
+    def __init__(self, message: str, status: int | None = None, wait_seconds: float | None = None):
+        super().__init__(message, status)
+        self.wait_seconds = wait_seconds
+
+
+class AuthenticationError(GitHubError):
+    """401: the token is wrong. A configuration error: retrying cannot help."""
+
+
+class RequestRejected(GitHubError):
+    """Another 4xx: log it and skip this poll."""
+
+
+@dataclass
+class Page:
+    status: int
+    events: list = field(default_factory=list)
+    etag: str | None = None
+    next_url: str | None = None
+    poll_interval: int | None = None
+    rate_limit: int | None = None
+    rate_remaining: int | None = None
+    rate_reset: int | None = None
+
+
+@dataclass
+class PollResult:
+    events: list = field(default_factory=list)   # new events, newest first, deduplicated
+    fetched: int = 0                             # events received, including already-seen ones
+    pages: int = 0
+    status: int | None = None                    # status of the first page (200, 304, ...)
+    overlap_found: bool = False
+    gap_suspected: bool = False
+    poll_interval: int | None = None
+    rate_remaining: int | None = None
+    rate_reset: int | None = None
+
+
+def _int_header(headers, name: str) -> int | None:
+    value = headers.get(name)
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class GitHubClient:
+    def __init__(self, base_url: str, token: str | None = None, *,
+                 sleep: Callable[[float], None] = time.sleep, now: Callable[[], float] = time.time,
+                 session: requests.Session | None = None, max_attempts: int = MAX_ATTEMPTS):
+        self.base_url = base_url.rstrip("/")
+        self.sleep = sleep
+        self.now = now
+        self.max_attempts = max_attempts
+        self.session = session or requests.Session()
+        self.session.headers.update({"Accept": "application/vnd.github+json",
+                                     "X-GitHub-Api-Version": "2022-11-28", "User-Agent": USER_AGENT})
+        if token:
+            # The token only ever travels in this header: never in a URL, never in a log line.
+            self.session.headers["Authorization"] = f"Bearer {token}"
+        self.authenticated = bool(token)
+        self.etags: dict[str, str] = {}
+        self._announced = False
+
+    # -- one request -------------------------------------------------------------------------
+    def _wait_for(self, retry_state: tenacity.RetryCallState) -> float:
+        exc = retry_state.outcome.exception()
+        if isinstance(exc, RetriableError) and exc.wait_seconds is not None:
+            return exc.wait_seconds
+        backoff = min(BACKOFF_MAX_SECONDS, 2 ** retry_state.attempt_number)
+        return random.uniform(backoff / 2, backoff)  # full jitter on the upper half
+
+    def _before_sleep(self, retry_state: tenacity.RetryCallState) -> None:
+        exc = retry_state.outcome.exception()
+        log.warning("%s; retry %d/%d in %.1fs.", exc, retry_state.attempt_number, self.max_attempts - 1,
+                    retry_state.next_action.sleep)
+
+    def _retrying(self) -> tenacity.Retrying:
+        return tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(RetriableError),
+            wait=self._wait_for,
+            stop=tenacity.stop_after_attempt(self.max_attempts),
+            sleep=self.sleep,
+            before_sleep=self._before_sleep,
+            reraise=True,
+        )
+
+    def fetch_page(self, url: str) -> Page:
+        """GET one page, retrying what is retriable. Raises GitHubError subclasses."""
+        return self._retrying()(self._fetch_page_once, url)
+
+    def _fetch_page_once(self, url: str) -> Page:
+        headers = {}
+        if url in self.etags:
+            headers["If-None-Match"] = self.etags[url]
+        try:
+            response = self.session.get(url, headers=headers, timeout=REQUEST_TIMEOUT)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise RetriableError(f"network error: {type(exc).__name__}") from None
+        h = response.headers
+        page = Page(status=response.status_code, etag=h.get("ETag"),
+                    next_url=response.links.get("next", {}).get("url"),
+                    poll_interval=_int_header(h, "X-Poll-Interval"),
+                    rate_limit=_int_header(h, "X-RateLimit-Limit"),
+                    rate_remaining=_int_header(h, "X-RateLimit-Remaining"),
+                    rate_reset=_int_header(h, "X-RateLimit-Reset"))
+        status = response.status_code
+        if status == 304:
+            return page
+        if status == 200:
+            try:
+                page.events = response.json()
+            except ValueError:
+                raise RetriableError("GitHub returned 200 with a body that is not valid JSON", 200) from None
+            if not isinstance(page.events, list):
+                raise RetriableError("GitHub returned 200 with a body that is not a list of events", 200)
+            if page.etag:
+                self.etags[url] = page.etag
+            return page
+        if status == 401:
+            raise AuthenticationError("GitHub rejected the token (401 Bad credentials): check GITHUB_TOKEN "
+                                      "or unset it to poll unauthenticated", 401)
+        if status in (403, 429):
+            retry_after = _int_header(h, "Retry-After")
+            if retry_after is not None:
+                raise RetriableError(f"rate limited ({status}), Retry-After {retry_after}s", status, retry_after)
+            if page.rate_remaining == 0 and page.rate_reset:
+                wait = max(1.0, page.rate_reset - self.now() + 1)
+                raise RetriableError(f"rate limit exhausted ({status}); resets in {wait:.0f}s", status, wait)
+            if status == 429 or "rate limit" in response.text.lower():
+                raise RetriableError(f"secondary rate limit ({status})", status,
+                                     SECONDARY_LIMIT_SECONDS * 2 ** self._secondary_hits())
+            raise RequestRejected(f"GitHub refused the request ({status}): {response.text[:200]}", status)
+        if status >= 500:
+            raise RetriableError(f"GitHub server error {status}", status)
+        raise RequestRejected(f"GitHub answered {status}: {response.text[:200]}", status)
+
+    def _secondary_hits(self) -> int:
+        self._secondary = getattr(self, "_secondary", -1) + 1
+        return min(self._secondary, 4)
+
+    # -- one poll --------------------------------------------------------------------------------
+    def poll(self, seen: Callable[[str], bool], expect_overlap: bool = True) -> PollResult:
+        """Fetch pages of /events until one overlaps events already seen, or the 300 run out.
+
+        `seen(event_id)` says whether an event was stored before. When no page overlaps and
+        `expect_overlap` (we have polled before), events may have been missed: gap_suspected.
+        """
+        result = PollResult()
+        url: str | None = f"{self.base_url}/events?per_page={MAX_PER_PAGE}"
+        new_ids: set[str] = set()
+        while url and result.pages < MAX_PAGES:
+            page = self.fetch_page(url)
+            result.pages += 1
+            if result.status is None:
+                result.status = page.status
+            result.poll_interval = page.poll_interval or result.poll_interval
+            if page.rate_remaining is not None:
+                result.rate_remaining, result.rate_reset = page.rate_remaining, page.rate_reset
+            self._announce(page)
+            if page.status == 304:
+                result.overlap_found = True  # unchanged since our last look: nothing new
+                break
+            result.fetched += len(page.events)
+            for event in page.events:
+                event_id = str(event.get("id")) if isinstance(event, dict) else None
+                if event_id is not None and (seen(event_id) or event_id in new_ids):
+                    result.overlap_found = True
+                    continue
+                if event_id is not None:
+                    new_ids.add(event_id)
+                result.events.append(event)
+            if result.overlap_found:
+                break
+            url = page.next_url
+        self._secondary = -1
+        if not result.overlap_found and expect_overlap and result.fetched:
+            result.gap_suspected = True
+            log.warning("No overlap with earlier events in %d page(s) (%d events): events may have been "
+                        "missed since the last poll.", result.pages, result.fetched)
+        if result.status == 304:
+            log.info("Not modified (304): no new events.")
+        else:
+            log.info("Successfully fetched %d events (%d new) in %d page(s).",
+                     result.fetched, len(result.events), result.pages)
+        return result
+
+    def _announce(self, page: Page) -> None:
+        if self._announced or page.rate_limit is None:
+            return
+        self._announced = True
+        if self.authenticated:
+            log.info("Authenticated! Limit: %s (Remaining: %s)", page.rate_limit, page.rate_remaining)
+        else:
+            log.info("Unauthenticated. Limit: %s (Remaining: %s); set GITHUB_TOKEN for 5000/hour.",
+                     page.rate_limit, page.rate_remaining)

