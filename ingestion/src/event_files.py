@@ -125,45 +125,50 @@ def _parse_documents(text: str) -> tuple[list, Reject | None]:
 def iter_file_chunks(path: Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk]:
     """Yield the events of one file as chunks; raises InputDamaged after the good part."""
     with open_binary(Path(path)) as stream:
-        blocks = _read_blocks(stream)
-        head = b""
-        for block in blocks:
-            head += block
-            if head.strip():
-                break
-        stripped = head.lstrip()
-        if not stripped:
-            return
-        first_line_end = stripped.find(b"\n")
-        first_line = stripped if first_line_end < 0 else stripped[:first_line_end]
-        is_json_lines = False
-        if stripped[:1] == b"{":
-            try:
-                json.loads(first_line)
-                is_json_lines = True
-            except ValueError:
-                is_json_lines = False
-        elif stripped[:1] != b"[":
-            is_json_lines = True  # not JSON at all: let each line be judged (and dead-lettered)
+        yield from iter_stream_chunks(stream, chunk_bytes)
 
-        def all_blocks() -> Iterator[bytes]:
-            yield head
-            yield from blocks
 
-        if is_json_lines:
-            yield from iter_json_lines(all_blocks(), chunk_bytes)
-            return
-
-        # A JSON array or pretty-printed object(s): small by nature, parsed whole.
-        raw = b"".join(all_blocks())
+def iter_stream_chunks(stream: BinaryIO, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk]:
+    """Yield the events of a readable (already decompressed) byte stream as chunks."""
+    blocks = _read_blocks(stream)
+    head = b""
+    for block in blocks:
+        head += block
+        if head.strip():
+            break
+    stripped = head.lstrip()
+    if not stripped:
+        return
+    first_line_end = stripped.find(b"\n")
+    first_line = stripped if first_line_end < 0 else stripped[:first_line_end]
+    is_json_lines = False
+    if stripped[:1] == b"{":
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield Chunk(rejects=[Reject(raw.decode("utf-8", "backslashreplace"),
-                                        f"not UTF-8: {exc.reason} at byte {exc.start}", 1)])
-            return
-        values, reject = _parse_documents(text)
-        chunk = _events_to_chunk(values)
-        if reject:
-            chunk.rejects.append(reject)
-        yield chunk
+            json.loads(first_line)
+            is_json_lines = True
+        except ValueError:
+            is_json_lines = False
+    elif stripped[:1] != b"[":
+        is_json_lines = True  # not JSON at all: let each line be judged (and dead-lettered)
+
+    def all_blocks() -> Iterator[bytes]:
+        yield head
+        yield from blocks
+
+    if is_json_lines:
+        yield from iter_json_lines(all_blocks(), chunk_bytes)
+        return
+
+    # A JSON array or pretty-printed object(s): small by nature, parsed whole.
+    raw = b"".join(all_blocks())
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        yield Chunk(rejects=[Reject(raw.decode("utf-8", "backslashreplace"),
+                                    f"not UTF-8: {exc.reason} at byte {exc.start}", 1)])
+        return
+    values, reject = _parse_documents(text)
+    chunk = _events_to_chunk(values)
+    if reject:
+        chunk.rejects.append(reject)
+    yield chunk

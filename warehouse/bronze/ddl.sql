@@ -20,6 +20,9 @@
 --   written: ingestion/src/main.py (listener). read: operators, health checks.
 --   Freshness and suspected gaps (no overlap with the previous poll: events may
 --   have been missed) can be queried here instead of read from logs.
+-- bronze.backfill_files
+--   grain:   one row per GH Archive hour or input file. written: backfill.py. read: operators,
+--            the completeness report. A rerun skips completed files.
 -- Idempotent: safe to run any number of times.
 -- =============================================================================
 
@@ -94,3 +97,22 @@ CREATE TABLE IF NOT EXISTS bronze.poll_log (
 );
 
 CREATE INDEX IF NOT EXISTS idx_poll_log_polled_at ON bronze.poll_log (polled_at);
+
+-- bronze.backfill_files — one row per GH Archive hour / input file loaded by backfill.py:
+-- its outcome, so a rerun skips completed files and a crash leaves 'loading' to redo.
+CREATE TABLE IF NOT EXISTS bronze.backfill_files (
+    file_name       TEXT        NOT NULL,
+    source_uri      TEXT        NOT NULL,
+    status          TEXT        NOT NULL,
+    lines           BIGINT      NOT NULL DEFAULT 0,
+    loaded          BIGINT      NOT NULL DEFAULT 0,
+    duplicates      BIGINT      NOT NULL DEFAULT 0,
+    errors          BIGINT      NOT NULL DEFAULT 0,
+    bytes           BIGINT      NOT NULL DEFAULT 0,
+    sha256          TEXT,
+    started_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
+    finished_at     TIMESTAMPTZ,
+    error_message   TEXT,
+    CONSTRAINT pk_backfill_files PRIMARY KEY (file_name),
+    CONSTRAINT chk_backfill_files_status CHECK (status IN ('loading', 'completed', 'partial', 'failed'))
+);
