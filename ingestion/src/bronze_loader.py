@@ -32,16 +32,18 @@ log = logging.getLogger("BRONZE_LOADER")
 # CSV delimiter and quote so that COPY passes each line through byte for byte.
 COPY_SQL = r"COPY pg_temp.bronze_staging (line) FROM STDIN WITH (FORMAT csv, DELIMITER E'\x01', QUOTE E'\x02')"
 
+LOAD_WORK_MEM = "256MB"
+
 STAGING_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS bronze_staging (
     line_no BIGINT GENERATED ALWAYS AS IDENTITY,
-    line    TEXT
+    line    TEXT STORAGE EXTERNAL  -- no compression: staged text lives for one transaction
 ) ON COMMIT DELETE ROWS
 """
 
 # {parse} is filled with the fast or the safe jsonb cast; %(...)s are query parameters.
 LOAD_SQL_TEMPLATE = r"""
-WITH staged AS MATERIALIZED (
+WITH staged AS (
     SELECT st.line_no + %(line_offset)s AS source_line,
            st.line,
            -- \u0000 preceded by an even number of backslashes is the escape jsonb rejects.
@@ -184,6 +186,8 @@ def load_chunk(conn, chunk: Chunk, source: str) -> LoadReport:
     """Load one chunk in one transaction and commit it."""
     report = LoadReport()
     with conn.cursor() as cur:
+        # A chunk's materialised CTEs hold ~16 MB of text; keep them in memory, not spilled to disk.
+        cur.execute("SET LOCAL work_mem = %s", (LOAD_WORK_MEM,))
         cur.execute(STAGING_DDL)
         if chunk.rejects:
             execute_values(cur, DLQ_INSERT_SQL,

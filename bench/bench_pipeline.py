@@ -1,0 +1,224 @@
+"""Benchmark the pipeline against PostgreSQL's own COPY, measured in the same run.
+
+    python bench/bench_pipeline.py --events 200000
+    python bench/bench_pipeline.py --events 1000 --incremental-bases 1000,5000 --json   (CI smoke size)
+
+It builds N realistic events (the real event shapes of data_samples/ and ../shared/data/real/, with
+fresh ids and dates spread over the last 10 days) into a JSON-lines file, then in a fresh database:
+  reference   COPY of the same raw lines into a bare JSONB table (PostgreSQL's own limit)
+  bronze      backfill.py's path: file -> COPY -> set-based insert with dedup and DLQ routing
+  silver      silver.load_batch() in batches of SILVER_BATCH_SIZE
+  gold        master_gold_etl.sql
+  end to end  file to gold committed = N / (bronze + silver + gold)
+and the cost of one ETL cycle (silver + gold) for 1,000 new events with B events already loaded,
+for each B of --incremental-bases, the peak memory of this process (which ran the backfill), and
+the time of the specification's Q1-Q3 and health checks at that size.
+Figures only: nothing here passes or fails.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import io
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT / "ingestion" / "src"))
+sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT / "tools"))
+
+import logging  # noqa: E402
+from dataclasses import replace  # noqa: E402
+
+import db  # noqa: E402
+import setup_db  # noqa: E402
+from analytics import health_queries, sample_queries  # noqa: E402
+from backfill import file_targets, run_backfill  # noqa: E402
+from bronze_loader import COPY_SQL  # noqa: E402
+from config import load_settings  # noqa: E402
+from local_github import DEFAULT_SOURCES, read_events  # noqa: E402
+from process_gold import run_gold  # noqa: E402
+from process_silver import run_silver  # noqa: E402
+
+INCREMENT = 1_000       # new events per measured ETL cycle
+REPEATS = 3             # incremental cycles measured; the median is reported
+ID_BASE = 900_000_000_000
+
+
+def write_events(path: Path, count: int, first_id: int, templates: list[dict], days: int = 10) -> None:
+    """`count` events cycling through real templates, fresh ids, created_at over the last `days`."""
+    end = datetime.now(timezone.utc).replace(microsecond=0)
+    step = days * 86_400 / max(count, 1)
+    with open(path, "w", encoding="utf-8") as out:
+        for i in range(count):
+            event = copy.copy(templates[i % len(templates)])
+            event["id"] = str(first_id + i)
+            event["created_at"] = (end - timedelta(seconds=(count - i) * step)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            out.write(json.dumps(event, separators=(",", ":")) + "\n")
+
+
+def fresh_database(admin_settings, name: str):
+    with db.connection(admin_settings, dbname="postgres") as admin:
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cur.execute(f'CREATE DATABASE "{name}"')
+    kwargs = db.connect_kwargs(admin_settings, dbname=name)
+    settings = admin_settings
+    if "dsn" in kwargs:
+        import psycopg2
+        conn = psycopg2.connect(**kwargs)
+        params = conn.get_dsn_parameters()
+        conn.close()
+        host = params.get("host", "")
+        url = (f"postgresql://{params['user']}:{admin_settings.db_pass or ''}@/{name}?host={host}&port={params['port']}"
+               if host.startswith("/") else f"postgresql://{params['user']}:{admin_settings.db_pass or ''}@{host}:{params['port']}/{name}")
+        settings = replace(admin_settings, database_url=url)
+    else:
+        settings = replace(admin_settings, db_name=name)
+    with db.connection(settings) as conn:
+        setup_db.apply_schema(conn)
+    return settings
+
+
+def drop_database(admin_settings, name: str) -> None:
+    with db.connection(admin_settings, dbname="postgres") as admin:
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def timed(work) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def etl_cycle(settings) -> None:
+    with db.connection(settings) as conn:
+        run_silver(conn, settings.silver_batch_size)
+        run_gold(conn)
+
+
+def measure_incremental(admin_settings, base: int, templates, workdir: Path) -> float:
+    """Median seconds of a silver + gold cycle for INCREMENT new events on top of `base` loaded ones."""
+    name = f"bench_incr_{os.getpid()}"
+    settings = fresh_database(admin_settings, name)
+    try:
+        base_file = workdir / f"base_{base}.json"
+        write_events(base_file, base, ID_BASE + 50_000_000, templates)
+        run_backfill(settings, file_targets([str(base_file)]))
+        etl_cycle(settings)
+        with db.connection(settings) as conn, conn.cursor() as cur:
+            conn.autocommit = True
+            cur.execute("VACUUM ANALYZE")
+        samples = []
+        for repeat in range(REPEATS):
+            new_file = workdir / f"incr_{base}_{repeat}.json"
+            write_events(new_file, INCREMENT, ID_BASE + 90_000_000 + repeat * INCREMENT, templates)
+            run_backfill(settings, file_targets([str(new_file)]))
+            samples.append(timed(lambda: etl_cycle(settings)))
+        return statistics.median(samples)
+    finally:
+        drop_database(admin_settings, name)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--incremental-bases", default="10000,1000000",
+                        help="comma-separated sizes of the warehouse before the measured 1,000-event cycle")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    args = parser.parse_args(argv)
+    logging.disable(logging.INFO)  # the loaders' per-batch lines would swamp the figures
+    admin_settings = load_settings()
+    templates = read_events(DEFAULT_SOURCES)
+    name = f"bench_{os.getpid()}"
+    figures: dict = {"events": args.events, "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+                                                         f"Python {platform.python_version()}"}
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        data = workdir / "events.json"
+        write_events(data, args.events, ID_BASE, templates)
+        figures["input_mb"] = round(data.stat().st_size / 1e6, 1)
+        settings = fresh_database(admin_settings, name)
+        try:
+            with db.connection(settings) as conn:
+                with conn.cursor() as cur:
+                    cur.execute("SHOW server_version")
+                    figures["postgres"] = cur.fetchone()[0]
+                    cur.execute("CREATE TABLE public.bench_reference (doc JSONB)")
+                    conn.commit()
+
+                    def copy_reference():
+                        with open(data, "rb") as source:
+                            cur.copy_expert(COPY_SQL.replace("pg_temp.bronze_staging (line)",
+                                                             "public.bench_reference (doc)"), source)
+                        conn.commit()
+                    t_copy = timed(copy_reference)
+            t_bronze = timed(lambda: run_backfill(settings, file_targets([str(data)])))
+            figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+            with db.connection(settings) as conn:
+                t_silver = timed(lambda: run_silver(conn, settings.silver_batch_size))
+                t_gold = timed(lambda: run_gold(conn))
+                with conn.cursor() as cur:
+                    cur.execute("SELECT COUNT(*) FROM gold.fact_events")
+                    figures["gold_rows"] = cur.fetchone()[0]
+                conn.commit()
+                conn.autocommit = True
+                with conn.cursor() as cur:
+                    cur.execute("VACUUM ANALYZE")
+                    query_times = {}
+                    for query in sample_queries()[:3] + health_queries():
+                        samples = []
+                        for _ in range(3):
+                            started = time.perf_counter()
+                            cur.execute(query.sql)
+                            cur.fetchall()
+                            samples.append(time.perf_counter() - started)
+                        query_times[query.title] = round(min(samples) * 1000, 1)
+            n = args.events
+            figures.update({
+                "copy_eps": round(n / t_copy), "bronze_eps": round(n / t_bronze),
+                "silver_eps": round(n / t_silver), "gold_eps": round(n / t_gold),
+                "end_to_end_eps": round(n / (t_bronze + t_silver + t_gold)),
+            })
+            figures["bronze_vs_copy"] = round(figures["bronze_eps"] / figures["copy_eps"], 3)
+            figures["end_to_end_vs_copy"] = round(figures["end_to_end_eps"] / figures["copy_eps"], 3)
+            figures["query_ms"] = query_times
+        finally:
+            drop_database(admin_settings, name)
+        bases = [int(b) for b in args.incremental_bases.split(",") if b.strip()]
+        cycles = {base: measure_incremental(admin_settings, base, templates, workdir) for base in bases}
+        figures["incremental_cycle_ms"] = {str(b): round(s * 1000, 1) for b, s in cycles.items()}
+        figures["incremental_ratio"] = round(cycles[bases[-1]] / cycles[bases[0]], 2) if len(bases) > 1 else None
+    if args.json:
+        print(json.dumps(figures))
+        return 0
+    print(f"Benchmark: {figures['events']:,} events ({figures['input_mb']} MB of JSON lines), "
+          f"PostgreSQL {figures['postgres']}, {figures['machine']}")
+    for key, label in (("copy_eps", "COPY reference (bare JSONB table)"), ("bronze_eps", "bronze load"),
+                       ("silver_eps", "silver"), ("gold_eps", "gold"), ("end_to_end_eps", "end to end, file to gold")):
+        ratio = figures[key] / figures["copy_eps"]
+        print(f"  {label:36s} {figures[key]:>10,} events/s   {ratio:5.2f} x COPY")
+    for base, ms in figures["incremental_cycle_ms"].items():
+        print(f"  ETL cycle, {INCREMENT:,} new events on {int(base):>9,} loaded: {ms:8.1f} ms")
+    if figures["incremental_ratio"] is not None:
+        print(f"  incremental ratio (largest / smallest base): {figures['incremental_ratio']}")
+    print(f"  peak RSS of the backfilling process: {figures['peak_rss_mb']} MB")
+    for title, ms in figures["query_ms"].items():
+        print(f"  {ms:8.1f} ms  {title}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

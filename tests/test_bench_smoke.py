@@ -1,0 +1,21 @@
+"""The benchmark script runs end to end at a tiny size (a smoke run: it works, not how fast)."""
+import json
+import os
+import subprocess
+import sys
+
+from conftest import REPO_ROOT
+
+
+def test_benchmark_smoke_run_prints_its_figures_as_json(admin_settings, tmp_path):
+    env = {k: v for k, v in os.environ.items()}
+    env["LOG_DIR"] = str(tmp_path)
+    result = subprocess.run([sys.executable, "bench/bench_pipeline.py", "--events", "300",
+                             "--incremental-bases", "200,400", "--json"], cwd=REPO_ROOT, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    for key in ("copy_eps", "bronze_eps", "end_to_end_eps", "bronze_vs_copy", "end_to_end_vs_copy",
+                "incremental_ratio", "peak_rss_mb"):
+        assert figures[key] is not None and figures[key] > 0, key
+    assert figures["gold_rows"] == 300
