@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "ingestion" / "src"))
 import logging  # noqa: E402
 
 import db  # noqa: E402
-from config import ConfigError, get_settings  # noqa: E402
-from logger import setup_from_settings  # noqa: E402
+  # noqa: E402
+from logger import start_process  # noqa: E402
 
 log = logging.getLogger("SETUP_DB")
 
@@ -84,12 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recreate", action="store_true",
                         help="drop the database first (embedded server only; `make demo` uses it for its own database)")
     args = parser.parse_args(argv)
-    try:
-        settings = get_settings()
-    except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return 2
-    setup_from_settings(settings)
+    settings = start_process()
     if args.recreate:
         recreate_embedded_database(settings)
     log.info("Setting up the warehouse in %s", db.describe(settings))

@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "tools"))
 
-from api_client import AuthenticationError, GitHubClient  # noqa: E402
+from api_client import GitHubClient  # noqa: E402
 from conftest import REPO_ROOT, SAMPLE_FILE, query, scalar  # noqa: E402
 from local_github import LocalGitHub, read_events  # noqa: E402
 from main import Listener  # noqa: E402

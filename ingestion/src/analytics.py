@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import date
 
 import db
-from config import REPO_ROOT, ConfigError, get_settings
-from logger import setup_from_settings
+from config import REPO_ROOT
+from logger import start_process
 
 QUERIES_DIR = REPO_ROOT / "warehouse" / "queries"
 SAMPLE_QUERIES = (
@@ -107,12 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-of", default=None,
                         help="'latest', 'busiest' (the busiest week) or YYYY-MM-DD: the day the sample queries treat as today")
     args = parser.parse_args(argv)
-    try:
-        settings = get_settings()
-    except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return 2
-    setup_from_settings(settings)
+    settings = start_process()
     with db.connection(settings) as conn, conn.cursor() as cur:
         as_of = None
         if args.as_of == "latest":

@@ -25,15 +25,15 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 import requests
 
 import db
 from bronze_loader import LoadReport, load_chunk
-from config import ConfigError, get_settings
+
 from event_files import GZIP_MAGIC, InputDamaged, iter_stream_chunks
-from logger import setup_from_settings
+from logger import start_process
 
 log = logging.getLogger("BACKFILL")
 
@@ -337,12 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--etl", action="store_true", help="run the silver + gold cycle after loading")
     parser.add_argument("--report", action="store_true", help="print per-hour completeness for --from..--to")
     args = parser.parse_args(argv)
-    try:
-        settings = get_settings()
-    except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return 2
-    setup_from_settings(settings)
+    settings = start_process()
     first = parse_hour(args.first) if args.first else None
     last = parse_hour(args.last) if args.last else first
     if args.report:

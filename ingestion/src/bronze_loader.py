@@ -24,7 +24,7 @@ from typing import Iterable, Iterator
 import psycopg2
 from psycopg2.extras import execute_values
 
-from event_files import Chunk, Reject
+from event_files import Chunk
 
 log = logging.getLogger("BRONZE_LOADER")
 

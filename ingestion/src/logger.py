@@ -80,3 +80,17 @@ def setup_logging(log_dir: Path, level: str = "INFO", secrets: Iterable[str] = (
 
 def setup_from_settings(settings) -> None:
     setup_logging(settings.log_dir, settings.log_level, settings.secrets)
+
+
+def start_process():
+    """Read and validate the settings, then configure logging: every entry point starts here.
+    A bad setting ends the process with status 2 and a message naming the variable."""
+    from config import ConfigError, get_settings
+
+    try:
+        settings = get_settings()
+    except ConfigError as exc:
+        print(f"Configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    setup_from_settings(settings)
+    return settings

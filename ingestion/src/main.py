@@ -25,9 +25,9 @@ import psycopg2
 import db
 from api_client import AuthenticationError, GitHubClient, GitHubError, PollResult, RequestRejected
 from bronze_loader import LoadReport, load_chunks, load_events
-from config import ConfigError, get_settings
+
 from event_files import InputDamaged, iter_file_chunks
-from logger import setup_from_settings
+from logger import start_process
 
 log = logging.getLogger("ORCHESTRATOR")
 
@@ -229,12 +229,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        settings = get_settings()
-    except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return 2
-    setup_from_settings(settings)
+    settings = start_process()
     if not args.source:
         return run_listener(settings, args.once)
     try:

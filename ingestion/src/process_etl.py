@@ -21,8 +21,8 @@ from datetime import datetime
 import schedule
 
 import db
-from config import ConfigError, Settings, get_settings
-from logger import setup_from_settings
+from config import Settings
+from logger import start_process
 from process_gold import GoldEtlError, run_gold
 from process_silver import run_silver
 
@@ -112,12 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--once", action="store_true", help="run one silver + gold cycle and exit")
     args = parser.parse_args(argv)
-    try:
-        settings = get_settings()
-    except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return 2
-    setup_from_settings(settings)
+    settings = start_process()
     scheduler = EtlScheduler(settings)
     signal.signal(signal.SIGINT, scheduler.request_stop)
     signal.signal(signal.SIGTERM, scheduler.request_stop)

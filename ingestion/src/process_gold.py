@@ -11,8 +11,8 @@ import logging
 import sys
 
 import db
-from config import REPO_ROOT, ConfigError, get_settings
-from logger import setup_from_settings
+from config import REPO_ROOT
+from logger import start_process
 
 log = logging.getLogger("GOLD_ETL")
 
@@ -64,12 +64,7 @@ def run_gold(conn) -> list[str]:
 
 
 def main() -> int:
-    try:
-        settings = get_settings()
-    except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return 2
-    setup_from_settings(settings)
+    settings = start_process()
     with db.connection(settings) as conn:
         try:
             run_gold(conn)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 import db
-from config import ConfigError, get_settings
-from logger import setup_from_settings
+
+from logger import start_process
 
 log = logging.getLogger("SILVER_JOB")
 data_log = logging.getLogger("SILVER_DATA")
@@ -61,12 +61,7 @@ def run_silver(conn, batch_size: int, should_stop: Callable[[], bool] = lambda: 
 
 
 def main() -> int:
-    try:
-        settings = get_settings()
-    except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return 2
-    setup_from_settings(settings)
+    settings = start_process()
     with db.connection(settings) as conn:
         run_silver(conn, settings.silver_batch_size)
     return 0

@@ -22,8 +22,8 @@ import threading
 from pathlib import Path
 
 import db
-from config import REPO_ROOT, ConfigError, get_settings
-from logger import setup_from_settings
+from config import REPO_ROOT
+from logger import start_process
 
 log = logging.getLogger("ORCHESTRATOR")
 SRC = Path(__file__).resolve().parent
@@ -49,12 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events-per-second", type=float, default=20.0, help="pace of the local GitHub")
     parser.add_argument("--show", action="store_true", help="finish with one ETL cycle, health checks and Q1-Q4")
     args = parser.parse_args(argv)
-    try:
-        settings = get_settings()
-    except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return 2
-    setup_from_settings(settings)
+    settings = start_process()
     env = dict(os.environ)
     if settings.uses_embedded_db:
         db.embedded_server(settings)  # held by this process while the children come and go
