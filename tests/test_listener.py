@@ -202,3 +202,26 @@ def test_sigterm_during_a_batch_finishes_it(settings, conn, tmp_path):
     assert "SIGTERM received: finishing the current batch" in output and "Listener stopped." in output
     assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 300
     assert scalar(conn, "SELECT COUNT(*) FROM bronze.poll_log") == 1
+
+
+def test_a_poll_that_fails_midway_is_fetched_again_next_time(settings, conn, github):
+    sleep = RecordingSleep()
+    listener = make_listener(settings, github, sleep=sleep)
+    listener.client.max_attempts = 1
+    # Page 1 answers, page 2 fails for good: nothing is loaded, and page 1's ETag must not hide it later.
+    original = github._serve
+
+    def failing_second_page(handler):
+        if "page=2" in handler.path and not getattr(failing_second_page, "done", False):
+            failing_second_page.done = True
+            return github._send(handler, 500, b'{"message":"Server Error"}')
+        return original(handler)
+
+    github._serve = failing_second_page
+    first = listener.poll_once()
+    assert first.events == [] and scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 0
+    second = listener.poll_once()
+    assert len(second.events) == 300
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 300
+    assert query(conn, "SELECT http_status, error_message IS NOT NULL FROM bronze.poll_log ORDER BY poll_id") \
+        == [(500, True), (200, False)]

@@ -108,6 +108,7 @@ class GitHubClient:
         self.authenticated = bool(token)
         self.etags: dict[str, str] = {}
         self._announced = False
+        self._secondary_limits = 0  # consecutive secondary rate limits within this poll
 
     # -- one request -------------------------------------------------------------------------
     def _wait_for(self, retry_state: tenacity.RetryCallState) -> float:
@@ -175,16 +176,13 @@ class GitHubClient:
                 wait = max(1.0, page.rate_reset - self.now() + 1)
                 raise RetriableError(f"rate limit exhausted ({status}); resets in {wait:.0f}s", status, wait)
             if status == 429 or "rate limit" in response.text.lower():
-                raise RetriableError(f"secondary rate limit ({status})", status,
-                                     SECONDARY_LIMIT_SECONDS * 2 ** self._secondary_hits())
+                wait = SECONDARY_LIMIT_SECONDS * 2 ** min(self._secondary_limits, 4)
+                self._secondary_limits += 1
+                raise RetriableError(f"secondary rate limit ({status})", status, wait)
             raise RequestRejected(f"GitHub refused the request ({status}): {response.text[:200]}", status)
         if status >= 500:
             raise RetriableError(f"GitHub server error {status}", status)
         raise RequestRejected(f"GitHub answered {status}: {response.text[:200]}", status)
-
-    def _secondary_hits(self) -> int:
-        self._secondary = getattr(self, "_secondary", -1) + 1
-        return min(self._secondary, 4)
 
     # -- one poll --------------------------------------------------------------------------------
     def poll(self, seen: Callable[[str], bool], expect_overlap: bool = True) -> PollResult:
@@ -220,7 +218,7 @@ class GitHubClient:
             if result.overlap_found:
                 break
             url = page.next_url
-        self._secondary = -1
+        self._secondary_limits = 0
         if not result.overlap_found and expect_overlap and result.fetched:
             result.gap_suspected = True
             log.warning("No overlap with earlier events in %d page(s) (%d events): events may have been "

@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg2
 
 import db
-from api_client import AuthenticationError, GitHubClient, GitHubError, PollResult, RequestRejected
+from api_client import AuthenticationError, GitHubClient, GitHubError, PollResult
 from bronze_loader import LoadReport, load_chunks, load_events
 
 from event_files import InputDamaged, iter_file_chunks
@@ -149,7 +149,10 @@ class Listener:
             result = self.client.poll(lambda event_id: event_id in self.recent, expect_overlap=bool(self.recent))
         except AuthenticationError:
             raise
-        except (GitHubError, RequestRejected) as exc:
+        except GitHubError as exc:
+            # Pages fetched before the failure are not loaded: forget their ETags so the next
+            # poll fetches them again instead of being told "304, nothing new".
+            self.client.etags.clear()
             error = str(exc)
             result.status = exc.status
             log.error("Poll failed: %s", exc)
