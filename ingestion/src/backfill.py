@@ -19,7 +19,6 @@ import argparse
 import glob
 import hashlib
 import logging
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -37,7 +36,6 @@ from logger import start_process
 
 log = logging.getLogger("BACKFILL")
 
-DEFAULT_GHARCHIVE_URL = "https://data.gharchive.org"
 HOUR_FORMAT = "%Y-%m-%d-%H"           # GH Archive names hours YYYY-MM-DD-H, hour not zero-padded
 DOWNLOAD_TIMEOUT = (10, 120)          # seconds: connect, read between bytes
 PROGRESS_LOG_SECONDS = 10             # when not on a terminal, a progress line this often
@@ -346,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         with db.connection(settings) as conn:
             print_report(completeness(conn, first, last))
         return 0
-    base_url = os.environ.get("GHARCHIVE_URL", DEFAULT_GHARCHIVE_URL)
+    base_url = settings.gharchive_url
     targets = file_targets(args.inputs) if args.inputs else []
     if first:
         targets += hour_targets(first, last, base_url)

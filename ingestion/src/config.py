@@ -25,6 +25,7 @@ DEFAULT_SILVER_BATCH_SIZE = 5_000
 # Demo: the specification's 2-minute cycle; production: daily at 02:00.
 DEFAULT_DEMO_INTERVAL_SECONDS = 120
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
+DEFAULT_GHARCHIVE_URL = "https://data.gharchive.org"
 # The specification's 60 s listener cycle; GitHub's X-Poll-Interval may raise it, never lower it.
 DEFAULT_POLL_INTERVAL_SECONDS = 60
 DEFAULT_PRODUCTION_TIME = "02:00"
@@ -53,6 +54,7 @@ class Settings:
     github_token: str | None = field(default=None, repr=False)
     github_api_url: str = DEFAULT_GITHUB_API_URL
     poll_interval_seconds: int = DEFAULT_POLL_INTERVAL_SECONDS
+    gharchive_url: str = DEFAULT_GHARCHIVE_URL
     production_time: str = DEFAULT_PRODUCTION_TIME
 
     @property
@@ -125,7 +127,7 @@ def _url(env: Mapping[str, str], name: str, default: str) -> str:
     raw = _text(env, name) or default
     if not raw.startswith(("http://", "https://")) or "@" in raw:
         raise ConfigError(f"{name}={raw!r} must be an http(s) URL without credentials "
-                          f"(the token goes in GITHUB_TOKEN)")
+                          f"(secrets go in their own variables)")
     return raw.rstrip("/")
 
 
@@ -156,6 +158,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         github_token=_text(env, "GITHUB_TOKEN"),
         github_api_url=_url(env, "GITHUB_API_URL", DEFAULT_GITHUB_API_URL),
         poll_interval_seconds=_int(env, "POLL_INTERVAL_SECONDS", DEFAULT_POLL_INTERVAL_SECONDS, 1, 86_400),
+        gharchive_url=_url(env, "GHARCHIVE_URL", DEFAULT_GHARCHIVE_URL),
         production_time=_clock_time(env, "PRODUCTION_TIME", DEFAULT_PRODUCTION_TIME),
     )
 

@@ -10,15 +10,11 @@ import subprocess
 import sys
 
 import db
-from config import ConfigError, get_settings
+from logger import start_process
 
 
 def main(argv: list[str]) -> int:
-    try:
-        settings = get_settings()
-    except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
-        return 2
+    settings = start_process()
     env = dict(os.environ)
     if settings.uses_embedded_db:
         server = db.embedded_server(settings)
