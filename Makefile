@@ -12,7 +12,7 @@ SRC    := ingestion/src
 help:
 	@echo "make demo | make run | make test | make demo-files | make setup | make etl | make queries | make psql | make clean-db"
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-embedded.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt

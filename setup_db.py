@@ -4,6 +4,8 @@ Applies the SQL files under warehouse/ in dependency order (bronze, silver, silv
 and batch function, gold dimensions, gold fact), each file in its own transaction, under
 an advisory lock so two setups never interleave. Every file is idempotent, so a second
 run changes nothing and loses nothing; the summary at the end says what is there.
+Then the least-privilege roles (warehouse/security/roles.sql) get LOGIN and their password
+from INGESTION_DB_PASS, ETL_DB_PASS and BI_DB_PASS, when those are set.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "ingestion" / "src"))
 import logging  # noqa: E402
 
 import db  # noqa: E402
-  # noqa: E402
+from config import SERVICE_ROLES  # noqa: E402
 from logger import start_process  # noqa: E402
 
 log = logging.getLogger("SETUP_DB")
@@ -32,6 +34,8 @@ SQL_FILES = (
     "gold/03_dim_repos.sql",
     "gold/04_dim_event_types.sql",
     "gold/05_fact_events.sql",
+    "gold/06_pipeline_health.sql",
+    "security/roles.sql",
 )
 SETUP_LOCK_KEY = 4_242_001  # pg_advisory_lock key reserved for schema setup
 
@@ -67,6 +71,20 @@ def apply_schema(conn) -> list[tuple[str, float]]:
     return applied
 
 
+def apply_role_passwords(conn, settings) -> list[str]:
+    """LOGIN + password for each service role whose password variable is set; returns those roles.
+    The password travels only as a query parameter and is never logged."""
+    from psycopg2 import sql
+
+    enabled = []
+    with conn.cursor() as cur:
+        for role, password in sorted(settings.role_passwords.items()):
+            cur.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD %s").format(sql.Identifier(role)), (password,))
+            enabled.append(role)
+    conn.commit()
+    return enabled
+
+
 def recreate_embedded_database(settings) -> None:
     """Drop and recreate the configured database: only on the embedded server (demos)."""
     if not settings.uses_embedded_db:
@@ -91,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
     with db.connection(settings) as conn:
         for relative, seconds in apply_schema(conn):
             log.info("Applied warehouse/%s (%.0f ms)", relative, seconds * 1000)
+        enabled = apply_role_passwords(conn, settings)
+        missing = sorted(set(SERVICE_ROLES) - set(enabled))
+        log.info("Service roles: %s can log in%s", ", ".join(enabled) or "none",
+                 f"; {', '.join(missing)} cannot (set {', '.join(SERVICE_ROLES[r] for r in missing)})"
+                 if missing else "")
         with conn.cursor() as cur:
             cur.execute(SUMMARY_SQL)
             objects = cur.fetchall()

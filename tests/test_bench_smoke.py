@@ -19,3 +19,14 @@ def test_benchmark_smoke_run_prints_its_figures_as_json(admin_settings, tmp_path
                 "incremental_ratio", "peak_rss_mb"):
         assert figures[key] is not None and figures[key] > 0, key
     assert figures["gold_rows"] == 300
+
+
+def test_query_benchmark_smoke_run_times_every_spec_query(admin_settings, tmp_path):
+    env = {k: v for k, v in os.environ.items()}
+    env["LOG_DIR"] = str(tmp_path)
+    result = subprocess.run([sys.executable, "bench/bench_queries.py", "--events", "2000", "--repeats", "1",
+                             "--json"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    assert figures["gold_rows"] == 2000
+    assert len(figures["query_ms"]) == 3 + 5  # Q1-Q3 and the five health checks

@@ -98,3 +98,18 @@ def test_bronze_is_append_only(conn):
         with conn.cursor() as cur:
             cur.execute("DELETE FROM bronze.raw_events")
     conn.rollback()
+
+
+def test_clean_batch_takes_the_copy_fast_path_and_a_bad_one_falls_back(conn, caplog):
+    """Step 0 (COPY into jsonb + one INSERT) loads a clean batch; a line that is not an event
+    object fails it as a whole, and the careful path dead-letters exactly that line."""
+    caplog.set_level("INFO", logger="BRONZE_LOADER")
+    clean = load_events(conn, [make_event("1"), make_event("2"), make_event("1")])
+    assert (clean.lines, clean.inserted, clean.duplicates, clean.errors) == (3, 2, 1, 0)
+    assert "Fast load refused" not in caplog.text
+    data = b'{"id": "3", "type": "PushEvent"}\n[1, 2]\n{"type": "NoId"}\n{"id": ""}\n{"id": 4, "type": "WatchEvent"}'
+    report = load_chunk(conn, Chunk(data=data), "test")
+    assert "Fast load refused" in caplog.text
+    assert (report.inserted, report.errors) == (2, 3)
+    assert [r[0] for r in query(conn, "SELECT event_id FROM bronze.raw_events ORDER BY 1")] == ["1", "2", "3", "4"]
+    assert [r[0] for r in query(conn, "SELECT source_line FROM bronze.dead_letter_queue ORDER BY 1")] == [2, 3, 4]

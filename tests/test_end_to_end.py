@@ -9,7 +9,7 @@ import pytest
 
 from analytics import health_queries, sample_queries
 from conftest import REPO_ROOT, SAMPLE_FILE, SPEC_README, query, real_data_files, scalar
-from helpers import run_etl
+from helpers import run_cli, run_etl
 from main import load_files
 
 
@@ -102,13 +102,6 @@ def test_spec_health_checks_run_verbatim(loaded_sample):
     ours = [normalise(q.sql.rstrip(";")) for q in health_queries()]
     theirs = [normalise("\n".join(l for l in s.splitlines() if not l.strip().startswith("--"))) for s in statements]
     assert ours == theirs
-
-
-def run_cli(settings, *args, timeout=180):
-    env = {"DATABASE_URL": settings.database_url, "LOG_DIR": str(settings.log_dir),
-           "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    return subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout)
 
 
 def test_commands_of_the_quick_start_work(settings, conn):

@@ -31,7 +31,7 @@ import requests
 import db
 from bronze_loader import LoadReport, load_chunk
 
-from event_files import GZIP_MAGIC, InputDamaged, iter_stream_chunks
+from event_files import GZIP_MAGIC, InputDamaged, iter_stream_chunks, prefetched
 from logger import start_process
 
 log = logging.getLogger("BACKFILL")
@@ -226,7 +226,7 @@ def load_target(conn, target: Target, session: requests.Session, progress: Progr
         return "failed", report
     status, error = "completed", None
     try:
-        for chunk in iter_stream_chunks(stream):
+        for chunk in prefetched(iter_stream_chunks(stream)):
             part = load_chunk(conn, chunk, target.source)
             report += part
             if progress:

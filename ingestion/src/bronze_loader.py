@@ -1,6 +1,11 @@
 """Load GitHub events into bronze.raw_events: deduplicated, with bad rows isolated in the DLQ.
 
 How a batch is loaded (one transaction per batch):
+0. Fast path, for the usual batch where every line is a valid event: under a SAVEPOINT,
+   COPY the lines straight into a jsonb temp column (PostgreSQL parses them as it reads,
+   as a plain COPY would) and move them into bronze with one INSERT ... ON CONFLICT DO
+   NOTHING. Any line COPY cannot parse, or that is not an object with an id, fails this
+   step as a whole; it is rolled back and the batch takes the careful path below.
 1. COPY its JSON texts, one per line, into a session temp table (no parsing in Python).
 2. Under a SAVEPOINT, one set-based INSERT ... SELECT casts each text to jsonb, repairs
    `\\u0000` (which jsonb rejects) to U+FFFD keeping the original text, dead-letters texts
@@ -39,6 +44,29 @@ CREATE TEMP TABLE IF NOT EXISTS bronze_staging (
     line_no BIGINT GENERATED ALWAYS AS IDENTITY,
     line    TEXT STORAGE EXTERNAL  -- no compression: staged text lives for one transaction
 ) ON COMMIT DELETE ROWS
+"""
+
+# Fast path (step 0). A line that is not an object with a usable id makes event_id NULL, so the
+# NOT NULL constraint fails the statement and the batch falls back to the careful path, which
+# dead-letters exactly that line with a precise reason.
+JSON_COPY_SQL = COPY_SQL.replace("bronze_staging (line)", "bronze_staging_jsonb (doc)")
+JSON_STAGING_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS bronze_staging_jsonb (
+    doc JSONB STORAGE EXTERNAL  -- parsed by COPY; not compressed, it lives for one transaction
+) ON COMMIT DELETE ROWS
+"""
+JSON_LOAD_SQL = """
+WITH inserted AS (
+    INSERT INTO bronze.raw_events (event_id, raw_data, source)
+    SELECT CASE WHEN jsonb_typeof(doc -> 'id') IN ('string', 'number') THEN NULLIF(doc ->> 'id', '') END,
+           doc, %(source)s
+      FROM pg_temp.bronze_staging_jsonb
+     WHERE doc IS NOT NULL
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT COUNT(*) FROM pg_temp.bronze_staging_jsonb WHERE doc IS NOT NULL),
+       (SELECT COUNT(*) FROM inserted)
 """
 
 # {parse} is filled with the fast or the safe jsonb cast; %(...)s are query parameters.
@@ -182,8 +210,9 @@ def _load_row_by_row(cur, params: dict) -> LoadReport:
     return report
 
 
-def load_chunk(conn, chunk: Chunk, source: str) -> LoadReport:
-    """Load one chunk in one transaction and commit it."""
+def load_chunk(conn, chunk: Chunk, source: str, commit: bool = True) -> LoadReport:
+    """Load one chunk in one transaction and commit it (commit=False: the caller commits,
+    as dlq.py does to mark entries replayed in the same transaction)."""
     report = LoadReport()
     with conn.cursor() as cur:
         # A chunk's materialised CTEs hold ~16 MB of text; keep them in memory, not spilled to disk.
@@ -193,7 +222,10 @@ def load_chunk(conn, chunk: Chunk, source: str) -> LoadReport:
             execute_values(cur, DLQ_INSERT_SQL,
                            [(r.raw_text, r.reason, source, r.line) for r in chunk.rejects])
             report += LoadReport(lines=len(chunk.rejects), errors=len(chunk.rejects))
-        if chunk.data:
+        fast = _load_parsed_by_copy(cur, chunk.data, source) if chunk.data else None
+        if fast is not None:
+            report += fast
+        elif chunk.data:
             params = {"source": source, "line_offset": chunk.first_line - 1}
             cur.execute("SAVEPOINT bronze_copy")
             try:
@@ -205,8 +237,27 @@ def load_chunk(conn, chunk: Chunk, source: str) -> LoadReport:
                 unreadable = _stage_lines_one_by_one(cur, chunk.data, chunk.first_line, source)
                 report += LoadReport(lines=unreadable, errors=unreadable)
             report += _load_staged(cur, params)
-    conn.commit()
+    if commit:
+        conn.commit()
     return report
+
+
+def _load_parsed_by_copy(cur, data: bytes, source: str) -> LoadReport | None:
+    """Step 0: the whole batch through COPY-into-jsonb and one INSERT; None if any line is bad."""
+    cur.execute(JSON_STAGING_DDL)
+    cur.execute("SAVEPOINT bronze_fast")
+    try:
+        cur.execute("TRUNCATE pg_temp.bronze_staging_jsonb")
+        cur.copy_expert(JSON_COPY_SQL, io.BytesIO(data))
+        cur.execute(JSON_LOAD_SQL, {"source": source})
+        staged, inserted = cur.fetchone()
+    except psycopg2.Error as exc:
+        cur.execute("ROLLBACK TO SAVEPOINT bronze_fast")
+        log.info("Fast load refused the batch (%s); loading it line-aware.",
+                 str(exc).strip().splitlines()[0])
+        return None
+    cur.execute("RELEASE SAVEPOINT bronze_fast")
+    return LoadReport(lines=staged, inserted=inserted, duplicates=staged - inserted)
 
 
 def _load_staged(cur, params: dict) -> LoadReport:

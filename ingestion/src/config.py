@@ -30,6 +30,21 @@ DEFAULT_GHARCHIVE_URL = "https://data.gharchive.org"
 DEFAULT_POLL_INTERVAL_SECONDS = 60
 DEFAULT_PRODUCTION_TIME = "02:00"
 ETL_MODES = ("demo", "production")
+# The least-privilege roles of warehouse/security/roles.sql and their password variables.
+SERVICE_ROLES = {"gh_ingestion": "INGESTION_DB_PASS", "gh_etl": "ETL_DB_PASS", "gh_bi": "BI_DB_PASS"}
+# health.py thresholds: (warning, critical), each overridable as HEALTH_<NAME>_WARN / _CRIT.
+# Freshness is in minutes; a daily production ETL is allowed a day (and a bit) between loads.
+HEALTH_THRESHOLDS = {
+    "bronze_age_minutes": (15, 60),
+    "poll_age_minutes": (10, 30),
+    "gold_age_minutes": (15, 60),
+    "backlog_events": (100_000, 1_000_000),
+    "dlq_unresolved": (1, 1_000),
+    "suspected_gaps_24h": (1, 50),
+    "unknown_facts": (1, 1_000_000_000),
+    "uncurated_event_types": (1, 1_000_000_000),
+}
+PRODUCTION_GOLD_AGE_MINUTES = (26 * 60, 50 * 60)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
@@ -56,6 +71,9 @@ class Settings:
     poll_interval_seconds: int = DEFAULT_POLL_INTERVAL_SECONDS
     gharchive_url: str = DEFAULT_GHARCHIVE_URL
     production_time: str = DEFAULT_PRODUCTION_TIME
+    # Role -> password for the service roles (only those set; see SERVICE_ROLES).
+    role_passwords: Mapping[str, str] = field(default_factory=dict, repr=False)
+    health_thresholds: Mapping[str, tuple[int, int]] = field(default_factory=lambda: dict(HEALTH_THRESHOLDS))
 
     @property
     def uses_embedded_db(self) -> bool:
@@ -65,7 +83,7 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Values that must never reach a log line (see logger.RedactSecrets)."""
-        found = [s for s in (self.db_pass, self.github_token) if s]
+        found = [s for s in (self.db_pass, self.github_token, *self.role_passwords.values()) if s]
         if self.database_url:
             from urllib.parse import urlsplit
 
@@ -131,6 +149,20 @@ def _url(env: Mapping[str, str], name: str, default: str) -> str:
     return raw.rstrip("/")
 
 
+def _thresholds(env: Mapping[str, str], etl_mode: str) -> dict[str, tuple[int, int]]:
+    found = {}
+    for name, (warn, crit) in HEALTH_THRESHOLDS.items():
+        if name == "gold_age_minutes" and etl_mode == "production":
+            warn, crit = PRODUCTION_GOLD_AGE_MINUTES
+        key = f"HEALTH_{name.upper()}"
+        warn = _int(env, f"{key}_WARN", warn, 0, 10**12)
+        crit = _int(env, f"{key}_CRIT", crit, 0, 10**12)
+        if crit < warn:
+            raise ConfigError(f"{key}_CRIT={crit} is below {key}_WARN={warn}")
+        found[name] = (warn, crit)
+    return found
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build and validate Settings from `env` (default: os.environ after loading `.env`)."""
     if env is None:
@@ -142,6 +174,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("DATABASE_URL must start with postgresql:// (for example "
                           "postgresql://user:password@host:5432/github_events)")
 
+    etl_mode = _choice(env, "ETL_MODE", "demo", ETL_MODES)
     return Settings(
         database_url=database_url,
         db_host=_text(env, "DB_HOST"),
@@ -153,13 +186,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_dir=_path(env, "LOG_DIR", DEFAULT_LOG_DIR),
         log_level=_choice(env, "LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),
         silver_batch_size=_int(env, "SILVER_BATCH_SIZE", DEFAULT_SILVER_BATCH_SIZE, 1, 1_000_000),
-        etl_mode=_choice(env, "ETL_MODE", "demo", ETL_MODES),
+        etl_mode=etl_mode,
         demo_interval_seconds=_int(env, "DEMO_INTERVAL_SECONDS", DEFAULT_DEMO_INTERVAL_SECONDS, 1, 86_400),
         github_token=_text(env, "GITHUB_TOKEN"),
         github_api_url=_url(env, "GITHUB_API_URL", DEFAULT_GITHUB_API_URL),
         poll_interval_seconds=_int(env, "POLL_INTERVAL_SECONDS", DEFAULT_POLL_INTERVAL_SECONDS, 1, 86_400),
         gharchive_url=_url(env, "GHARCHIVE_URL", DEFAULT_GHARCHIVE_URL),
         production_time=_clock_time(env, "PRODUCTION_TIME", DEFAULT_PRODUCTION_TIME),
+        role_passwords={role: env[var] for role, var in SERVICE_ROLES.items() if env.get(var)},
+        health_thresholds=_thresholds(env, etl_mode),
     )
 
 

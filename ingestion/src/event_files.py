@@ -172,3 +172,50 @@ def iter_stream_chunks(stream: BinaryIO, chunk_bytes: int = DEFAULT_CHUNK_BYTES)
     if reject:
         chunk.rejects.append(reject)
     yield chunk
+
+
+_END = object()
+
+
+def prefetched(chunks: Iterator[Chunk], depth: int = 1) -> Iterator[Chunk]:
+    """Read the next chunk(s) in a background thread while the caller loads the current one.
+
+    Downloading, gunzipping and splitting release the GIL (sockets, zlib), and so does
+    psycopg2 while PostgreSQL works, so on two cores the reading overlaps the loading.
+    Memory stays bounded: at most `depth` chunks wait in the queue. An exception in the
+    reader (a damaged gzip) is raised here after the chunks that preceded it.
+    """
+    import queue
+    import threading
+
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        handoff.put(chunk, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            handoff.put(_END)
+        except BaseException as exc:  # handed to the consumer, raised in its thread
+            handoff.put(exc)
+
+    thread = threading.Thread(target=reader, name="chunk-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)

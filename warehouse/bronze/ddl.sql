@@ -73,6 +73,13 @@ CREATE TABLE IF NOT EXISTS bronze.dead_letter_queue (
 CREATE INDEX IF NOT EXISTS idx_dead_letter_queue_failed_at
     ON bronze.dead_letter_queue (failed_at);
 
+-- dlq.py replay: a replay that fails again is recorded as its own row pointing at the entry it
+-- retried (resolved at once), so the original evidence stays untouched and open.
+ALTER TABLE bronze.dead_letter_queue ADD COLUMN IF NOT EXISTS replay_of BIGINT;
+-- Health checks and `dlq.py list` look at the open entries only.
+CREATE INDEX IF NOT EXISTS idx_dead_letter_queue_unresolved
+    ON bronze.dead_letter_queue (failed_at) WHERE resolved_at IS NULL;
+
 -- Bronze is the immutable record of what arrived: refuse edits and deletions.
 CREATE OR REPLACE FUNCTION bronze.refuse_change() RETURNS trigger
 LANGUAGE plpgsql AS $$

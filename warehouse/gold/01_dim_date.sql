@@ -26,6 +26,13 @@ CREATE TABLE IF NOT EXISTS gold.dim_date (
     CONSTRAINT uq_dim_date_full_date UNIQUE (full_date)
 );
 
+-- Q2 filters on `d.year = EXTRACT(YEAR FROM CURRENT_DATE)`: EXTRACT returns numeric, so the
+-- comparison is on year::numeric, for which PostgreSQL has no statistics and guesses one row
+-- in 6,940, then nests loops over the whole month of facts. Statistics on the expressions give
+-- it the true ~30 days, and a hash join (measured: 1.9 s -> 1.3 s at 1,000,000 facts).
+CREATE STATISTICS IF NOT EXISTS gold.st_dim_date_year_month_numeric
+    ON (year::numeric), (month::numeric) FROM gold.dim_date;
+
 CREATE OR REPLACE FUNCTION gold.ensure_dates(p_from DATE, p_to DATE)
 RETURNS INT
 LANGUAGE sql AS $$
@@ -54,3 +61,4 @@ LANGUAGE sql AS $$
 $$;
 
 SELECT gold.ensure_dates(DATE '2010-01-01', DATE '2028-12-31');
+ANALYZE gold.dim_date;  -- fills the statistics above now, not at autovacuum's next pass
