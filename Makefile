@@ -7,10 +7,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 SRC    := ingestion/src
 
-.PHONY: demo demo-files run test setup load etl queries psql clean-db help
+.PHONY: demo demo-files run test setup load etl queries report health psql clean-db help
 
 help:
-	@echo "make demo | make run | make test | make demo-files | make setup | make etl | make queries | make psql | make clean-db"
+	@echo "make demo | make run | make test | make demo-files | make setup | make etl | make queries | make report | make health | make psql | make clean-db"
 
 $(VENV)/.installed: requirements.txt requirements-embedded.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,17 @@ demo-files: load etl queries
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q tests
+
+# The HTML report (report.html) from the demo data: the sample file through bronze, silver and gold
+# in the demo database, then report.py. Open report.html in any browser; it needs no network.
+report: $(VENV)/.installed
+	DB_NAME=github_events_demo $(PY) setup_db.py --recreate
+	DB_NAME=github_events_demo $(PY) $(SRC)/main.py --once --source data_samples/github_events_sample.json
+	DB_NAME=github_events_demo $(PY) $(SRC)/process_etl.py --once
+	DB_NAME=github_events_demo $(PY) $(SRC)/report.py --out report.html
+
+health: $(VENV)/.installed
+	$(PY) $(SRC)/health.py
 
 psql: $(VENV)/.installed
 	$(PY) $(SRC)/psql.py

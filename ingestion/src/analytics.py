@@ -102,6 +102,15 @@ def busiest_week_end(cur) -> date | None:
     return row[0] if row else None
 
 
+def resolve_as_of(cur, value: str | None) -> date | None:
+    """--as-of: None (today), 'latest', 'busiest' or a YYYY-MM-DD day."""
+    if value == "latest":
+        return latest_event_day(cur)
+    if value == "busiest":
+        return busiest_week_end(cur)
+    return date.fromisoformat(value) if value else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--as-of", default=None,
@@ -109,13 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = start_process()
     with db.connection(settings) as conn, conn.cursor() as cur:
-        as_of = None
-        if args.as_of == "latest":
-            as_of = latest_event_day(cur)
-        elif args.as_of == "busiest":
-            as_of = busiest_week_end(cur)
-        elif args.as_of:
-            as_of = date.fromisoformat(args.as_of)
+        as_of = resolve_as_of(cur, args.as_of)
         print("\n=== Health checks ===")
         for query in health_queries():
             print(f"\n-- {query.title}")

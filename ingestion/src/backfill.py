@@ -8,7 +8,8 @@
                                                                                completeness, per hour
 
 Each file streams download -> gunzip -> chunks of lines -> COPY -> one set-based insert (the bronze
-loader), one transaction per chunk, with no temp file and flat memory. Its outcome is recorded in
+loader), one transaction per chunk, with no temp file and flat memory; the next chunk is read while
+BACKFILL_WORKERS connections (default 2) load the previous ones. Its outcome is recorded in
 bronze.backfill_files: a rerun skips completed files; a file left 'loading' by a crash or Ctrl-C is
 loaded again (the loader's dedup makes that exact). A damaged gzip loads what precedes the damage,
 is marked 'partial', and the run goes on; the exit status is then 1.
@@ -19,8 +20,11 @@ import argparse
 import glob
 import hashlib
 import logging
+import queue
 import sys
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,7 +34,6 @@ import requests
 
 import db
 from bronze_loader import LoadReport, load_chunk
-
 from event_files import GZIP_MAGIC, InputDamaged, iter_stream_chunks, prefetched
 from logger import start_process
 
@@ -215,7 +218,61 @@ def _record(conn, target: Target, status: str, report: LoadReport, hashing: Hash
     conn.commit()
 
 
-def load_target(conn, target: Target, session: requests.Session, progress: Progress | None = None) -> tuple[str, LoadReport]:
+class ParallelLoader:
+    """Loads a file's chunks on `workers` connections at once, each chunk in its own transaction.
+
+    One PostgreSQL backend parses and inserts on one core; two loading at once use both cores of
+    a small machine. That is safe here: the loader's ON CONFLICT dedups across concurrent
+    transactions (the second waits for the first, then skips), silver reads bronze by
+    transaction id below the oldest running one, so chunks committing out of order lose nothing,
+    and a file is marked 'completed' only after all its chunks have committed. At most `workers`
+    chunks are in flight (plus the one being read), so memory stays bounded.
+    """
+
+    def __init__(self, settings, workers: int):
+        self.settings, self.workers = settings, max(1, workers)
+        self.idle: queue.SimpleQueue = queue.SimpleQueue()
+        self.opened: list = []
+        self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="bronze-loader")
+
+    def _load(self, chunk, source: str) -> LoadReport:
+        try:
+            conn = self.idle.get_nowait()
+        except queue.Empty:
+            conn = db.connect(self.settings)
+            self.opened.append(conn)
+        try:
+            report = load_chunk(conn, chunk, source)
+        except BaseException:
+            if not conn.closed:
+                conn.rollback()
+            raise
+        finally:
+            if not conn.closed:
+                self.idle.put(conn)
+        return report
+
+    def load(self, chunks, source: str, on_done) -> None:
+        """Load every chunk; on_done(report) for each, in input order. An error reading the
+        input (a damaged gzip) is raised after the chunks that preceded it have committed."""
+        inflight: deque = deque()
+        try:
+            for chunk in chunks:
+                inflight.append(self.executor.submit(self._load, chunk, source))
+                while len(inflight) >= self.workers:
+                    on_done(inflight.popleft().result())
+        finally:
+            while inflight:  # what was read before an error still commits (and is counted)
+                on_done(inflight.popleft().result())
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+        for conn in self.opened:
+            conn.close()
+
+
+def load_target(conn, target: Target, session: requests.Session, loader: ParallelLoader,
+                progress: Progress | None = None) -> tuple[str, LoadReport]:
     report, hashing = LoadReport(), None
     _record(conn, target, "loading", report, None, None, finished=False)
     try:
@@ -225,12 +282,15 @@ def load_target(conn, target: Target, session: requests.Session, progress: Progr
         log.error("%s: could not be read: %s", target.name, exc)
         return "failed", report
     status, error = "completed", None
+
+    def done(part: LoadReport) -> None:
+        nonlocal report
+        report += part
+        if progress:
+            progress.add(part.inserted + part.duplicates)
+
     try:
-        for chunk in prefetched(iter_stream_chunks(stream)):
-            part = load_chunk(conn, chunk, target.source)
-            report += part
-            if progress:
-                progress.add(part.inserted + part.duplicates)
+        loader.load(prefetched(iter_stream_chunks(stream)), target.source, done)
     except (InputDamaged, requests.RequestException, OSError, EOFError) as exc:
         status, error = "partial", f"{type(exc).__name__}: {exc}"
         log.error("%s is damaged after %d lines: %s; loaded what preceded it.", target.name, report.lines, exc)
@@ -245,21 +305,25 @@ def run_backfill(settings, targets: list[Target], force: bool = False) -> tuple[
     outcomes, total = {}, LoadReport()
     started = time.monotonic()
     progress = Progress(len(targets))
-    with db.connection(settings) as conn, requests.Session() as session:
-        for target in targets:
-            if not force and _status(conn, target.name) == "completed":
-                outcomes[target.name] = "skipped"
+    loader = ParallelLoader(settings, settings.backfill_workers)
+    try:
+        with db.connection(settings) as conn, requests.Session() as session:
+            for target in targets:
+                if not force and _status(conn, target.name) == "completed":
+                    outcomes[target.name] = "skipped"
+                    progress.file_done()
+                    continue
+                file_started = time.monotonic()
+                status, report = load_target(conn, target, session, loader, progress)
+                outcomes[target.name] = status
+                total += report
                 progress.file_done()
-                continue
-            file_started = time.monotonic()
-            status, report = load_target(conn, target, session, progress)
-            outcomes[target.name] = status
-            total += report
-            progress.file_done()
-            seconds = time.monotonic() - file_started
-            log.info("%s %s: %s lines, %s | %.1fs, %s events/s", status.capitalize(), target.name,
-                     f"{report.lines:,}", report.summary(), seconds,
-                     f"{(report.inserted + report.duplicates) / max(seconds, 1e-9):,.0f}")
+                seconds = time.monotonic() - file_started
+                log.info("%s %s: %s lines, %s | %.1fs, %s events/s", status.capitalize(), target.name,
+                         f"{report.lines:,}", report.summary(), seconds,
+                         f"{(report.inserted + report.duplicates) / max(seconds, 1e-9):,.0f}")
+    finally:
+        loader.close()
     progress.close()
     elapsed = time.monotonic() - started
     counts = {s: sum(1 for v in outcomes.values() if v == s) for s in ("completed", "skipped", "partial", "failed")}
