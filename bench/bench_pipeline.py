@@ -6,7 +6,8 @@
 It builds N realistic events (the real event shapes of data_samples/ and ../shared/data/real/, with
 fresh ids and dates spread over the last 10 days) into a JSON-lines file, then in a fresh database:
   reference   COPY of the same raw lines into a bare JSONB table (PostgreSQL's own limit)
-  bronze      backfill.py's path: file -> COPY -> set-based insert with dedup and DLQ routing
+  bronze      backfill.py's path: file -> COPY -> set-based insert with dedup and DLQ routing, on one
+              connection (like for like with the reference) and on BACKFILL_WORKERS connections
   silver      silver.load_batch() in batches of SILVER_BATCH_SIZE
   gold        master_gold_etl.sql
   end to end  file to gold committed = N / (bronze + silver + gold)
@@ -164,6 +165,13 @@ def main(argv=None) -> int:
                                                              "public.bench_reference (doc)"), source)
                         conn.commit()
                     t_copy = timed(copy_reference)
+            # The same load on one connection, in its own database: the like-for-like comparison
+            # with the single-backend COPY reference. The pipeline's figure uses BACKFILL_WORKERS.
+            single = fresh_database(admin_settings, f"{name}_1c")
+            try:
+                t_bronze_1 = timed(lambda: run_backfill(replace(single, backfill_workers=1), file_targets([str(data)])))
+            finally:
+                drop_database(admin_settings, f"{name}_1c")
             t_bronze = timed(lambda: run_backfill(settings, file_targets([str(data)])))
             figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
             with db.connection(settings) as conn:
@@ -192,6 +200,9 @@ def main(argv=None) -> int:
                 "end_to_end_eps": round(n / (t_bronze + t_silver + t_gold)),
             })
             figures["bronze_vs_copy"] = round(figures["bronze_eps"] / figures["copy_eps"], 3)
+            figures["backfill_workers"] = settings.backfill_workers
+            figures["bronze_1conn_eps"] = round(n / t_bronze_1)
+            figures["bronze_1conn_vs_copy"] = round(figures["bronze_1conn_eps"] / figures["copy_eps"], 3)
             figures["end_to_end_vs_copy"] = round(figures["end_to_end_eps"] / figures["copy_eps"], 3)
             figures["query_ms"] = query_times
         finally:
@@ -205,7 +216,9 @@ def main(argv=None) -> int:
         return 0
     print(f"Benchmark: {figures['events']:,} events ({figures['input_mb']} MB of JSON lines), "
           f"PostgreSQL {figures['postgres']}, {figures['machine']}")
-    for key, label in (("copy_eps", "COPY reference (bare JSONB table)"), ("bronze_eps", "bronze load"),
+    for key, label in (("copy_eps", "COPY reference (bare JSONB table)"),
+                       ("bronze_1conn_eps", "bronze load, 1 connection"),
+                       ("bronze_eps", f"bronze load, {figures['backfill_workers']} connections"),
                        ("silver_eps", "silver"), ("gold_eps", "gold"), ("end_to_end_eps", "end to end, file to gold")):
         ratio = figures[key] / figures["copy_eps"]
         print(f"  {label:36s} {figures[key]:>10,} events/s   {ratio:5.2f} x COPY")

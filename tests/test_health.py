@@ -68,4 +68,4 @@ def test_empty_warehouse_is_a_warning_not_a_crash(settings):
     code, out, _ = _health(settings, "--json")
     assert code == 1
     assert {c["name"]: c["detail"] for c in json.loads(out)["checks"]}["bronze: last insert"] == \
-        "no last event stored yet"
+        "last event stored: none yet"

@@ -71,7 +71,7 @@ def _when(moment: datetime | None) -> str:
 def _age_check(name, moment, now, thresholds, key, what) -> Check:
     warn, crit = thresholds[key]
     minutes = _minutes_since(moment, now)
-    detail = f"{what} {_when(moment)}" if moment else f"no {what} yet"
+    detail = f"{what} {_when(moment)}" if moment else f"{what}: none yet"
     return Check(name, minutes, "min", _grade(minutes, warn, crit), warn, crit, detail)
 
 
