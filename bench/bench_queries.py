@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 
 import db  # noqa: E402
-from analytics import health_queries, sample_queries  # noqa: E402
+from analytics import NamedQuery, health_queries, sample_queries  # noqa: E402
 from bench_pipeline import drop_database, fresh_database  # noqa: E402
 from config import load_settings  # noqa: E402
 
@@ -98,7 +98,9 @@ def fill(conn, events: int, days: float, log) -> dict:
 def time_queries(conn, repeats: int) -> dict:
     results = {}
     with conn.cursor() as cur:
-        for query in sample_queries()[:3] + health_queries():
+        pipeline_health = NamedQuery("health.py: gold.v_pipeline_health (every graded figure)",
+                                     "SELECT * FROM gold.v_pipeline_health")
+        for query in sample_queries()[:3] + health_queries() + [pipeline_health]:
             samples = []
             for _ in range(repeats):
                 started = time.perf_counter()
