@@ -113,3 +113,11 @@ def test_clean_batch_takes_the_copy_fast_path_and_a_bad_one_falls_back(conn, cap
     assert (report.inserted, report.errors) == (2, 3)
     assert [r[0] for r in query(conn, "SELECT event_id FROM bronze.raw_events ORDER BY 1")] == ["1", "2", "3", "4"]
     assert [r[0] for r in query(conn, "SELECT source_line FROM bronze.dead_letter_queue ORDER BY 1")] == [2, 3, 4]
+
+
+def test_batch_with_a_nul_escape_skips_the_fast_attempt_and_is_repaired(conn, caplog):
+    caplog.set_level("INFO", logger="BRONZE_LOADER")
+    data = b'{"id": "5", "type": "PushEvent", "payload": {"m": "a\\u0000b"}}\n{"id": "6", "type": "PushEvent"}'
+    report = load_chunk(conn, Chunk(data=data), "test")
+    assert (report.inserted, report.repaired, report.errors) == (2, 1, 0)
+    assert "Fast load refused" not in caplog.text

@@ -17,7 +17,6 @@ is marked 'partial', and the run goes on; the exit status is then 1.
 from __future__ import annotations
 
 import argparse
-import glob
 import hashlib
 import logging
 import queue
@@ -27,14 +26,13 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import BinaryIO
 
 import requests
 
 import db
 from bronze_loader import LoadReport, load_chunk
-from event_files import GZIP_MAGIC, InputDamaged, iter_stream_chunks, prefetched
+from event_files import GZIP_MAGIC, InputDamaged, expand_inputs, iter_stream_chunks, prefetched
 from logger import start_process
 
 log = logging.getLogger("BACKFILL")
@@ -91,16 +89,10 @@ def hour_targets(first: datetime, last: datetime, base_url: str) -> list[Target]
 
 
 def file_targets(patterns: list[str]) -> list[Target]:
-    paths: list[Path] = []
-    for pattern in patterns:
-        path = Path(pattern)
-        if path.is_dir():
-            paths.extend(sorted(p for p in path.iterdir() if p.name.endswith((".json", ".json.gz"))))
-        else:
-            matches = sorted(glob.glob(pattern))
-            if not matches:
-                raise SystemExit(f"no such file: {pattern}")
-            paths.extend(Path(m) for m in matches)
+    try:
+        paths = expand_inputs(patterns)
+    except FileNotFoundError as exc:
+        raise SystemExit(str(exc)) from None
     targets = []
     for path in paths:
         stem = path.name.removesuffix(".gz").removesuffix(".json")

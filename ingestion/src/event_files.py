@@ -12,6 +12,7 @@ JSON becomes a `Reject` for the dead-letter queue instead of stopping the load.
 """
 from __future__ import annotations
 
+import glob
 import gzip
 import json
 import zlib
@@ -25,6 +26,28 @@ GZIP_MAGIC = b"\x1f\x8b"
 READ_BLOCK_BYTES = 1 << 20
 # ~16 MiB of JSON lines (5-8k GH Archive events) per COPY/INSERT round trip.
 DEFAULT_CHUNK_BYTES = 16 << 20
+
+
+# What a directory given as input contributes: the event files in it (JSON, JSON lines, gzip).
+INPUT_PATTERNS = ("*.json", "*.json.gz", "*.jsonl", "*.jsonl.gz", "*.ndjson", "*.gz")
+
+
+def expand_inputs(names: list[str]) -> list[Path]:
+    """Files named directly or by a glob, plus the event files inside named directories, each
+    group sorted. A name that matches nothing raises FileNotFoundError naming it."""
+    found: list[Path] = []
+    for name in names:
+        path = Path(name)
+        if path.is_dir():
+            found.extend(sorted({p for pattern in INPUT_PATTERNS for p in path.glob(pattern) if p.is_file()}))
+        elif path.is_file():
+            found.append(path)
+        else:
+            matches = sorted(Path(m) for m in glob.glob(name) if Path(m).is_file())
+            if not matches:
+                raise FileNotFoundError(f"no such file or directory: {name}")
+            found.extend(matches)
+    return found
 
 
 class InputDamaged(Exception):

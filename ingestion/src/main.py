@@ -26,7 +26,7 @@ import db
 from api_client import AuthenticationError, GitHubClient, GitHubError, PollResult
 from bronze_loader import LoadReport, load_chunks, load_events
 
-from event_files import InputDamaged, iter_file_chunks
+from event_files import InputDamaged, expand_inputs, iter_file_chunks
 from logger import start_process
 
 log = logging.getLogger("ORCHESTRATOR")
@@ -35,22 +35,6 @@ RECENT_IDS_KEPT = 5_000      # ids remembered to detect overlap: 300 per poll, w
 DB_RETRY_MAX_SECONDS = 30    # cap of the reconnect backoff while PostgreSQL is away
 API_SOURCE = "api"
 
-INPUT_PATTERNS = ("*.json", "*.json.gz", "*.jsonl", "*.jsonl.gz", "*.ndjson", "*.gz")
-
-
-def expand_sources(paths: list[str]) -> list[Path]:
-    """Files named directly, plus the event files inside named directories, sorted."""
-    found: list[Path] = []
-    for name in paths:
-        path = Path(name)
-        if path.is_dir():
-            matches = {p for pattern in INPUT_PATTERNS for p in path.glob(pattern) if p.is_file()}
-            found.extend(sorted(matches))
-        elif path.is_file():
-            found.append(path)
-        else:
-            raise FileNotFoundError(f"no such file or directory: {name}")
-    return found
 
 
 def load_files(conn, files: list[Path]) -> tuple[LoadReport, list[str]]:
@@ -236,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.source:
         return run_listener(settings, args.once)
     try:
-        files = expand_sources(args.source)
+        files = expand_inputs(args.source)
     except FileNotFoundError as exc:
         log.error("%s", exc)
         return 2
