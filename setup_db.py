@@ -111,9 +111,11 @@ def main(argv: list[str] | None = None) -> int:
             log.info("Applied warehouse/%s (%.0f ms)", relative, seconds * 1000)
         enabled = apply_role_passwords(conn, settings)
         missing = sorted(set(SERVICE_ROLES) - set(enabled))
-        log.info("Service roles: %s can log in%s", ", ".join(enabled) or "none",
-                 f"; {', '.join(missing)} cannot (set {', '.join(SERVICE_ROLES[r] for r in missing)})"
-                 if missing else "")
+        if enabled:
+            log.info("Service roles %s can log in.", ", ".join(enabled))
+        if missing:
+            log.info("Service roles %s have no password and cannot log in (set %s for docker compose).",
+                     ", ".join(missing), ", ".join(SERVICE_ROLES[r] for r in missing))
         with conn.cursor() as cur:
             cur.execute(SUMMARY_SQL)
             objects = cur.fetchall()

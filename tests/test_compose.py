@@ -158,7 +158,7 @@ def test_the_containers_commands_run_the_pipeline_each_as_its_own_role(settings,
     setup = subprocess.run(_command("setup"), cwd=REPO_ROOT, env=setup_env, capture_output=True,
                            text=True, timeout=120)
     assert setup.returncode == 0, setup.stderr
-    assert "gh_bi, gh_etl, gh_ingestion can log in" in setup.stderr
+    assert "Service roles gh_bi, gh_etl, gh_ingestion can log in." in setup.stderr
     assert not any(p in setup.stderr for p in ROLE_PASSWORDS.values())
 
     with LocalGitHub(read_events([SAMPLE_FILE])) as github:
