@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
@@ -148,3 +149,21 @@ def test_backfill_and_listener_concurrently_lose_and_duplicate_nothing(settings,
     assert errors == []
     assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 20_500
     assert scalar(conn, "SELECT COUNT(DISTINCT event_id) FROM bronze.raw_events") == 20_500
+
+
+def test_parallel_load_of_many_chunks_with_repeated_events_is_exact(settings, conn, tmp_path, monkeypatch):
+    """Two connections loading chunks of one file at once, the same events in several chunks and
+    files: every event once, and the file's counts add up."""
+    import backfill
+    monkeypatch.setattr(backfill, "CHUNK_BYTES", 8_192)  # a chunk per 1 MiB block read: several per file
+    first = hour_file(tmp_path, "2024-01-07-0", 1_500, pad=1_000)
+    # The second file repeats the first one's last 500 events, then 1,000 new ones.
+    second = hour_file(tmp_path, "2024-01-07-1", 1_000, pad=1_000)
+    lines = [json.dumps(make_event(i, created_at="2024-01-07T00:17:00Z")) for i in first[-500:]]
+    lines += gzip.decompress((tmp_path / "2024-01-07-1.json.gz").read_bytes()).decode().splitlines()
+    (tmp_path / "2024-01-07-1.json.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    outcomes, total = run_backfill(replace(settings, backfill_workers=2), file_targets([str(tmp_path / "*.json.gz")]))
+    assert set(outcomes.values()) == {"completed"}
+    assert (total.lines, total.inserted, total.duplicates, total.errors) == (3_000, 2_500, 500, 0)
+    assert query(conn, "SELECT COUNT(*), COUNT(DISTINCT event_id) FROM bronze.raw_events") == [(2_500, 2_500)]
+    assert len(second) == 1_000 and scalar(conn, "SELECT COUNT(DISTINCT ingest_xid) FROM bronze.raw_events") >= 5

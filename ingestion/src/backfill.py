@@ -32,7 +32,8 @@ import requests
 
 import db
 from bronze_loader import LoadReport, load_chunk
-from event_files import GZIP_MAGIC, InputDamaged, expand_inputs, iter_stream_chunks, prefetched
+from event_files import (DEFAULT_CHUNK_BYTES, GZIP_MAGIC, InputDamaged, expand_inputs, iter_stream_chunks,
+                         prefetched)
 from logger import start_process
 
 log = logging.getLogger("BACKFILL")
@@ -40,6 +41,7 @@ log = logging.getLogger("BACKFILL")
 HOUR_FORMAT = "%Y-%m-%d-%H"           # GH Archive names hours YYYY-MM-DD-H, hour not zero-padded
 DOWNLOAD_TIMEOUT = (10, 120)          # seconds: connect, read between bytes
 PROGRESS_LOG_SECONDS = 10             # when not on a terminal, a progress line this often
+CHUNK_BYTES = DEFAULT_CHUNK_BYTES     # lines per transaction: ~16 MB, 5-8k GH Archive events
 
 
 class HashingReader:
@@ -282,7 +284,7 @@ def load_target(conn, target: Target, session: requests.Session, loader: Paralle
             progress.add(part.inserted + part.duplicates)
 
     try:
-        loader.load(prefetched(iter_stream_chunks(stream)), target.source, done)
+        loader.load(prefetched(iter_stream_chunks(stream, CHUNK_BYTES)), target.source, done)
     except (InputDamaged, requests.RequestException, OSError, EOFError) as exc:
         status, error = "partial", f"{type(exc).__name__}: {exc}"
         log.error("%s is damaged after %d lines: %s; loaded what preceded it.", target.name, report.lines, exc)
