@@ -40,6 +40,8 @@ def test_dead_letter_entry_is_a_warning_exit_1(settings, conn):
     report = json.loads(out)
     dlq = next(c for c in report["checks"] if c["name"] == "bronze: dead-letter queue")
     assert (report["status"], dlq["value"], dlq["status"]) == ("WARNING", 1, "WARNING")
+    spec = {c["title"]: c["rows"] for c in report["spec_checks"]}
+    assert spec["How many Bronze rows haven't been Silver-processed yet?"] == [[0]]
 
 
 def test_backlog_over_critical_threshold_exits_2(settings, conn):

@@ -167,15 +167,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with db.connection(settings) as conn:
             checks = run_checks(conn, settings.health_thresholds, args.only)
-            if args.only is None and not args.json:
+            if args.only is None:
                 spec = spec_checks(conn)
     except psycopg2.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         checks = [Check("database: reachable", None, "", "CRITICAL", 0, 0, reason)]
     code = overall(checks)
     if args.json:
-        print(json.dumps({"status": STATUSES[code], "exit_code": code,
-                          "checks": [asdict(c) for c in checks]}, default=str))
+        print(json.dumps({"status": STATUSES[code], "exit_code": code, "checks": [asdict(c) for c in checks],
+                          "spec_checks": [{"title": t, "rows": rows} for t, rows in spec]}, default=str))
         return code
     print(render_table(checks))
     for title, rows in spec:
