@@ -218,7 +218,6 @@ def load_chunk(conn, chunk: Chunk, source: str, commit: bool = True) -> LoadRepo
     with conn.cursor() as cur:
         # A chunk's materialised CTEs hold ~16 MB of text; keep them in memory, not spilled to disk.
         cur.execute("SET LOCAL work_mem = %s", (LOAD_WORK_MEM,))
-        cur.execute(STAGING_DDL)
         if chunk.rejects:
             execute_values(cur, DLQ_INSERT_SQL,
                            [(r.raw_text, r.reason, source, r.line) for r in chunk.rejects])
@@ -231,6 +230,7 @@ def load_chunk(conn, chunk: Chunk, source: str, commit: bool = True) -> LoadRepo
             report += fast
         elif chunk.data:
             params = {"source": source, "line_offset": chunk.first_line - 1}
+            cur.execute(STAGING_DDL)
             cur.execute("SAVEPOINT bronze_copy")
             try:
                 _stage(cur, chunk.data)

@@ -76,10 +76,10 @@ def replay(conn, ids: list[int] | None, fixed_text: str | None = None) -> dict:
         cur.execute("SELECT dlq_id, source_line FROM bronze.dead_letter_queue "
                     "WHERE dlq_id > %s AND source = %s", (before, REPLAY_SOURCE))
         failures = {line_to_entry[line]: new_id for new_id, line in cur.fetchall() if line in line_to_entry}
-        for original, new_id in failures.items():
-            cur.execute("UPDATE bronze.dead_letter_queue SET replay_of = %s, resolved_at = now(), "
-                        "resolution = 'replay attempt; entry ' || %s || ' stays open' WHERE dlq_id = %s",
-                        (original, original, new_id))
+        cur.execute("UPDATE bronze.dead_letter_queue AS q SET replay_of = m.original, resolved_at = now(), "
+                    "resolution = 'replay attempt; entry ' || m.original || ' stays open' "
+                    "FROM unnest(%s::BIGINT[], %s::BIGINT[]) AS m(original, new_id) WHERE q.dlq_id = m.new_id",
+                    (list(failures), list(failures.values())))
         replayed = [dlq_id for dlq_id, _ in entries if dlq_id not in failures]
         how = "replayed with a corrected text" if fixed_text is not None else "replayed as stored"
         cur.execute("UPDATE bronze.dead_letter_queue SET resolved_at = now(), resolution = %s "

@@ -34,10 +34,10 @@ PALETTE = {"bar": "#2f6fb0", "weekday": "#2f6fb0", "weekend": "#e07b39", "grid":
 STATUS_COLOURS = {"OK": "#1e8e3e", "WARNING": "#c77700", "CRITICAL": "#c5221f"}
 
 
-def question_sql(name: str) -> str:
-    manifest = json.loads(MANIFEST.read_text(encoding="utf-8"))
-    (question,) = [q for q in manifest["questions"] if q["name"] == name]
-    return (MANIFEST.parent / question["sql"]).read_text(encoding="utf-8")
+def question_sqls(names) -> dict[str, str]:
+    """The SQL of the named dashboard questions, read from the manifest once."""
+    manifest = {q["name"]: q for q in json.loads(MANIFEST.read_text(encoding="utf-8"))["questions"]}
+    return {name: (MANIFEST.parent / manifest[name]["sql"]).read_text(encoding="utf-8") for name in names}
 
 
 def _fmt(n: float) -> str:
@@ -147,9 +147,9 @@ h1{margin:0 0 4px}.meta{color:#52606d;margin:0 0 20px}
 def build_report(conn, thresholds, as_of_option: str | None = "busiest") -> str:
     with conn.cursor() as cur:
         as_of = resolve_as_of(cur, as_of_option) if as_of_option != "today" else None
-        data = {}
+        data, sqls = {}, question_sqls(QUESTIONS.values())
         for key, name in QUESTIONS.items():
-            cur.execute(anchor(question_sql(name), as_of))
+            cur.execute(anchor(sqls[name], as_of))
             data[key] = cur.fetchall()
         cur.execute("SELECT * FROM gold.v_pipeline_health")
         health_row = dict(zip([d.name for d in cur.description], cur.fetchone()))
