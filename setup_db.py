@@ -35,6 +35,7 @@ SQL_FILES = (
     "gold/04_dim_event_types.sql",
     "gold/05_fact_events.sql",
     "gold/06_pipeline_health.sql",
+    "gold/07_aggregates.sql",
     "security/roles.sql",
 )
 SETUP_LOCK_KEY = 4_242_001  # pg_advisory_lock key reserved for schema setup

@@ -68,7 +68,7 @@ def test_provisioning_creates_database_questions_and_dashboard_then_is_idempoten
         assert database["details"]["user"] == "gh_bi" and database["details"]["password"] == "bi-pass-xyz"
         assert ("POST", "/api/setup") in fake.calls()  # a fresh Metabase gets its admin account
         card_sql = {c["name"]: c["dataset_query"]["native"]["query"] for c in fake.cards.values()}
-        assert "FROM gold.fact_events f" in card_sql["Q2: Top 10 repositories (this month)"]
+        assert "FROM gold.agg_monthly_repo_activity a" in card_sql["Q2: Top 10 repositories (this month)"]
         (dashboard,) = fake.dashboards.values()
         assert sorted(d["card_id"] for d in dashboard["dashcards"]) == sorted(fake.cards)
 

@@ -6,7 +6,8 @@ from helpers import load_and_etl, run_etl
 from process_gold import GoldEtlError, run_gold
 
 GOLD_TABLES = ("gold.dim_date", "gold.dim_actors", "gold.dim_repos", "gold.dim_event_types",
-               "gold.fact_events", "gold.etl_watermark")
+               "gold.fact_events", "gold.etl_watermark", "gold.agg_daily_actors", "gold.agg_daily_repos",
+               "gold.agg_daily_activity", "gold.agg_monthly_repo_actors", "gold.agg_monthly_repo_activity")
 
 
 def snapshot(conn):
@@ -90,7 +91,7 @@ def test_failure_mid_gold_rolls_back_every_table_and_the_watermark(conn):
     conn.commit()
     with pytest.raises(GoldEtlError, match="injected failure"):
         run_gold(conn)
-    assert snapshot(conn) == before  # dims, dim_date extension, new type, facts and watermark all rolled back
+    assert snapshot(conn) == before  # dims, dim_date extension, new type, facts, aggregates, watermark: rolled back
     with conn.cursor() as cur:
         cur.execute("DROP TRIGGER trg_fail ON gold.fact_events")
     conn.commit()

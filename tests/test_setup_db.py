@@ -64,4 +64,4 @@ def test_setup_command_says_what_it_did(empty_db):
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
         assert "Applied warehouse/gold/05_fact_events.sql" in result.stderr
-        assert "Warehouse ready: 12 tables and 2 views" in result.stderr
+        assert "Warehouse ready: 17 tables and 2 views" in result.stderr

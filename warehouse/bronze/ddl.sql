@@ -57,6 +57,10 @@ $$;
 CREATE INDEX IF NOT EXISTS idx_raw_events_ingest_xid
     ON bronze.raw_events (ingest_xid, raw_event_id);
 
+-- At most one parallel worker (see silver/ddl.sql): the backlog health check's anti-join
+-- against silver.events is then a merge of the two primary keys, twice as fast as parallel hashing.
+ALTER TABLE bronze.raw_events SET (parallel_workers = 1);
+
 CREATE TABLE IF NOT EXISTS bronze.dead_letter_queue (
     dlq_id          BIGINT      GENERATED ALWAYS AS IDENTITY,
     event_id        TEXT,
