@@ -338,6 +338,7 @@ bronze_hours AS (
            COUNT(*) FILTER (WHERE b.source = 'api') AS from_listener
     FROM bronze.raw_events AS b
     WHERE b.raw_data ->> 'created_at' ~ '^\\d{4}-\\d{2}-\\d{2}T\\d{2}'
+      -- the expression of bronze's idx_raw_events_created_hour: read only the hours asked for
       AND left(b.raw_data ->> 'created_at', 13) BETWEEN to_char(%(first)s::TIMESTAMP, 'YYYY-MM-DD"T"HH24')
                                                     AND to_char(%(last)s::TIMESTAMP, 'YYYY-MM-DD"T"HH24')
     GROUP BY 1
@@ -345,7 +346,9 @@ bronze_hours AS (
 gold_hours AS (
     SELECT date_trunc('hour', f.event_time) AS hour, COUNT(*) AS events
     FROM gold.fact_events AS f
-    WHERE f.event_time >= %(first)s::TIMESTAMP AND f.event_time < %(last)s::TIMESTAMP + INTERVAL '1 hour'
+    WHERE f.date_id BETWEEN to_char(%(first)s::TIMESTAMP, 'YYYYMMDD')::INT   -- indexed: read only those days
+                        AND to_char(%(last)s::TIMESTAMP, 'YYYYMMDD')::INT
+      AND f.event_time >= %(first)s::TIMESTAMP AND f.event_time < %(last)s::TIMESTAMP + INTERVAL '1 hour'
     GROUP BY 1
 )
 SELECT to_char(h.hour, 'YYYY-MM-DD') || '-' || EXTRACT(HOUR FROM h.hour)::INT AS hour,
