@@ -42,7 +42,7 @@ from dataclasses import replace  # noqa: E402
 
 import db  # noqa: E402
 import setup_db  # noqa: E402
-from analytics import NamedQuery, health_queries, sample_queries  # noqa: E402
+from analytics import fast_queries, health_queries, sample_queries  # noqa: E402
 from backfill import file_targets, run_backfill  # noqa: E402
 from bronze_loader import COPY_SQL  # noqa: E402
 from config import load_settings  # noqa: E402
@@ -186,9 +186,7 @@ def main(argv=None) -> int:
                 with conn.cursor() as cur:
                     cur.execute("VACUUM ANALYZE")
                     query_times = {}
-                    fast = [NamedQuery(f"{q.title} - fast, from the gold aggregates", q.sql)
-                            for q in sample_queries(fast=True)[:2]]
-                    for query in sample_queries()[:3] + fast + health_queries():
+                    for query in sample_queries()[:3] + fast_queries() + health_queries():
                         samples = []
                         for _ in range(3):
                             started = time.perf_counter()

@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(REPO_ROOT / "bench"))
 
 import db  # noqa: E402
-from analytics import NamedQuery, health_queries, sample_queries  # noqa: E402
+from analytics import NamedQuery, fast_queries, health_queries, sample_queries  # noqa: E402
 from bench_pipeline import drop_database, fresh_database  # noqa: E402
 from config import load_settings  # noqa: E402
 
@@ -102,8 +102,7 @@ def time_queries(conn, repeats: int) -> dict:
     with conn.cursor() as cur:
         pipeline_health = NamedQuery("health.py: gold.v_pipeline_health (every graded figure)",
                                      "SELECT * FROM gold.v_pipeline_health")
-        fast = [NamedQuery(f"{q.title} - fast, from the gold aggregates", q.sql) for q in sample_queries(fast=True)[:2]]
-        for query in sample_queries()[:3] + fast + health_queries() + [pipeline_health]:
+        for query in sample_queries()[:3] + fast_queries() + health_queries() + [pipeline_health]:
             samples = []
             for _ in range(repeats):
                 started = time.perf_counter()
