@@ -1,7 +1,8 @@
 -- =============================================================================
 -- queries/q1_daily_event_volume.sql — the specification's Q1, verbatim.
 --   grain: one row per day of the last 7 days. reads: gold.fact_events, gold.dim_date.
---   run by: BI (Metabase, psql), `make demo` (anchored on the data's latest day), tests.
+--   run by: analysts (psql), `make demo` (anchored on the data's latest day), tests, benchmarks.
+--   Metabase reads queries/fast/ instead: the same answer from the gold aggregates.
 -- =============================================================================
 SELECT
     d.full_date,

@@ -1,7 +1,8 @@
 -- =============================================================================
 -- queries/q2_top_repositories.sql — the specification's Q2, verbatim.
 --   grain: one row per repository (top 10 of this month). reads: fact_events, dim_repos, dim_date.
---   run by: BI (Metabase, psql), `make demo` (anchored on the data's latest day), tests.
+--   run by: analysts (psql), `make demo` (anchored on the data's latest day), tests, benchmarks.
+--   Metabase reads queries/fast/ instead: the same answer from the gold aggregates.
 -- =============================================================================
 SELECT
     r.repo_name,
