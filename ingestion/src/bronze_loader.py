@@ -219,8 +219,9 @@ def load_chunk(conn, chunk: Chunk, source: str, commit: bool = True) -> LoadRepo
         # A chunk's materialised CTEs hold ~16 MB of text; keep them in memory, not spilled to disk.
         cur.execute("SET LOCAL work_mem = %s", (LOAD_WORK_MEM,))
         if chunk.rejects:
+            # PostgreSQL text cannot hold NUL: kept visible as \x00, as _printable does.
             execute_values(cur, DLQ_INSERT_SQL,
-                           [(r.raw_text, r.reason, source, r.line) for r in chunk.rejects])
+                           [(r.raw_text.replace("\x00", "\\x00"), r.reason, source, r.line) for r in chunk.rejects])
             report += LoadReport(lines=len(chunk.rejects), errors=len(chunk.rejects))
         # jsonb refuses \u0000 (GH Archive has some): such a batch goes straight to the path that
         # repairs it rather than paying for a fast attempt bound to fail.

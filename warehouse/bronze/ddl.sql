@@ -15,6 +15,7 @@
 --   grain:   one row per input line / event that failed to load.
 --   written: bronze_loader.py. read: operators (psql, health checks, DLQ tools).
 --   raw_text is the text exactly as received, so a fixed loader can replay it.
+--   error_message (here, in poll_log and in backfill_files) is bounded by a trigger: see the end.
 -- bronze.poll_log
 --   grain:   one row per poll of the GitHub events API by the listener.
 --   written: ingestion/src/main.py (listener). read: operators, health checks.
@@ -142,3 +143,59 @@ CREATE TABLE IF NOT EXISTS bronze.backfill_files (
     CONSTRAINT pk_backfill_files PRIMARY KEY (file_name),
     CONSTRAINT chk_backfill_files_status CHECK (status IN ('loading', 'completed', 'partial', 'failed'))
 );
+
+-- Stored error messages are bounded, whoever writes them. PostgreSQL's invalid-JSON message quotes
+-- the bad token, so one 50 MB garbage line once stored a 52 MB error_message that `dlq.py list`
+-- printed whole. A BEFORE INSERT OR UPDATE trigger on every table with an error_message is the
+-- one place no writer (loader, listener, backfill, psql) can bypass. The message keeps its start
+-- and says how many characters were cut; the DLQ's raw_text, the evidence, is never cut.
+-- Real reasons (PostgreSQL's message and detail, an HTTP error, a gzip error) fit in a few hundred
+-- characters; 2,000 keeps them whole and keeps a listing of 20 entries readable.
+CREATE OR REPLACE FUNCTION bronze.error_message_max_chars() RETURNS INTEGER
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 2000 $$;
+
+CREATE OR REPLACE FUNCTION bronze.bounded_error_message(message TEXT) RETURNS TEXT
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    max_chars CONSTANT INTEGER := bronze.error_message_max_chars();
+    total INTEGER := length(message);
+    keep INTEGER;
+BEGIN
+    IF total IS NULL OR total <= max_chars THEN
+        RETURN message;
+    END IF;
+    -- Sized with `total` in both places, the note is never shorter than the one written.
+    keep := max_chars - length(format(' [... %s of %s chars cut]', total, total));
+    RETURN left(message, keep) || format(' [... %s of %s chars cut]', total - keep, total);
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION bronze.bound_error_message() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.error_message := bronze.bounded_error_message(NEW.error_message);
+    RETURN NEW;
+END;
+$$;
+
+DROP TRIGGER IF EXISTS trg_dead_letter_queue_bound_error_message ON bronze.dead_letter_queue;
+CREATE TRIGGER trg_dead_letter_queue_bound_error_message
+    BEFORE INSERT OR UPDATE ON bronze.dead_letter_queue
+    FOR EACH ROW EXECUTE FUNCTION bronze.bound_error_message();
+DROP TRIGGER IF EXISTS trg_poll_log_bound_error_message ON bronze.poll_log;
+CREATE TRIGGER trg_poll_log_bound_error_message
+    BEFORE INSERT OR UPDATE ON bronze.poll_log
+    FOR EACH ROW EXECUTE FUNCTION bronze.bound_error_message();
+DROP TRIGGER IF EXISTS trg_backfill_files_bound_error_message ON bronze.backfill_files;
+CREATE TRIGGER trg_backfill_files_bound_error_message
+    BEFORE INSERT OR UPDATE ON bronze.backfill_files
+    FOR EACH ROW EXECUTE FUNCTION bronze.bound_error_message();
+
+-- Upgrade: messages stored before the trigger existed are bounded the same way (a no-op on a
+-- second run, since a bounded message is its own bound).
+UPDATE bronze.dead_letter_queue SET error_message = bronze.bounded_error_message(error_message)
+ WHERE length(error_message) > bronze.error_message_max_chars();
+UPDATE bronze.poll_log SET error_message = bronze.bounded_error_message(error_message)
+ WHERE length(error_message) > bronze.error_message_max_chars();
+UPDATE bronze.backfill_files SET error_message = bronze.bounded_error_message(error_message)
+ WHERE length(error_message) > bronze.error_message_max_chars();
