@@ -37,7 +37,10 @@ SQL_FILES = (
     "gold/06_pipeline_health.sql",
     "gold/07_aggregates.sql",
     "security/roles.sql",
+    "security/database_privileges.sql",
 )
+# Database ACLs do not travel with CREATE DATABASE ... TEMPLATE: re-applied when logins are enabled.
+DATABASE_PRIVILEGES_FILE = "security/database_privileges.sql"
 SETUP_LOCK_KEY = 4_242_001  # pg_advisory_lock key reserved for schema setup
 
 SUMMARY_SQL = """
@@ -74,11 +77,14 @@ def apply_schema(conn) -> list[tuple[str, float]]:
 
 def apply_role_passwords(conn, settings) -> list[str]:
     """LOGIN + password for each service role whose password variable is set; returns those roles.
-    The password travels only as a query parameter and is never logged."""
+    The database-level rights (security/database_privileges.sql) are asserted first, since a
+    database copied from a template lacks them. The password travels only as a query
+    parameter and is never logged."""
     from psycopg2 import sql
 
     enabled = []
     with conn.cursor() as cur:
+        cur.execute((WAREHOUSE_DIR / DATABASE_PRIVILEGES_FILE).read_text(encoding="utf-8"))
         for role, password in sorted(settings.role_passwords.items()):
             cur.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD %s").format(sql.Identifier(role)), (password,))
             enabled.append(role)
@@ -90,10 +96,13 @@ def recreate_embedded_database(settings) -> None:
     """Drop and recreate the configured database: only on the embedded server (demos)."""
     if not settings.uses_embedded_db:
         raise SystemExit("--recreate only works on the embedded server; refusing to drop a configured database")
+    from psycopg2 import sql
+
     with db.connection(settings, dbname="postgres") as admin:
         admin.autocommit = True
         with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{settings.db_name}" WITH (FORCE)')
+            # DB_NAME is a setting: quoted as an identifier, never spliced into the statement.
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(settings.db_name)))
     log.info("Dropped database %s of the embedded server; creating it afresh.", settings.db_name)
 
 

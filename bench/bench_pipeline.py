@@ -39,6 +39,9 @@ sys.path.insert(0, str(REPO_ROOT / "tools"))
 
 import logging  # noqa: E402
 from dataclasses import replace  # noqa: E402
+from urllib.parse import quote  # noqa: E402
+
+from psycopg2 import sql  # noqa: E402
 
 import db  # noqa: E402
 import setup_db  # noqa: E402
@@ -71,8 +74,8 @@ def fresh_database(admin_settings, name: str):
     with db.connection(admin_settings, dbname="postgres") as admin:
         admin.autocommit = True
         with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            cur.execute(f'CREATE DATABASE "{name}"')
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     kwargs = db.connect_kwargs(admin_settings, dbname=name)
     settings = admin_settings
     if "dsn" in kwargs:
@@ -81,8 +84,9 @@ def fresh_database(admin_settings, name: str):
         params = conn.get_dsn_parameters()
         conn.close()
         host = params.get("host", "")
-        url = (f"postgresql://{params['user']}:{admin_settings.db_pass or ''}@/{name}?host={host}&port={params['port']}"
-               if host.startswith("/") else f"postgresql://{params['user']}:{admin_settings.db_pass or ''}@{host}:{params['port']}/{name}")
+        user, password = quote(params["user"], safe=""), quote(admin_settings.db_pass or "", safe="")
+        url = (f"postgresql://{user}:{password}@/{quote(name)}?host={host}&port={params['port']}"
+               if host.startswith("/") else f"postgresql://{user}:{password}@{host}:{params['port']}/{quote(name)}")
         settings = replace(admin_settings, database_url=url)
     else:
         settings = replace(admin_settings, db_name=name)
@@ -95,7 +99,7 @@ def drop_database(admin_settings, name: str) -> None:
     with db.connection(admin_settings, dbname="postgres") as admin:
         admin.autocommit = True
         with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def timed(work) -> float:

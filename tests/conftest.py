@@ -13,6 +13,7 @@ import sys
 import uuid
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -21,6 +22,7 @@ sys.path.insert(0, str(REPO_ROOT / "ingestion" / "src"))
 sys.path.insert(0, str(REPO_ROOT))
 
 import psycopg2  # noqa: E402
+from psycopg2 import sql  # noqa: E402
 
 import db  # noqa: E402
 import setup_db  # noqa: E402
@@ -50,9 +52,10 @@ def _uri_for(admin_settings, dbname: str) -> str:
     host = params.get("host", "")
     port = params.get("port", "5432")
     user = params.get("user", "postgres")
-    password = admin_settings.db_pass or ""
+    # Percent-encoded: a password or name with URL-special characters must survive the round trip.
+    user, password, dbname = (quote(v, safe="") for v in (user, admin_settings.db_pass or "", dbname))
     if host.startswith("/"):
-        return f"postgresql://{user}:{password}@/{dbname}?host={host}&port={port}"
+        return f"postgresql://{user}:{password}@/{dbname}?host={quote(host, safe='/')}&port={port}"
     return f"postgresql://{user}:{password}@{host}:{port}/{dbname}"
 
 
@@ -70,13 +73,16 @@ def admin_conn(admin_settings):
 
 
 def _create_db(admin_conn, name: str, template: str | None = None) -> None:
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template:
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
     with admin_conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        cur.execute(statement)
 
 
 def _drop_db(admin_conn, name: str) -> None:
     with admin_conn.cursor() as cur:
-        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")

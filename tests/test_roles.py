@@ -119,3 +119,126 @@ def test_role_setup_is_idempotent_and_roles_without_password_cannot_log_in(setti
                                   ("gh_ingestion", False, False, False)]
     conn.rollback()
     assert setup_db.apply_role_passwords(conn, replace(settings, role_passwords={})) == []
+
+
+@pytest.mark.parametrize("column, value", [("ingest_xid", "'1'::xid8"), ("ingested_at", "now() - INTERVAL '1 day'"),
+                                           ("raw_event_id", "1")])
+def test_ingestion_role_cannot_set_the_columns_the_database_fills_in(roles, conn, column, value):
+    ingestion = _connect(roles["gh_ingestion"])
+    try:
+        overriding = "OVERRIDING SYSTEM VALUE" if column == "raw_event_id" else ""
+        assert _refused(ingestion, f"INSERT INTO bronze.raw_events (event_id, raw_data, source, {column}) "
+                                   f"{overriding} VALUES ('forged', '{{}}', 'test', {value})")
+        assert _refused(ingestion, "INSERT INTO bronze.poll_log (pages, polled_at) VALUES (1, now() + INTERVAL '1 day')")
+        # What it may write, it writes; the database stamps the transaction, so silver sees the row.
+        assert load_events(ingestion, [make_event("honest")]).inserted == 1
+    finally:
+        ingestion.close()
+    assert scalar(conn, "SELECT ingest_xid <> '1'::xid8 AND ingested_at > now() - INTERVAL '1 hour' "
+                        "FROM bronze.raw_events WHERE event_id = 'honest'")
+    assert run_silver(conn, 1000).rows_inserted == 1
+
+
+@pytest.mark.parametrize("column, value", [("processed_xid", "'1'::xid8"), ("processed_at", "now()")])
+def test_etl_role_cannot_set_silver_processed_xid_or_processed_at(roles, column, value):
+    etl = _connect(roles["gh_etl"])
+    try:
+        assert _refused(etl, f"INSERT INTO silver.events (event_id, bronze_ingested_at, {column}) "
+                             f"VALUES ('forged', now(), {value})")
+        assert _refused(etl, f"UPDATE silver.events SET {column} = {value}")
+    finally:
+        etl.close()
+
+
+BI_WRITES = [
+    "CREATE TEMP TABLE scratch (x int)",
+    "CREATE TABLE public.scratch (x int)",
+    "CREATE SCHEMA scratch",
+    "SELECT lo_create(0)",
+    "SELECT lo_from_bytea(0, 'x')",
+    "SELECT * FROM gold.dim_event_types FOR UPDATE",
+    "LOCK TABLE gold.fact_events IN EXCLUSIVE MODE",
+    "COMMENT ON TABLE gold.fact_events IS 'x'",
+    "SELECT gold.ensure_dates('2030-01-01', '2030-01-02')",
+    "SELECT gold.fold_new_facts()",
+    "SELECT gold.rebuild_aggregates()",
+    "SELECT silver.load_batch(10)",
+]
+
+
+def _attempt(conn, statement: str) -> str | None:
+    """Run one statement in its own transaction; the error class name, or None if it succeeded."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement)
+        return None
+    except psycopg2.Error as exc:
+        return type(exc).__name__
+    finally:
+        conn.rollback()
+
+
+def test_bi_role_with_read_only_and_timeout_switched_off_can_write_nowhere(roles, conn):
+    bi = _connect(roles["gh_bi"])
+    try:
+        # Any role may change its own session settings: the grants must hold without them.
+        bi.autocommit = True
+        with bi.cursor() as cur:
+            for setting in ("default_transaction_read_only = off", "statement_timeout = 0", "work_mem = '256MB'"):
+                cur.execute(f"SET {setting}")
+        bi.autocommit = False
+        assert scalar(bi, "SHOW transaction_read_only") == "off"
+        with bi.cursor() as cur:
+            cur.execute("""SELECT c.oid::regclass::TEXT, c.relkind, n.nspname, (
+                                SELECT quote_ident(a.attname) FROM pg_attribute AS a
+                                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                                 ORDER BY a.attnum LIMIT 1)
+                             FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+                            WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')""")
+            relations = cur.fetchall()
+            cur.execute("SELECT c.oid::regclass::TEXT FROM pg_class AS c WHERE c.relkind = 'S'")
+            sequences = [r[0] for r in cur.fetchall()]
+        bi.rollback()
+        succeeded = []
+        for name, kind, schema, column in relations:
+            statements = [f"INSERT INTO {name} DEFAULT VALUES", f"DELETE FROM {name}", f"TRUNCATE {name}"]
+            if column:
+                statements.append(f"UPDATE {name} SET {column} = {column}")
+            for statement in statements:
+                error = _attempt(bi, statement)
+                # On the warehouse's own schemas the refusal must come from the grants.
+                if error is None or (schema in ("bronze", "silver", "gold", "public") and kind in "rp"
+                                     and error != "InsufficientPrivilege"):
+                    succeeded.append((statement, error))
+        for sequence in sequences:
+            for statement in (f"SELECT nextval('{sequence}')", f"SELECT setval('{sequence}', 42)"):
+                if _attempt(bi, statement) != "InsufficientPrivilege":
+                    succeeded.append((statement, "not refused by the grants"))
+        assert succeeded == []
+        assert [(s, _attempt(bi, s)) for s in BI_WRITES if _attempt(bi, s) != "InsufficientPrivilege"] == []
+    finally:
+        bi.close()
+    # The catalog agrees: no write privilege of any kind, anywhere in this database (PUBLIC's UPDATE
+    # on the pg_settings view is SET by another name: session settings, not data).
+    assert scalar(conn, """SELECT COUNT(*) FROM pg_class AS c WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+        AND c.oid <> 'pg_catalog.pg_settings'::regclass
+        AND (has_table_privilege('gh_bi', c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
+             OR has_any_column_privilege('gh_bi', c.oid, 'INSERT, UPDATE, REFERENCES'))""") == 0
+    assert scalar(conn, """SELECT COUNT(*) FROM pg_class AS c
+        WHERE CASE WHEN c.relkind = 'S' THEN has_sequence_privilege('gh_bi', c.oid, 'USAGE, UPDATE') END""") == 0
+    assert scalar(conn, """SELECT COUNT(*) FROM pg_namespace AS n
+        WHERE has_schema_privilege('gh_bi', n.oid, 'CREATE')""") == 0
+    assert scalar(conn, "SELECT has_database_privilege('gh_bi', current_database(), 'CREATE, TEMPORARY')") is False
+    assert scalar(conn, """SELECT COUNT(*) FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
+        WHERE has_function_privilege('gh_bi', p.oid, 'EXECUTE')
+          AND (p.prosecdef OR n.nspname IN ('bronze', 'silver', 'gold', 'public'))""") == 0
+
+
+def test_service_roles_keep_their_temp_tables(roles, conn):
+    load_events(conn, [make_event("1")])
+    for role in ("gh_ingestion", "gh_etl"):
+        service = _connect(roles[role])
+        try:
+            assert _attempt(service, "CREATE TEMP TABLE scratch (x int)") is None
+        finally:
+            service.close()

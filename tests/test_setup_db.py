@@ -1,6 +1,9 @@
 """setup_db.py builds the whole warehouse, and running it again changes and loses nothing."""
 import subprocess
 import sys
+from dataclasses import replace
+
+import pytest
 
 import setup_db
 from conftest import REPO_ROOT, make_event, query, scalar
@@ -65,3 +68,33 @@ def test_setup_command_says_what_it_did(empty_db):
         assert result.returncode == 0, result.stderr
         assert "Applied warehouse/gold/05_fact_events.sql" in result.stderr
         assert "Warehouse ready: 17 tables and 2 views" in result.stderr
+
+
+@pytest.mark.parametrize("crafted", ['x" WITH (FORCE); DROP DATABASE "{victim}', '{victim}" --'])
+def test_recreate_quotes_a_crafted_db_name_and_drops_nothing_else(admin_settings, admin_conn, tmp_path, crafted):
+    if not admin_settings.uses_embedded_db:
+        pytest.skip("--recreate only works on the embedded server")
+    from conftest import RUN_ID, _create_db, _drop_db
+
+    victim = f"v_{RUN_ID}"
+    crafted = crafted.format(victim=victim)
+    _create_db(admin_conn, victim)
+    env = {"DB_NAME": crafted, "EMBEDDED_PG_DIR": str(admin_settings.embedded_pg_dir),
+           "LOG_DIR": str(tmp_path / "logs"), "PATH": "/usr/bin:/bin"}
+    try:
+        for run in range(2):  # the first creates the crafted database, the second drops and recreates it
+            result = subprocess.run([sys.executable, "setup_db.py", "--recreate"], cwd=REPO_ROOT, env=env,
+                                    capture_output=True, text=True, timeout=300)
+            assert result.returncode == 0, result.stderr
+            if run == 0:
+                with db.connection(replace(admin_settings, db_name=crafted)) as crafted_conn:
+                    with crafted_conn.cursor() as cur:
+                        cur.execute("INSERT INTO bronze.poll_log (pages) VALUES (1)")
+                    crafted_conn.commit()
+        names = {r[0] for r in query(admin_conn, "SELECT datname FROM pg_database")}
+        assert victim in names and crafted in names
+        with db.connection(replace(admin_settings, db_name=crafted)) as crafted_conn:
+            assert scalar(crafted_conn, "SELECT COUNT(*) FROM bronze.poll_log") == 0  # recreated afresh
+    finally:
+        _drop_db(admin_conn, crafted)
+        _drop_db(admin_conn, victim)

@@ -8,7 +8,9 @@ newest 300 of the events "produced" so far, newest first), `per_page` (default 3
 `page`, `Link` paging, weak `ETag` and `304 Not Modified` (free of rate limit), `X-Poll-Interval`,
 `X-RateLimit-*` headers with a real budget, and switchable faults for the next requests:
 `500`/`502`/`503`, `403-retry-after:N`, `429-retry-after:N`, `403-exhausted`, `403-secondary`,
-`truncated` (a 200 whose body is cut short), `slow:S` (answer after S seconds), `401`.
+`truncated` (a 200 whose body is cut short), `slow:S` (answer after S seconds), `401`, and
+`reflect-auth:STATUS[:PAD]` (a 4xx whose body echoes the request's Authorization header after
+PAD characters of message, as a misbehaving proxy or API might).
 A token can be required (`accepted_token`): any other token gets 401 Bad credentials.
 """
 from __future__ import annotations
@@ -169,6 +171,11 @@ class LocalGitHub:
         if fault and fault.startswith("slow:"):
             time.sleep(float(fault.split(":", 1)[1]))
             fault = None
+        if fault and fault.startswith("reflect-auth:"):
+            status, _, pad = fault.removeprefix("reflect-auth:").partition(":")
+            body = {"message": "x" * int(pad or 0) + " Validation Failed",
+                    "request": {"authorization": handler.headers.get("Authorization")}}
+            return self._send(handler, int(status), json.dumps(body).encode(), rate_headers)
         if fault == "401" or (self.accepted_token and token and token != self.accepted_token):
             return self._send(handler, 401, message("Bad credentials"))
         if fault and fault[:3] in ("500", "502", "503"):

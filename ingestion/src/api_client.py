@@ -22,6 +22,8 @@ from typing import Callable
 import requests
 import tenacity
 
+import redaction
+
 log = logging.getLogger("API_CLIENT")
 
 MAX_PER_PAGE = 100          # GitHub's maximum page size for /events
@@ -32,6 +34,7 @@ MAX_ATTEMPTS = 6            # per request, for retriable failures
 BACKOFF_MAX_SECONDS = 120   # cap of the jittered exponential backoff for 5xx / network errors
 SECONDARY_LIMIT_SECONDS = 60  # GitHub: wait at least a minute after a secondary rate limit
 USER_AGENT = "github-events-dw (+https://github.com/)"
+BODY_EXCERPT_CHARS = 200    # of a rejected request's body, kept in the error (and the poll log)
 
 
 class GitHubError(Exception):
@@ -106,6 +109,8 @@ class GitHubClient:
             # The token only ever travels in this header: never in a URL, never in a log line.
             self.session.headers["Authorization"] = f"Bearer {token}"
         self.authenticated = bool(token)
+        # A server (or proxy) may reflect our headers in an error body, which goes to the poll log.
+        self._redact = redaction.Redactor([token] if token else [])
         self.etags: dict[str, str] = {}
         self._announced = False
         self._secondary_limits = 0  # consecutive secondary rate limits within this poll
@@ -179,10 +184,15 @@ class GitHubClient:
                 wait = SECONDARY_LIMIT_SECONDS * 2 ** min(self._secondary_limits, 4)
                 self._secondary_limits += 1
                 raise RetriableError(f"secondary rate limit ({status})", status, wait)
-            raise RequestRejected(f"GitHub refused the request ({status}): {response.text[:200]}", status)
+            raise RequestRejected(f"GitHub refused the request ({status}): {self._excerpt(response)}", status)
         if status >= 500:
             raise RetriableError(f"GitHub server error {status}", status)
-        raise RequestRejected(f"GitHub answered {status}: {response.text[:200]}", status)
+        raise RequestRejected(f"GitHub answered {status}: {self._excerpt(response)}", status)
+
+    def _excerpt(self, response: requests.Response) -> str:
+        """The start of the body, redacted before it is cut: a cut through the token would
+        leave a prefix no redaction recognises."""
+        return self._redact(response.text)[:BODY_EXCERPT_CHARS]
 
     # -- one poll --------------------------------------------------------------------------------
     def poll(self, seen: Callable[[str], bool], expect_overlap: bool = True) -> PollResult:

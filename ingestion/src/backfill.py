@@ -35,6 +35,7 @@ from bronze_loader import LoadReport, load_chunk
 from event_files import (DEFAULT_CHUNK_BYTES, GZIP_MAGIC, InputDamaged, expand_inputs, iter_stream_chunks,
                          prefetched)
 from logger import start_process
+from redaction import redact
 
 log = logging.getLogger("BACKFILL")
 
@@ -208,7 +209,7 @@ def _record(conn, target: Target, status: str, report: LoadReport, hashing: Hash
             {"name": target.name, "uri": target.uri, "status": status, "lines": report.lines,
              "loaded": report.inserted, "dups": report.duplicates, "errors": report.errors,
              "bytes": hashing.bytes if hashing else 0, "sha": hashing.sha256.hexdigest() if hashing else None,
-             "finished": finished, "error": error})
+             "finished": finished, "error": redact(error)})
     conn.commit()
 
 

@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+import psycopg2
 from dotenv import load_dotenv
+from psycopg2.extensions import parse_dsn
+
+import redaction
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,12 +93,19 @@ class Settings:
         """Values that must never reach a log line (see logger.RedactSecrets)."""
         found = [s for s in (self.db_pass, self.github_token, *self.role_passwords.values()) if s]
         if self.database_url:
-            from urllib.parse import urlsplit
-
-            password = urlsplit(self.database_url).password
-            if password:
-                found.append(password)
+            found += database_url_passwords(self.database_url)
         return tuple(found)
+
+
+def database_url_passwords(url: str) -> list[str]:
+    """The password of a DATABASE_URL as written and as libpq decodes it (they differ when it
+    holds percent-escapes, '?' or '#', which urlsplit() would not even see as part of it)."""
+    found = [redaction.url_userinfo_password(url)]
+    try:
+        found.append(parse_dsn(url).get("password"))
+    except psycopg2.ProgrammingError:
+        pass  # load_settings refuses such a URL; the written form is still known above
+    return [p for p in found if p]
 
 
 def _text(env: Mapping[str, str], name: str) -> str | None:
@@ -148,9 +159,34 @@ def _clock_time(env: Mapping[str, str], name: str, default: str) -> str:
 def _url(env: Mapping[str, str], name: str, default: str) -> str:
     raw = _text(env, name) or default
     if not raw.startswith(("http://", "https://")) or "@" in raw:
-        raise ConfigError(f"{name}={raw!r} must be an http(s) URL without credentials "
+        # Echo the value with any userinfo blanked: a token pasted into the URL stays secret.
+        raise ConfigError(f"{name}={redaction.redact(raw)!r} must be an http(s) URL without credentials "
                           f"(secrets go in their own variables)")
     return raw.rstrip("/")
+
+
+def _database_url(env: Mapping[str, str]) -> str | None:
+    """DATABASE_URL, checked the way libpq will read it. The messages never echo the URL:
+    libpq's own parse errors quote the password."""
+    url = _text(env, "DATABASE_URL")
+    if not url:
+        return None
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("DATABASE_URL must start with postgresql:// (for example "
+                          "postgresql://user:password@host:5432/github_events)")
+    userinfo = url.partition("://")[2].rpartition("@")[0]
+    try:
+        parse_dsn(url)
+        # libpq ends the user name and password at the first '@' or '/': an unencoded one there
+        # would silently send part of the password as a host or database name.
+        malformed = "@" in userinfo or "/" in userinfo
+    except psycopg2.ProgrammingError:
+        malformed = True
+    if malformed:
+        raise ConfigError("DATABASE_URL is not a valid PostgreSQL URL: percent-encode the special characters "
+                          "of the user name and password (% as %25, @ as %40, / as %2F, : as %3A, "
+                          "space as %20), e.g. with urllib.parse.quote(password, safe='')")
+    return url
 
 
 def _thresholds(env: Mapping[str, str], etl_mode: str) -> dict[str, tuple[int, int]]:
@@ -173,11 +209,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         load_dotenv(REPO_ROOT / ".env", override=False)
         env = os.environ
 
-    database_url = _text(env, "DATABASE_URL")
-    if database_url and not database_url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError("DATABASE_URL must start with postgresql:// (for example "
-                          "postgresql://user:password@host:5432/github_events)")
-
+    database_url = _database_url(env)
     etl_mode = _choice(env, "ETL_MODE", "demo", ETL_MODES)
     return Settings(
         database_url=database_url,

@@ -89,7 +89,8 @@ def connect_kwargs(settings: Settings | None = None, dbname: str | None = None) 
         server = embedded_server(settings)
         name = dbname or settings.db_name
         _ensure_database(server.get_uri("postgres"), name)
-        kwargs = {"dsn": server.get_uri(name)}
+        # The name as its own keyword, not spliced into the server's URI unescaped.
+        kwargs = {"dsn": server.get_uri("postgres"), "dbname": name}
     kwargs["application_name"] = APPLICATION_NAME
     return kwargs
 

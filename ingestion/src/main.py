@@ -28,6 +28,7 @@ from bronze_loader import LoadReport, load_chunks, load_events
 
 from event_files import InputDamaged, expand_inputs, iter_file_chunks
 from logger import start_process
+from redaction import redact
 
 log = logging.getLogger("ORCHESTRATOR")
 
@@ -137,7 +138,7 @@ class Listener:
             # Pages fetched before the failure are not loaded: forget their ETags so the next
             # poll fetches them again instead of being told "304, nothing new".
             self.client.etags.clear()
-            error = str(exc)
+            error = redact(str(exc))  # bronze.poll_log is readable by BI through gold.v_pipeline_health
             result.status = exc.status
             log.error("Poll failed: %s", exc)
         if result.events:
