@@ -72,6 +72,9 @@ GRANT SELECT (event_id, raw_event_id, source, is_repaired) ON bronze.raw_events 
 -- health.py --only listener reads the poll log; backfill.py keeps its per-file outcome.
 GRANT SELECT ON bronze.poll_log TO gh_ingestion;
 GRANT SELECT, INSERT, UPDATE ON bronze.backfill_files TO gh_ingestion;
+-- The triggers that bound error_message on the tables above (bronze/ddl.sql) call these as the
+-- inserting role.
+GRANT EXECUTE ON FUNCTION bronze.bounded_error_message(TEXT), bronze.error_message_max_chars() TO gh_ingestion;
 
 -- --- gh_etl -------------------------------------------------------------------------------
 GRANT USAGE ON SCHEMA bronze, silver, gold TO gh_etl;
