@@ -7,10 +7,23 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 SRC    := ingestion/src
 
+# Which database each target uses (every command also says so in its first log line, "Database: ..."):
+#   demo    github_events_demo on the embedded server, dropped and recreated each run (it says so)
+#   report  github_events_report on the embedded server, dropped and recreated each run (it says so)
+#   the others: DB_NAME from the command line, else .env, else github_events; for example
+#   make psql DB_NAME=github_events_demo   looks at what the last make demo left.
+DEMO_DB   ?= github_events_demo
+REPORT_DB ?= github_events_report
+# The demo and the report always run on the embedded server, in their own database: DB_HOST and
+# DATABASE_URL are emptied (an empty variable is not refilled from .env), so a .env written for
+# a real server can neither break them nor let --recreate near that server's data.
+EMBEDDED  := DB_HOST= DATABASE_URL=
+
 .PHONY: demo demo-files run test setup load etl queries report health psql clean-db help
 
-help:
-	@echo "make demo | make run | make test | make demo-files | make setup | make etl | make queries | make report | make health | make psql | make clean-db"
+help: ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /\1\t/' | \
+		awk -F '\t' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt requirements-embedded.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -18,48 +31,52 @@ $(VENV)/.installed: requirements.txt requirements-embedded.txt requirements-dev.
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed ## create or update the warehouse schema in DB_NAME (default github_events)
 	$(PY) setup_db.py
 
-load: setup
+load: setup ## the bundled sample file into bronze of DB_NAME
 	$(PY) $(SRC)/main.py --once --source data_samples/github_events_sample.json
 
-etl: $(VENV)/.installed
+etl: $(VENV)/.installed ## one silver + gold cycle on DB_NAME
 	$(PY) $(SRC)/process_etl.py --once
 
-queries: $(VENV)/.installed
+queries: $(VENV)/.installed ## the health checks and Q1-Q4 on DB_NAME, anchored on its busiest week
 	$(PY) $(SRC)/analytics.py --as-of busiest
 
 # The demo through the real HTTP path: local GitHub -> listener -> bronze -> scheduler -> gold.
 # It uses its own database, github_events_demo, recreated each time (make psql DB_NAME=github_events_demo).
+# run_all.py --local-github sets the demo's poll and ETL intervals itself, whatever .env says.
 DEMO_SECONDS ?= 30
-demo: $(VENV)/.installed
-	DB_NAME=github_events_demo $(PY) setup_db.py --recreate
-	DB_NAME=github_events_demo $(PY) $(SRC)/run_all.py --local-github --duration $(DEMO_SECONDS) --show
+demo: $(VENV)/.installed ## local GitHub -> listener -> scheduler for DEMO_SECONDS in github_events_demo (recreated)
+	@echo "make demo: recreating database $(DEMO_DB) on the embedded server (its previous contents are dropped)"
+	$(EMBEDDED) DB_NAME=$(DEMO_DB) $(PY) setup_db.py --recreate
+	$(EMBEDDED) DB_NAME=$(DEMO_DB) $(PY) $(SRC)/run_all.py --local-github --duration $(DEMO_SECONDS) --show
 
 # The main job, live: listener + scheduler against GitHub's API until Ctrl-C.
-run: setup
+run: setup ## the live pipeline against GitHub's API on DB_NAME until Ctrl-C
 	$(PY) $(SRC)/run_all.py
 
 # The sample file straight into bronze, one ETL cycle, Q1-Q4 over the sample's own dates.
-demo-files: load etl queries
+demo-files: load etl queries ## load + etl + queries: the sample file through the layers of DB_NAME
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed ## the whole test suite against real PostgreSQL 16
 	$(PY) -m pytest -q tests
 
-# The HTML report (report.html) from the demo data: the sample file through bronze, silver and gold
-# in the demo database, then report.py. Open report.html in any browser; it needs no network.
-report: $(VENV)/.installed
-	DB_NAME=github_events_demo $(PY) setup_db.py --recreate
-	DB_NAME=github_events_demo $(PY) $(SRC)/main.py --once --source data_samples/github_events_sample.json
-	DB_NAME=github_events_demo $(PY) $(SRC)/process_etl.py --once
-	DB_NAME=github_events_demo $(PY) $(SRC)/report.py --out report.html
+# The HTML report (report.html) from the sample file: through bronze, silver and gold in the report's
+# own database (so it never drops what make demo left), then report.py. Open report.html in any
+# browser; it needs no network. For the report of another warehouse: python ingestion/src/report.py.
+report: $(VENV)/.installed ## report.html from the sample file, built in github_events_report (recreated)
+	@echo "make report: recreating database $(REPORT_DB) on the embedded server (its previous contents are dropped)"
+	$(EMBEDDED) DB_NAME=$(REPORT_DB) $(PY) setup_db.py --recreate
+	$(EMBEDDED) DB_NAME=$(REPORT_DB) $(PY) $(SRC)/main.py --once --source data_samples/github_events_sample.json
+	$(EMBEDDED) DB_NAME=$(REPORT_DB) $(PY) $(SRC)/process_etl.py --once
+	$(EMBEDDED) DB_NAME=$(REPORT_DB) $(PY) $(SRC)/report.py --out report.html
 
-health: $(VENV)/.installed
+health: $(VENV)/.installed ## health checks of DB_NAME (make health DB_NAME=github_events_demo after a demo)
 	$(PY) $(SRC)/health.py
 
-psql: $(VENV)/.installed
+psql: $(VENV)/.installed ## psql on DB_NAME (make psql DB_NAME=github_events_demo after a demo)
 	$(PY) $(SRC)/psql.py
 
-clean-db:
+clean-db: ## delete the embedded server and all its databases (.pgdata)
 	rm -rf .pgdata

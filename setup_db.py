@@ -6,16 +6,22 @@ an advisory lock so two setups never interleave. Every file is idempotent, so a 
 run changes nothing and loses nothing; the summary at the end says what is there.
 Then the least-privilege roles (warehouse/security/roles.sql) get LOGIN and their password
 from INGESTION_DB_PASS, ETL_DB_PASS and BI_DB_PASS, when those are set.
+A server that is not accepting connections yet (compose's first boot) is waited for, up to
+DB_WAIT_SECONDS, with one "waiting for the database at host:port (attempt n)..." line per try;
+an error that waiting cannot cure (a wrong password) ends the run at once.
 """
 from __future__ import annotations
 
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "ingestion" / "src"))
 
 import logging  # noqa: E402
+
+import psycopg2  # noqa: E402
 
 import db  # noqa: E402
 from config import SERVICE_ROLES  # noqa: E402
@@ -98,12 +104,14 @@ def recreate_embedded_database(settings) -> None:
         raise SystemExit("--recreate only works on the embedded server; refusing to drop a configured database")
     from psycopg2 import sql
 
+    log.warning("--recreate: dropping database %s of the embedded server and everything in it; "
+                "creating it afresh.", settings.db_name)
     with db.connection(settings, dbname="postgres") as admin:
         admin.autocommit = True
         with admin.cursor() as cur:
             # DB_NAME is a setting: quoted as an identifier, never spliced into the statement.
             cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(settings.db_name)))
-    log.info("Dropped database %s of the embedded server; creating it afresh.", settings.db_name)
+    log.info("Dropped database %s of the embedded server.", settings.db_name)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,7 +124,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.recreate:
         recreate_embedded_database(settings)
     log.info("Setting up the warehouse in %s", db.describe(settings))
-    with db.connection(settings) as conn:
+    try:
+        conn = db.connect_when_ready(settings)
+    except psycopg2.OperationalError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if db.is_transient_connect_error(exc):
+            log.error("The database at %s did not accept connections within %d s (DB_WAIT_SECONDS): %s",
+                      db.server_address(settings), settings.db_wait_seconds, first_line)
+        else:
+            log.error("Cannot connect to the database at %s: %s (not retried: waiting will not fix it)",
+                      db.server_address(settings), first_line)
+        return 1
+    with closing(conn):
         for relative, seconds in apply_schema(conn):
             log.info("Applied warehouse/%s (%.0f ms)", relative, seconds * 1000)
         enabled = apply_role_passwords(conn, settings)

@@ -35,7 +35,7 @@ def test_compose_has_the_services_their_order_and_their_restart_policies():
     assert SERVICES["postgres"]["image"] == "postgres:16"
     assert SERVICES["setup"]["command"] == ["python", "setup_db.py"]
     assert SERVICES["setup"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
-    assert SERVICES["setup"]["restart"] == "no"
+    assert SERVICES["setup"]["restart"] == "on-failure"  # after its own bounded wait for the server
     for name, command in (("bronze-listener", ["python", "ingestion/src/main.py"]),
                           ("silver-gold-etl", ["python", "ingestion/src/process_etl.py"])):
         service = SERVICES[name]
@@ -58,7 +58,41 @@ def test_every_service_that_waits_on_another_has_a_healthcheck_or_is_one_shot():
                 assert test[0] == "CMD-SHELL" and test[1], dependency
             else:
                 assert rule["condition"] == "service_completed_successfully"
-                assert SERVICES[dependency].get("restart") == "no"
+                assert SERVICES[dependency].get("restart") in ("no", "on-failure")  # never "always"
+
+
+def test_postgres_healthcheck_passes_only_once_the_server_accepts_tcp_connections():
+    """On first boot the postgres image runs its init scripts on a temporary server that listens on
+    the Unix socket only, then restarts it: a check over the socket passes too early, and setup
+    (connecting over TCP) fails. The healthcheck, run here against a server of our own: the image's
+    default socket is PGHOST, the container's port 5432 is this server's port."""
+    from helpers import ThrowawayPostgres
+
+    command = SERVICES["postgres"]["healthcheck"]["test"][1].replace("$$", "$")
+    with ThrowawayPostgres("hc-pw") as server:
+        command = command.replace("-p 5432", f"-p {server.port}")
+        env = {"PATH": f"{server.bin}:{os.environ.get('PATH', '')}", "POSTGRES_USER": "postgres",
+               "POSTGRES_DB": "postgres", "PGHOST": str(server.socket_dir), "PGPORT": str(server.port)}
+
+        def healthcheck() -> int:
+            return subprocess.run(["sh", "-c", command], env=env, capture_output=True, timeout=60).returncode
+
+        server.start(tcp=False)  # the init server: socket only
+        assert healthcheck() != 0
+        server.stop()
+        server.start(tcp=True)
+        assert healthcheck() == 0
+
+
+def test_setup_waits_for_the_database_and_its_port_is_published_only_on_opt_in():
+    assert "DB_WAIT_SECONDS" in SERVICES["setup"]["environment"]
+    assert "ports" not in SERVICES["postgres"]
+    override = yaml.safe_load((REPO_ROOT / "docker-compose.warehouse-port.yml").read_text())
+    assert set(override["services"]) == {"postgres"}
+    (published,) = override["services"]["postgres"]["ports"]
+    assert published.startswith("127.0.0.1:") and published.endswith(":5432")
+    assert re.findall(r"\$\{([A-Z_]+)", published) == ["WAREHOUSE_PUBLISHED_PORT"]
+    assert "WAREHOUSE_PUBLISHED_PORT" in _env_example_names()
 
 
 def test_volumes_are_named_and_declared_and_the_databases_are_separate():
@@ -94,9 +128,11 @@ def test_every_variable_the_compose_file_reads_is_documented_in_env_example():
 def test_docker_compose_config_accepts_the_file(tmp_path):
     env = {**os.environ, "DB_PASS": "x", **ROLE_PASSWORDS, "METABASE_DB_PASS": "m",
            "METABASE_ADMIN_EMAIL": "a@example.com", "METABASE_ADMIN_PASSWORD": "p"}
-    result = subprocess.run(["docker-compose", "-f", str(REPO_ROOT / "docker-compose.yml"), "config", "-q"],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
+    for files in (["docker-compose.yml"], ["docker-compose.yml", "docker-compose.warehouse-port.yml"]):
+        command = ["docker-compose"] + [arg for name in files for arg in ("-f", str(REPO_ROOT / name))]
+        result = subprocess.run([*command, "config", "-q"], cwd=tmp_path, env=env, capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
 
 
 def test_dockerfile_passes_hadolint_and_builds_a_small_non_root_image():

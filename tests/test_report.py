@@ -1,6 +1,8 @@
 """report.py: a self-contained HTML report from gold, rendered in headless Chromium with its charts."""
 from __future__ import annotations
 
+import html
+import json
 import re
 import shutil
 import struct
@@ -10,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE_FILE
-from helpers import run_cli, run_etl
+from conftest import SAMPLE_FILE, make_event
+from helpers import load_and_etl, run_cli, run_etl
 from main import load_files
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -101,3 +103,70 @@ def test_report_renders_in_headless_chromium_with_its_charts(report_file, tmp_pa
     # The bar colour of the charts is on screen, not only in the markup.
     bar = bytes.fromhex("2f6fb0")
     assert any(pixels[i:i + 3] == bar for i in range(0, len(pixels), bpp)), "no chart bars were painted"
+
+
+def _svg(page: str, chart_id: str) -> str:
+    match = re.search(rf'<svg id="{chart_id}".*?</svg>', page, flags=re.DOTALL)
+    assert match, f"{chart_id} is missing"
+    return match.group(0)
+
+
+def _events(day: str, hour: int, count: int, prefix: str) -> list[dict]:
+    return [make_event(f"{prefix}-{day}-{hour}-{i}", actor_id=1 + i % 5, repo_id=10 + i % 3,
+                       created_at=f"{day}T{hour:02d}:{i % 60:02d}:00Z") for i in range(count)]
+
+
+def test_daily_chart_is_a_calendar_axis_with_quiet_days_drawn_as_zero_and_values_printed(conn, settings):
+    from report import build_report
+
+    # Events on Monday 15 and Thursday 18 January 2024 only; the chart is anchored on the 18th.
+    load_and_etl(conn, _events("2024-01-15", 10, 5, "a") + _events("2024-01-18", 11, 12, "b"))
+    svg = _svg(build_report(conn, settings.health_thresholds, "2024-01-18"), "chart-daily-volume")
+    bars = re.findall(r'<rect class="bar" data-date="([\d-]+)" data-value="(\d+)"', svg)
+    assert bars == [("2024-01-11", "0"), ("2024-01-12", "0"), ("2024-01-13", "0"), ("2024-01-14", "0"),
+                    ("2024-01-15", "5"), ("2024-01-16", "0"), ("2024-01-17", "0"), ("2024-01-18", "12")]
+    assert re.findall(r'<text class="value"[^>]*>(\d+)</text>', svg) == ["0", "0", "0", "0", "5", "0", "0", "12"]
+    assert re.findall(r'class="axis y-tick"[^>]*>([\d.,]+)<', svg)[0] == "0"
+    assert "events per day" in svg and "day (UTC)" in svg
+
+
+def test_hour_of_day_chart_compares_an_average_weekday_and_weekend_day_on_one_labelled_scale(conn, settings):
+    from report import build_report
+
+    # 82 events at 10h over the five weekdays of 15-19 January 2024, one event on Saturday 20th at 04h.
+    weekday = [e for day, n in (("2024-01-15", 17), ("2024-01-16", 17), ("2024-01-17", 16), ("2024-01-18", 16),
+                                ("2024-01-19", 16)) for e in _events(day, 10, n, "w")]
+    load_and_etl(conn, weekday + _events("2024-01-20", 4, 1, "s"))
+    page = build_report(conn, settings.health_thresholds, "2024-01-20")
+    svg = _svg(page, "chart-hour-of-day")
+    points = {(kind, int(hour)): (float(value), float(cy)) for kind, hour, value, cy in re.findall(
+        r'<circle class="point point-(\w+)" data-hour="(\d+)" data-value="([\d.]+)" cx="[\d.]+" cy="([\d.]+)"', svg)}
+    assert points[("weekday", 10)][0] == 82 / 5  # per weekday: the five days hold data
+    assert points[("weekend", 4)][0] == 1.0  # one weekend day holds data, with one event
+    # One scale: the lone weekend event is drawn far lower (larger y) than the weekday peak.
+    assert points[("weekend", 4)][1] > points[("weekday", 10)][1]
+    ticks = [float(t.replace(",", "")) for t in re.findall(r'class="axis y-tick"[^>]*>([\d.,]+)<', svg)]
+    assert ticks[0] == 0 and ticks[-1] >= 82 / 5
+    assert "events per hour, average day" in svg and "hour of day (UTC)" in svg
+    assert "82 events over 5 weekdays" in page and "1 event over 1 weekend day" in page
+    values = re.search(r'<table class="values" id="chart-hour-of-day-values">(.*?)</table>', page).group(1)
+    assert "<tr><td>10h</td><td>16.4</td><td>0</td></tr>" in values
+    assert "<tr><td>04h</td><td>0</td><td>1</td></tr>" in values
+
+
+def test_health_panel_shows_every_check_of_health_py_with_the_same_status(report_file, settings):
+    page = report_file.read_text()
+    tiles = re.findall(r'<div class="tile" data-status="(\w+)"[^>]*><div class="tile-name">([^<]+)</div>', page)
+    result = run_cli(settings, "ingestion/src/health.py", "--json")
+    verdict = json.loads(result.stdout)
+    assert [(c["status"], html.escape(c["name"])) for c in verdict["checks"]] == tiles
+    headline = re.search(r'Pipeline health: <span[^>]*>(\w+)</span>', page).group(1)
+    assert headline == verdict["status"]
+
+
+def test_report_can_be_written_to_stdout(settings, conn):
+    load_files(conn, [SAMPLE_FILE])
+    run_etl(conn)
+    result = run_cli(settings, "ingestion/src/report.py", "--out", "-")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("<!DOCTYPE html>") and result.stdout.endswith("</html>")

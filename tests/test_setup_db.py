@@ -98,3 +98,53 @@ def test_recreate_quotes_a_crafted_db_name_and_drops_nothing_else(admin_settings
     finally:
         _drop_db(admin_conn, crafted)
         _drop_db(admin_conn, victim)
+
+
+def _setup_env(tmp_path, server, password: str) -> dict:
+    """setup_db.py's environment as compose gives it: a server by host and port, with a password."""
+    import os
+
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LOG_DIR": str(tmp_path / "logs"),
+            "DB_HOST": "127.0.0.1", "DB_PORT": str(server.port), "DB_NAME": "postgres", "DB_USER": "postgres",
+            "DB_PASS": password, "DB_WAIT_SECONDS": "600"}
+
+
+def test_setup_waits_for_a_server_that_starts_after_it_and_then_builds_the_warehouse(tmp_path):
+    from helpers import ThrowawayPostgres
+
+    with ThrowawayPostgres("late-server-pw") as server:
+        proc = subprocess.Popen([sys.executable, "setup_db.py"], cwd=REPO_ROOT,
+                                env=_setup_env(tmp_path, server, server.password), stderr=subprocess.PIPE, text=True)
+        seen = []
+        try:
+            # The server starts only once setup_db.py has said twice that it is waiting for it.
+            for line in proc.stderr:
+                seen.append(line)
+                if f"waiting for the database at 127.0.0.1:{server.port} (attempt 2)..." in line:
+                    server.start()
+                    break
+            seen.extend(proc.stderr)
+            returncode = proc.wait(timeout=300)
+        finally:
+            proc.kill()
+    output = "".join(seen)
+    assert returncode == 0, output
+    assert f"waiting for the database at 127.0.0.1:{server.port} (attempt 1)..." in output
+    assert "Warehouse ready" in output
+    assert server.password not in output
+
+
+def test_setup_does_not_retry_a_wrong_password(tmp_path):
+    from helpers import ThrowawayPostgres
+
+    with ThrowawayPostgres("right-pw") as server:
+        server.start()
+        result = subprocess.run([sys.executable, "setup_db.py"], cwd=REPO_ROOT,
+                                env=_setup_env(tmp_path, server, "not-the-password-xyz"),
+                                capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr
+    assert "password authentication failed" in result.stderr
+    assert "not retried" in result.stderr
+    assert "waiting for the database" not in result.stderr  # one attempt, no backoff
+    assert "not-the-password-xyz" not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr

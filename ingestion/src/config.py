@@ -36,6 +36,17 @@ DEFAULT_PRODUCTION_TIME = "02:00"
 # Bronze loads in flight at once during a backfill: one PostgreSQL backend per core of the
 # 2-core machine the benchmark targets; more only queue behind each other.
 DEFAULT_BACKFILL_WORKERS = 2
+# How long setup_db.py keeps trying to reach a database that is not accepting connections yet
+# (compose's first boot: postgres:16 runs its init scripts before it listens on TCP). Long enough
+# for a first boot on a slow disk; a server that is still down after it is a real outage.
+DEFAULT_DB_WAIT_SECONDS = 60
+# Log rotation: a file is rotated when it would pass LOG_MAX_BYTES, keeping LOG_BACKUP_COUNT old
+# ones (pipeline.log.1 ... .5): at most 60 MB per log file, about two weeks of a live listener
+# at INFO, instead of a file that grows until the disk is full.
+DEFAULT_LOG_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_LOG_BACKUP_COUNT = 5
+# A rotation threshold below one log line would rotate on every line.
+MIN_LOG_MAX_BYTES = 1024
 ETL_MODES = ("demo", "production")
 # The least-privilege roles of warehouse/security/roles.sql and their password variables.
 SERVICE_ROLES = {"gh_ingestion": "INGESTION_DB_PASS", "gh_etl": "ETL_DB_PASS", "gh_bi": "BI_DB_PASS"}
@@ -70,6 +81,9 @@ class Settings:
     embedded_pg_dir: Path = DEFAULT_EMBEDDED_PG_DIR
     log_dir: Path = DEFAULT_LOG_DIR
     log_level: str = "INFO"
+    log_max_bytes: int = DEFAULT_LOG_MAX_BYTES
+    log_backup_count: int = DEFAULT_LOG_BACKUP_COUNT
+    db_wait_seconds: int = DEFAULT_DB_WAIT_SECONDS
     silver_batch_size: int = DEFAULT_SILVER_BATCH_SIZE
     etl_mode: str = "demo"
     demo_interval_seconds: int = DEFAULT_DEMO_INTERVAL_SECONDS
@@ -221,6 +235,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         embedded_pg_dir=_path(env, "EMBEDDED_PG_DIR", DEFAULT_EMBEDDED_PG_DIR),
         log_dir=_path(env, "LOG_DIR", DEFAULT_LOG_DIR),
         log_level=_choice(env, "LOG_LEVEL", "INFO", LOG_LEVELS, upper=True),
+        log_max_bytes=_int(env, "LOG_MAX_BYTES", DEFAULT_LOG_MAX_BYTES, MIN_LOG_MAX_BYTES, 2**40),
+        log_backup_count=_int(env, "LOG_BACKUP_COUNT", DEFAULT_LOG_BACKUP_COUNT, 1, 1_000),
+        db_wait_seconds=_int(env, "DB_WAIT_SECONDS", DEFAULT_DB_WAIT_SECONDS, 0, 3_600),
         silver_batch_size=_int(env, "SILVER_BATCH_SIZE", DEFAULT_SILVER_BATCH_SIZE, 1, 1_000_000),
         etl_mode=etl_mode,
         demo_interval_seconds=_int(env, "DEMO_INTERVAL_SECONDS", DEFAULT_DEMO_INTERVAL_SECONDS, 1, 86_400),

@@ -125,3 +125,71 @@ def describe(settings: Settings | None = None) -> str:
                 f"{settings.db_name} (DB_HOST)")
     return (f"embedded PostgreSQL {EMBEDDED_POSTGRES_VERSION}, database {settings.db_name}, "
             f"data in {settings.embedded_pg_dir}")
+
+
+# Connection failures that waiting can cure: nothing is listening yet, or the server is still
+# starting (compose's first boot) or restarting. Anything else - a wrong password, an unknown
+# role or database, a pg_hba.conf rejection - will not change by waiting and fails at once.
+TRANSIENT_CONNECT_ERRORS = (
+    "connection refused",
+    "could not connect to server",
+    "no such file or directory",  # the server's Unix socket does not exist yet
+    "could not translate host name",  # compose's DNS knows a container only once it exists
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "the database system is not yet accepting connections",
+    "server closed the connection unexpectedly",
+    "timeout expired",
+)
+# libpq's connect_timeout for one attempt: a host that drops packets fails this fast, not in minutes.
+CONNECT_ATTEMPT_TIMEOUT_SECONDS = 5
+# Backoff between attempts: quick at first (a server a second away from ready), then at most
+# this long, so a server that comes up is noticed within a few seconds.
+WAIT_FIRST_SECONDS = 0.5
+WAIT_MAX_SECONDS = 5
+
+
+def is_transient_connect_error(exc: BaseException) -> bool:
+    return isinstance(exc, psycopg2.OperationalError) and any(
+        marker in str(exc).lower() for marker in TRANSIENT_CONNECT_ERRORS)
+
+
+def server_address(settings: Settings | None = None) -> str:
+    """host:port of the server this process connects to, for messages."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        from urllib.parse import parse_qs, urlsplit
+
+        url = urlsplit(settings.database_url)
+        query = parse_qs(url.query)
+        host = url.hostname or query.get("host", ["local socket"])[0]
+        port = url.port or query.get("port", [settings.db_port])[0]
+        return f"{host}:{port}"
+    if settings.db_host:
+        return f"{settings.db_host}:{settings.db_port}"
+    return f"the embedded server in {settings.embedded_pg_dir}"
+
+
+def connect_when_ready(settings: Settings | None = None, **extra):
+    """connect(), waiting up to DB_WAIT_SECONDS for a server that is not accepting connections yet,
+    with backoff and one log line per failed attempt. Permanent errors are raised at once."""
+    import tenacity
+
+    settings = settings or get_settings()
+    address = server_address(settings)
+
+    def announce(state: tenacity.RetryCallState) -> None:
+        reason = str(state.outcome.exception()).strip().splitlines()[0]
+        log.info("waiting for the database at %s (attempt %d)... %s; next try in %.1f s",
+                 address, state.attempt_number, reason, state.next_action.sleep)
+
+    retrying = tenacity.Retrying(
+        retry=tenacity.retry_if_exception(is_transient_connect_error),
+        wait=tenacity.wait_exponential(multiplier=WAIT_FIRST_SECONDS, max=WAIT_MAX_SECONDS),
+        stop=tenacity.stop_before_delay(settings.db_wait_seconds),
+        before_sleep=announce,
+        reraise=True,
+    )
+    extra.setdefault("connect_timeout", CONNECT_ATTEMPT_TIMEOUT_SECONDS)
+    return retrying(connect, settings, **extra)

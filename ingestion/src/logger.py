@@ -6,10 +6,14 @@ A filter on every handler replaces known secrets (token, database passwords, in 
 encoding; see redaction.py) and URL credentials with '***'. Loggers of other libraries reach
 the console through the root logger, which carries the same filter, and uncaught exceptions
 are printed through the same redaction.
+Files rotate at LOG_MAX_BYTES, keeping LOG_BACKUP_COUNT old ones (pipeline.log.1, ...); the
+processes that share a file (the listener and the scheduler both write pipeline.log) rotate it
+under a lock, so none writes into a file another has already rotated away.
 """
 from __future__ import annotations
 
 import logging
+import logging.handlers
 import os
 import sys
 import threading
@@ -18,6 +22,11 @@ from pathlib import Path
 from typing import Iterable
 
 import redaction
+
+try:
+    import fcntl  # POSIX advisory locks: how processes sharing a log file take turns rotating it
+except ImportError:  # pragma: no cover - Windows: no lock; run one process per LOG_DIR there
+    fcntl = None
 
 LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -77,8 +86,57 @@ def _print_redacted_thread_exception(args) -> None:
     _print_redacted_exception(args.exc_type, args.exc_value, args.exc_traceback)
 
 
-def setup_logging(log_dir: Path, level: str = "INFO", secrets: Iterable[str] = ()) -> None:
+class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A size-rotated log file that several processes can append to.
+
+    The standard RotatingFileHandler decides from its own open file and keeps writing to it: once
+    another process has rotated pipeline.log, it writes into pipeline.log.1, and its next rotation
+    renames the other process's fresh pipeline.log over an old backup, losing lines. Here every
+    record is written under an exclusive lock on `<file>.lock` (a file never rotated); under the
+    lock the handler first reopens the log if another process has rotated it, then rotates on the
+    file's real size and appends."""
+
+    def __init__(self, filename: Path, max_bytes: int, backup_count: int):
+        super().__init__(filename, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8", delay=True)
+        # Held open for the handler's life: flock needs a descriptor, and reopening per record costs.
+        self._lock_file = open(f"{self.baseFilename}.lock", "a", encoding="utf-8")  # noqa: SIM115
+
+    def _rotated_elsewhere(self) -> bool:
+        """Is our open file no longer the one at the log's path (another process rotated it)?"""
+        if self.stream is None:
+            return False
+        try:
+            on_disk = os.stat(self.baseFilename)
+        except FileNotFoundError:
+            return True
+        ours = os.fstat(self.stream.fileno())
+        return (on_disk.st_dev, on_disk.st_ino) != (ours.st_dev, ours.st_ino)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if fcntl is None:
+            super().emit(record)
+            return
+        fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_EX)
+        try:
+            if self._rotated_elsewhere():
+                self.stream.close()
+                self.stream = None  # the base class opens the current file again
+            super().emit(record)
+        finally:
+            fcntl.flock(self._lock_file.fileno(), fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        super().close()
+        self._lock_file.close()
+
+
+def setup_logging(log_dir: Path, level: str = "INFO", secrets: Iterable[str] = (),
+                  max_bytes: int | None = None, backup_count: int | None = None) -> None:
     """Attach console and file handlers to the pipeline's loggers. Safe to call again."""
+    from config import DEFAULT_LOG_BACKUP_COUNT, DEFAULT_LOG_MAX_BYTES
+
+    max_bytes = max_bytes or DEFAULT_LOG_MAX_BYTES
+    backup_count = backup_count or DEFAULT_LOG_BACKUP_COUNT
     log_dir.mkdir(parents=True, exist_ok=True)
     secrets = tuple(secrets)
     redaction.register(secrets)
@@ -99,7 +157,7 @@ def setup_logging(log_dir: Path, level: str = "INFO", secrets: Iterable[str] = (
         logger.setLevel(level)
         logger.propagate = False
         if filename not in file_handlers:
-            handler = logging.FileHandler(log_dir / filename, encoding="utf-8")
+            handler = SharedRotatingFileHandler(log_dir / filename, max_bytes, backup_count)
             handler.setFormatter(formatter)
             handler.addFilter(redact)
             file_handlers[filename] = handler
@@ -129,7 +187,8 @@ def _environment_secrets() -> list[str]:
 
 
 def setup_from_settings(settings) -> None:
-    setup_logging(settings.log_dir, settings.log_level, settings.secrets)
+    setup_logging(settings.log_dir, settings.log_level, settings.secrets,
+                  settings.log_max_bytes, settings.log_backup_count)
 
 
 def start_process():
@@ -144,4 +203,9 @@ def start_process():
         print(f"Configuration error: {redaction.redact(str(exc), _environment_secrets())}", file=sys.stderr)
         raise SystemExit(2) from None
     setup_from_settings(settings)
+    # One line, first, in every command: which database it is about to read or change (db.describe
+    # never includes a password), so nobody queries or drops the wrong one by surprise.
+    import db
+
+    logging.getLogger("DATABASE").info("Database: %s", db.describe(settings))
     return settings

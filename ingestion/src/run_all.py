@@ -28,6 +28,12 @@ from logger import start_process
 log = logging.getLogger("ORCHESTRATOR")
 SRC = Path(__file__).resolve().parent
 CHILD_STOP_TIMEOUT = 60  # seconds a child gets to finish its batch after SIGTERM
+# The demo's pace, set explicitly for the children so that a .env written for production
+# (POLL_INTERVAL_SECONDS=60, DEMO_INTERVAL_SECONDS=120, ETL_MODE=production) cannot turn a 30 s
+# demo into one poll and no ETL cycle: the local GitHub asks for 1 s between polls, and the
+# scheduler runs a cycle every 10 s, so 30 s show several polls and cycles.
+DEMO_POLL_INTERVAL_SECONDS = 2
+DEMO_ETL_INTERVAL_SECONDS = 10
 
 
 def start_local_github(events_per_second: float):
@@ -56,9 +62,13 @@ def main(argv: list[str] | None = None) -> int:
     server = None
     if args.local_github:
         server = start_local_github(args.events_per_second)
-        env.update(GITHUB_API_URL=server.url, POLL_INTERVAL_SECONDS=env.get("POLL_INTERVAL_SECONDS", "2"),
-                   DEMO_INTERVAL_SECONDS=env.get("DEMO_INTERVAL_SECONDS", "10"), ETL_MODE="demo")
-        env.pop("GITHUB_TOKEN", None)  # never send a real token to the local server
+        env.update(GITHUB_API_URL=server.url, POLL_INTERVAL_SECONDS=str(DEMO_POLL_INTERVAL_SECONDS),
+                   DEMO_INTERVAL_SECONDS=str(DEMO_ETL_INTERVAL_SECONDS), ETL_MODE="demo")
+        log.info("Demo pace: a poll every %d s, an ETL cycle every %d s (set here, whatever .env says).",
+                 DEMO_POLL_INTERVAL_SECONDS, DEMO_ETL_INTERVAL_SECONDS)
+        # Never send a real token to the local server. Empty, not removed: a child would otherwise
+        # read it back from .env (load_dotenv fills only variables that are not set at all).
+        env["GITHUB_TOKEN"] = ""
     children = [subprocess.Popen([sys.executable, str(SRC / name)], env=env)
                 for name in ("main.py", "process_etl.py")]
     stop = threading.Event()
