@@ -34,6 +34,34 @@ def test_non_numeric_actor_or_repo_id_routes_to_sentinel_rows(conn):
     assert scalar(conn, "SELECT actor_login FROM gold.dim_actors WHERE actor_id = -1") == "unknownuser"
 
 
+def test_19_digit_id_that_fits_bigint_is_kept_and_only_overflow_is_the_sentinel(conn):
+    load_and_etl(conn, [make_event("fits", actor_id=9223372036854775807, repo_id="1000000000000000000"),
+                        make_event("overflows", actor_id=9223372036854775808, repo_id="99999999999999999999")])
+    rows = query(conn, "SELECT event_id, actor_id, repo_id FROM gold.fact_events ORDER BY 1")
+    assert rows == [("fits", 9223372036854775807, 1000000000000000000), ("overflows", -1, -1)]
+
+
+def test_event_without_usable_time_stays_out_of_gold_counted_with_its_reason(conn):
+    load_and_etl(conn, [make_event("ok"), make_event("none", created_at=None),
+                        make_event("month-13", created_at="2015-13-45"), make_event("number", created_at=1705322096)])
+    assert query(conn, "SELECT event_id, reject_reason FROM silver.events WHERE reject_reason IS NOT NULL "
+                       "ORDER BY 1") == [("month-13", "created_at is not an ISO 8601 date and time"),
+                                         ("none", "created_at missing"),
+                                         ("number", "created_at is a JSON number, not a string")]
+    assert scalar(conn, "SELECT rejected_events FROM gold.v_pipeline_health") == 3
+    assert scalar(conn, "SELECT COUNT(*) FROM silver.events") == \
+        scalar(conn, "SELECT COUNT(*) FROM gold.fact_events") + 3
+
+
+def test_event_without_type_reaches_gold_as_unknown_counted_with_its_reason(conn):
+    untyped = make_event("untyped")
+    del untyped["type"]
+    load_and_etl(conn, [make_event("typed"), untyped])
+    assert scalar(conn, "SELECT event_type FROM gold.fact_events WHERE event_id = 'untyped'") == "Unknown"
+    assert scalar(conn, "SELECT sentinel_reason FROM silver.events WHERE event_id = 'untyped'") == "type missing: Unknown"
+    assert scalar(conn, "SELECT unknown_type_facts FROM gold.v_pipeline_health") == 1
+
+
 def test_null_or_unparseable_created_at_never_reaches_gold(conn):
     load_and_etl(conn, [make_event("ok"), make_event("none", created_at=None),
                         make_event("junk", created_at="yesterday-ish"), make_event("feb30", created_at="2023-02-30T01:00:00Z")])

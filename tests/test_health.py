@@ -71,3 +71,26 @@ def test_empty_warehouse_is_a_warning_not_a_crash(settings):
     assert code == 1
     assert {c["name"]: c["detail"] for c in json.loads(out)["checks"]}["bronze: last insert"] == \
         "last event stored: none yet"
+
+
+def test_rejected_event_is_a_warning_with_thresholds_from_the_environment(settings, conn):
+    _healthy_warehouse(conn)
+    load_events(conn, [make_event("bad-time", created_at="2015-13-45"), make_event("bad-type", event_type=7)])
+    run_etl(conn)
+    code, out, _ = _health(settings, "--only", "etl", "--json")
+    rejected = next(c for c in json.loads(out)["checks"] if c["name"] == "silver: rejected events (24 h)")
+    assert (code, rejected["value"], rejected["status"]) == (1, 2, "WARNING")
+    assert "2 in all" in rejected["detail"]
+    code, out, _ = _health(settings, "--only", "etl", "--json", HEALTH_REJECTED_EVENTS_24H_WARN=1,
+                           HEALTH_REJECTED_EVENTS_24H_CRIT=2)
+    rejected = next(c for c in json.loads(out)["checks"] if c["name"] == "silver: rejected events (24 h)")
+    assert (code, rejected["status"]) == (2, "CRITICAL")
+
+
+def test_event_without_type_counts_as_a_sentinel_fact(settings, conn):
+    _healthy_warehouse(conn)
+    load_events(conn, [make_event("untyped", event_type=None)])
+    run_etl(conn)
+    checks = {c.name: c for c in run_checks(conn, settings.health_thresholds, only="etl")}
+    assert checks["gold: sentinel facts"].value == 1
+    assert "1 'Unknown' type" in checks["gold: sentinel facts"].detail

@@ -148,3 +148,36 @@ def test_setup_does_not_retry_a_wrong_password(tmp_path):
     assert "waiting for the database" not in result.stderr  # one attempt, no backoff
     assert "not-the-password-xyz" not in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_setup_upgrades_a_warehouse_whose_silver_dropped_rows_silently(empty_db):
+    with db.connection(empty_db) as conn:
+        setup_db.apply_schema(conn)
+        load_and_etl(conn, [make_event("ok")])
+        with conn.cursor() as cur:  # back to what the previous version left: no reasons, silent NULL times
+            cur.execute("""
+                DROP VIEW gold.v_pipeline_health;
+                DROP VIEW silver.v_events;
+                ALTER TABLE silver.events DROP COLUMN reject_reason, DROP COLUMN sentinel_reason;
+                DROP FUNCTION silver.load_batch(INT);
+                CREATE FUNCTION silver.load_batch(p_batch_size INT)
+                RETURNS TABLE (rows_read BIGINT, rows_inserted BIGINT, caught_up BOOLEAN)
+                LANGUAGE sql AS $$ SELECT 0::BIGINT, 0::BIGINT, TRUE $$;
+                INSERT INTO bronze.raw_events (event_id, raw_data, source) VALUES
+                    ('old-month-13', '{"id": "old-month-13", "created_at": "2015-13-45"}', 'old'),
+                    ('old-no-time', '{"id": "old-no-time"}', 'old');
+                INSERT INTO silver.events (event_id, created_at_raw, event_time, bronze_ingested_at) VALUES
+                    ('old-month-13', '2015-13-45', NULL, now()),
+                    ('old-no-time', NULL, NULL, now());""")
+        conn.commit()
+        setup_db.apply_schema(conn)
+        assert query(conn, "SELECT event_id, reject_reason FROM silver.events WHERE reject_reason IS NOT NULL "
+                           "ORDER BY 1") == [("old-month-13", "created_at is not an ISO 8601 date and time"),
+                                             ("old-no-time", "created_at missing")]
+        load_and_etl(conn, [make_event("new")])  # the new load_batch is in place
+        assert scalar(conn, "SELECT rejected_events FROM gold.v_pipeline_health") == 2
+        assert scalar(conn, "SELECT COUNT(*) FROM silver.events") == \
+            scalar(conn, "SELECT COUNT(*) FROM gold.fact_events") + 2
+        before = exact_counts(conn)
+        setup_db.apply_schema(conn)
+        assert exact_counts(conn) == before

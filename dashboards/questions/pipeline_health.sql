@@ -13,7 +13,10 @@ SELECT
     dlq_unresolved,
     dlq_newest_at,
     suspected_gaps_24h,
+    rejected_events,
+    rejected_events_24h,
     unknown_actor_facts,
     unknown_repo_facts,
+    unknown_type_facts,
     uncurated_event_types
 FROM gold.v_pipeline_health;

@@ -61,6 +61,9 @@ HEALTH_THRESHOLDS = {
     "suspected_gaps_24h": (1, 50),
     "unknown_facts": (1, 1_000_000_000),
     "uncurated_event_types": (1, 1_000_000_000),
+    # Events silver kept out of gold (a reject_reason) in the last 24 h: real GitHub events
+    # never break the rules, so one is worth a look, and a thousand a day means a broken source.
+    "rejected_events_24h": (1, 1_000),
 }
 PRODUCTION_GOLD_AGE_MINUTES = (26 * 60, 50 * 60)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")

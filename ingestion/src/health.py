@@ -1,8 +1,9 @@
 """Is the pipeline healthy? `python ingestion/src/health.py [--json] [--only listener|etl]`
 
 Checks freshness (last poll of GitHub, last bronze insert, last gold load), the bronze backlog
-not yet in silver, the dead-letter queue (size, newest entry), sentinel facts, uncurated event
-types and suspected gaps in the poll log, each against warning / critical thresholds from the
+not yet in silver, the dead-letter queue (size, newest entry), events silver rejected (kept out
+of gold with a reason) in the last 24 h, sentinel facts, uncurated event types and suspected gaps
+in the poll log, each against warning / critical thresholds from the
 configuration (HEALTH_<CHECK>_WARN / _CRIT, see .env.example). It also prints the
 specification's own health checks (warehouse/queries/health_checks.sql) unless --only is given.
 
@@ -95,7 +96,7 @@ def listener_checks(row: dict, thresholds) -> list[Check]:
 
 def warehouse_checks(row: dict, thresholds) -> list[Check]:
     now = row["checked_at"]
-    unknown = (row["unknown_actor_facts"] or 0) + (row["unknown_repo_facts"] or 0)
+    unknown = (row["unknown_actor_facts"] or 0) + (row["unknown_repo_facts"] or 0) + (row["unknown_type_facts"] or 0)
     return [
         _age_check("bronze: last insert", row["last_bronze_insert_at"], now, thresholds,
                    "bronze_age_minutes", "last event stored"),
@@ -105,8 +106,13 @@ def warehouse_checks(row: dict, thresholds) -> list[Check]:
                    "last facts loaded"),
         _count_check("bronze: dead-letter queue", row["dlq_unresolved"], thresholds, "dlq_unresolved",
                      f"unresolved entries; newest {_when(row['dlq_newest_at'])} (python ingestion/src/dlq.py list)"),
+        _count_check("silver: rejected events (24 h)", row["rejected_events_24h"], thresholds, "rejected_events_24h",
+                     f"kept out of gold, each with a reason; {row['rejected_events']} in all, newest "
+                     f"{_when(row['rejected_newest_at'])} (SELECT reject_reason, COUNT(*) FROM silver.events "
+                     f"WHERE reject_reason IS NOT NULL GROUP BY 1)"),
         _count_check("gold: sentinel facts", unknown, thresholds, "unknown_facts",
-                     f"{row['unknown_actor_facts']} unknown actor, {row['unknown_repo_facts']} unknown repo"),
+                     f"{row['unknown_actor_facts']} unknown actor, {row['unknown_repo_facts']} unknown repo, "
+                     f"{row['unknown_type_facts']} 'Unknown' type (silver.events.sentinel_reason)"),
         _count_check("gold: uncurated event types", row["uncurated_event_types"], thresholds,
                      "uncurated_event_types", "auto-discovered types waiting for curation (Q4)"),
     ]

@@ -23,6 +23,8 @@ data_log = logging.getLogger("SILVER_DATA")
 @dataclass
 class SilverResult:
     rows_inserted: int = 0
+    # Rows stored with a reject_reason: in silver, counted, kept out of gold.
+    rows_rejected: int = 0
     batches: int = 0
     caught_up: bool = False
 
@@ -35,9 +37,9 @@ def run_silver(conn, batch_size: int, should_stop: Callable[[], bool] = lambda: 
         started = time.perf_counter()
         try:
             with conn.cursor() as cur:
-                cur.execute("SELECT rows_read, rows_inserted, caught_up FROM silver.load_batch(%s)",
+                cur.execute("SELECT rows_read, rows_inserted, rows_rejected, caught_up FROM silver.load_batch(%s)",
                             (batch_size,))
-                rows_read, rows_inserted, caught_up = cur.fetchone()
+                rows_read, rows_inserted, rows_rejected, caught_up = cur.fetchone()
                 cur.execute("SELECT last_xid::TEXT, last_raw_event_id FROM silver.etl_watermark "
                             "WHERE pipeline = 'silver.events'")
                 last_xid, last_id = cur.fetchone()
@@ -48,11 +50,15 @@ def run_silver(conn, batch_size: int, should_stop: Callable[[], bool] = lambda: 
             raise
         result.batches += 1
         result.rows_inserted += rows_inserted
+        result.rows_rejected += rows_rejected
         if rows_read:
             log.info("Saved %d events.", rows_inserted)
-            data_log.info("batch %d: read %d bronze rows, inserted %d, watermark (xid %s, raw_event_id %s), %.0f ms",
-                          result.batches, rows_read, rows_inserted, last_xid, last_id,
-                          (time.perf_counter() - started) * 1000)
+            if rows_rejected:
+                log.warning("%d of them rejected: kept out of gold, each with its reason in "
+                            "silver.events.reject_reason.", rows_rejected)
+            data_log.info("batch %d: read %d bronze rows, inserted %d (%d rejected), watermark (xid %s, "
+                          "raw_event_id %s), %.0f ms", result.batches, rows_read, rows_inserted, rows_rejected,
+                          last_xid, last_id, (time.perf_counter() - started) * 1000)
         if caught_up:
             result.caught_up = True
             log.info("Silver Layer is fully up to date.")

@@ -4,7 +4,9 @@
 --   grain:   one row per calendar day; key date_id = YYYYMMDD (INT).
 --   written: this file pre-generates 2010-01-01 .. 2028-12-31; the gold ETL calls
 --            gold.ensure_dates() to add any day an event falls on outside that range
---            (an event dated 2029 must load, not fail on the foreign key).
+--            (an event dated 2029 must load, not fail on the foreign key). Silver rejects
+--            times outside 2008-01-01 .. 2099-12-31 (silver/ddl.sql), so that extension stays
+--            bounded and every date_id fits an INT.
 --   read:    gold.fact_events (FK), BI queries (full_date, year, month, is_weekend).
 -- Idempotent: CREATE IF NOT EXISTS; generation uses ON CONFLICT DO NOTHING.
 -- =============================================================================

@@ -5,7 +5,9 @@
 --   written: seeded here with the public event types GitHub documents today (curated);
 --            the gold ETL auto-discovers any other type as is_curated = FALSE, with
 --            discovered_at, so a new GitHub type never fails the load (query Q4 lists them).
---            'Unknown' is the sentinel for events that carried no type at all.
+--            'Unknown' is the sentinel for events that carried no type at all (missing, null
+--            or blank; silver.events.sentinel_reason records it, gold.v_pipeline_health counts
+--            such facts); a type that is not a usable name is rejected in silver instead.
 --   read:    gold.fact_events (FK), BI queries, health checks.
 -- Idempotent: seed rows ON CONFLICT DO NOTHING, so a curator's edits survive re-runs.
 -- =============================================================================

@@ -9,6 +9,11 @@
 --   Every figure is an index probe or a bounded scan, so it stays fast on a large warehouse:
 --   the backlog counts bronze rows past silver's watermark (by the (ingest_xid, raw_event_id)
 --   index) instead of the specification's anti-join over all of bronze, which grows with it.
+--   Events that do not reach gold are counted here, each kind where it stops:
+--   dlq_unresolved (bronze could not store the input), rejected_events / rejected_events_24h
+--   (silver stored the event with a reject_reason: silver rows = gold facts + rejected rows),
+--   and the sentinel facts that reached gold with -1 or 'Unknown' (unknown_*_facts). The
+--   rejected counts probe silver's partial index idx_silver_events_rejected.
 -- Idempotent: CREATE OR REPLACE.
 -- =============================================================================
 
@@ -41,4 +46,10 @@ SELECT
       WHERE is_gap_suspected AND polled_at > now() - INTERVAL '24 hours') AS suspected_gaps_24h,
     (SELECT COUNT(*) FROM gold.fact_events WHERE actor_id = -1)     AS unknown_actor_facts,
     (SELECT COUNT(*) FROM gold.fact_events WHERE repo_id = -1)      AS unknown_repo_facts,
-    (SELECT COUNT(*) FROM gold.dim_event_types WHERE NOT is_curated) AS uncurated_event_types;
+    (SELECT COUNT(*) FROM gold.dim_event_types WHERE NOT is_curated) AS uncurated_event_types,
+    -- New columns go last: CREATE OR REPLACE VIEW can only append.
+    (SELECT COUNT(*) FROM silver.events WHERE reject_reason IS NOT NULL) AS rejected_events,
+    (SELECT COUNT(*) FROM silver.events
+      WHERE reject_reason IS NOT NULL AND processed_at > now() - INTERVAL '24 hours') AS rejected_events_24h,
+    (SELECT MAX(processed_at) FROM silver.events WHERE reject_reason IS NOT NULL) AS rejected_newest_at,
+    (SELECT COUNT(*) FROM gold.fact_events WHERE event_type = 'Unknown') AS unknown_type_facts;

@@ -3,24 +3,52 @@
 --
 -- silver.events
 --   grain:   one row per GitHub event id (same ids as bronze.raw_events).
---   written: silver.load_batch(), called in batches by ingestion/src/process_silver.py.
---   read:    silver.v_events (and through it the gold ETL); analysts may query it.
+--   written: silver.load_batch(), called in batches by ingestion/src/process_silver.py; this
+--            file's upgrade step gives reject_reason to rows an earlier version left without one.
+--   read:    silver.v_events (and through it the gold ETL), gold.v_pipeline_health (rejected
+--            counts); analysts may query it.
 --   Ids are kept as the text GitHub sent; silver.v_events does the safe BIGINT cast,
 --   so a malformed id is visible here rather than lost in a failed cast.
 --   processed_xid is the silver transaction that wrote the row: the gold ETL reads
 --   new rows by processed_xid, not by processed_at, because a timestamp is taken
 --   before its transaction commits and a watermark on it can skip late commits.
 --
+--   Every bronze event gets exactly one silver row, so "bronze rows not in silver.events" is
+--   the true backlog. A row gold must not take keeps a reject_reason and stays here, counted
+--   (gold.v_pipeline_health, health.py); silver.v_events passes only rows without one. So:
+--   bronze rows = silver rows, and silver rows = gold facts + rows with a reject_reason.
+--
 -- silver.etl_watermark
 --   grain:   one row per consumer of bronze (today: 'silver.events').
 --   written: silver.load_batch(), in the same transaction as the rows it describes.
--- Idempotent: safe to run any number of times.
+--
+-- The event rules (functions below; silver.load_batch() and silver.v_events apply them):
+--   * event id: at most silver.max_event_id_length() characters, else rejected. Bronze has
+--     already dead-lettered any id its primary key cannot index (about 2,700 bytes).
+--   * type: a JSON string of 1..silver.max_event_type_length() characters without control
+--     characters. Missing, null, or empty/blank: the documented sentinel 'Unknown', with a
+--     sentinel_reason. Any other value (a number, an object, oversized, control characters)
+--     is rejected: it is not a type name, and an oversized one cannot be indexed.
+--   * created_at: a JSON string YYYY-MM-DD{T| }hh:mm[:ss[.fraction]] with an optional offset
+--     (Z, +hh, +hhmm, +hh:mm). An offset converts to UTC; no offset means UTC. 24:00:00 is
+--     ISO 8601's end of that day, i.e. the next day's 00:00:00 (24:00:01 is invalid); a leap
+--     second :60 rolls over to the next minute, as PostgreSQL reads it. Anything else
+--     (missing, a number, an impossible date like 2015-13-45, words like 'now') is rejected,
+--     and so is a time outside [silver.min_event_time(), silver.max_event_time()), because
+--     gold.dim_date keys days as INT YYYYMMDD and is extended day by day to cover events.
+--   * actor.id / repo.id: digits only and at most 9223372036854775807 (BIGINT) become the id;
+--     anything else (missing, overflow, negative, decimal, non-digits) is the sentinel -1
+--     (unknownuser / unknownrepo) in gold, with a sentinel_reason here.
+--   The first failing rule gives the reject_reason (id, then type, then created_at).
+-- Idempotent: safe to run any number of times; an existing warehouse is upgraded in place.
 -- =============================================================================
 
 CREATE SCHEMA IF NOT EXISTS silver;
 
 CREATE TABLE IF NOT EXISTS silver.events (
     event_id            TEXT        NOT NULL,
+    -- The type name when usable (rules below); NULL when missing or not a usable name, so an
+    -- oversized value never reaches idx_silver_events_event_type (the original stays in bronze).
     event_type          TEXT,
     actor_id            TEXT,
     actor_login         TEXT,
@@ -34,14 +62,26 @@ CREATE TABLE IF NOT EXISTS silver.events (
     bronze_ingested_at  TIMESTAMPTZ NOT NULL,
     processed_at        TIMESTAMPTZ NOT NULL DEFAULT now(),
     processed_xid       XID8        NOT NULL DEFAULT pg_current_xact_id(),
+    -- Why gold must not take this event (NULL: it goes to gold). See the rules above.
+    reject_reason       TEXT,
+    -- Which values reach gold as a sentinel, and why (NULL: none).
+    sentinel_reason     TEXT,
     CONSTRAINT pk_silver_events PRIMARY KEY (event_id)
 );
+
+-- Upgrade of a warehouse built before the reject rules (the columns close the table either way).
+ALTER TABLE silver.events ADD COLUMN IF NOT EXISTS reject_reason   TEXT;
+ALTER TABLE silver.events ADD COLUMN IF NOT EXISTS sentinel_reason TEXT;
 
 -- Gold's incremental read: processed_xid in [watermark, snapshot xmin).
 CREATE INDEX IF NOT EXISTS idx_silver_events_processed_xid ON silver.events (processed_xid);
 CREATE INDEX IF NOT EXISTS idx_silver_events_event_time    ON silver.events (event_time);
 CREATE INDEX IF NOT EXISTS idx_silver_events_event_type    ON silver.events (event_type);
 CREATE INDEX IF NOT EXISTS idx_silver_events_processed_at  ON silver.events (processed_at);
+-- gold.v_pipeline_health counts rejected rows (all, and of the last 24 h): a probe of this
+-- small partial index instead of a scan of every silver row.
+CREATE INDEX IF NOT EXISTS idx_silver_events_rejected
+    ON silver.events (processed_at) WHERE reject_reason IS NOT NULL;
 
 -- One parallel worker at most, like bronze.raw_events: the health check's backlog anti-join
 -- (bronze NOT EXISTS in silver) then runs as a merge of the two primary keys (index-only),
@@ -58,3 +98,127 @@ CREATE TABLE IF NOT EXISTS silver.etl_watermark (
 
 INSERT INTO silver.etl_watermark (pipeline) VALUES ('silver.events')
 ON CONFLICT (pipeline) DO NOTHING;
+
+-- ---------------------------------------------------------------------------------------------
+-- The event rules. Plain SQL expressions, so the planner inlines them into silver.load_batch()
+-- and silver.v_events (no per-row function call). Casts sit outside the CASE that guards them,
+-- so even a constant argument is never cast before it has been checked.
+-- ---------------------------------------------------------------------------------------------
+
+-- GitHub's event ids are decimal numbers of about 11 digits (BIGINT range: at most 19); 100
+-- characters leaves room for any other id scheme and keeps gold's primary key entries small.
+CREATE OR REPLACE FUNCTION silver.max_event_id_length() RETURNS INT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 100 $$;
+
+-- The longest type GitHub documents is 'PullRequestReviewCommentEvent' (29 characters); 100
+-- leaves room for new ones and keeps every index entry far below btree's 2,704-byte limit.
+CREATE OR REPLACE FUNCTION silver.max_event_type_length() RETURNS INT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 100 $$;
+
+-- GitHub opened in 2008: nothing earlier can be a GitHub event.
+CREATE OR REPLACE FUNCTION silver.min_event_time() RETURNS TIMESTAMP
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT TIMESTAMP '2008-01-01 00:00:00' $$;
+
+-- Exclusive. Far enough ahead for any clock skew or future-dated test event, near enough that
+-- extending gold.dim_date to cover an event adds at most a few tens of thousands of days.
+CREATE OR REPLACE FUNCTION silver.max_event_time() RETURNS TIMESTAMP
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT TIMESTAMP '2100-01-01 00:00:00' $$;
+
+-- An actor or repository id as BIGINT, or NULL when it is not digits only or overflows BIGINT.
+-- (The digits check comes first: bigint input alone also accepts ' 12', '+12', '1_000', '0x1F'.)
+CREATE OR REPLACE FUNCTION silver.github_id(p_id TEXT) RETURNS BIGINT
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT (CASE WHEN p_id ~ '^[0-9]+$' AND pg_input_is_valid(p_id, 'bigint') THEN p_id END)::BIGINT
+$$;
+
+-- The event's type name when it is usable (see the rules in the header), else NULL.
+CREATE OR REPLACE FUNCTION silver.event_type_of(p_type JSONB) RETURNS TEXT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN jsonb_typeof(p_type) = 'string'
+                 AND length(p_type #>> '{}') <= silver.max_event_type_length()
+                 AND btrim(p_type #>> '{}') <> ''
+                 AND p_type #>> '{}' !~ '[[:cntrl:]]'
+                THEN p_type #>> '{}' END
+$$;
+
+-- ISO 8601 text without an offset gets 'Z': created_at without an offset is UTC, and the cast
+-- below then never depends on the session's TimeZone.
+CREATE OR REPLACE FUNCTION silver.utc_unless_offset(p_time TEXT) RETURNS TEXT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN p_time ~ '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$' THEN p_time ELSE p_time || 'Z' END
+$$;
+
+-- created_at as a UTC timestamp under the rule in the header, or NULL when it does not follow it.
+CREATE OR REPLACE FUNCTION silver.event_time_of(p_created_at JSONB) RETURNS TIMESTAMP
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT (CASE WHEN jsonb_typeof(p_created_at) = 'string'
+                  AND p_created_at #>> '{}'
+                      ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$'
+                  AND pg_input_is_valid(silver.utc_unless_offset(p_created_at #>> '{}'), 'timestamptz')
+                 THEN silver.utc_unless_offset(p_created_at #>> '{}') END)::TIMESTAMPTZ AT TIME ZONE 'UTC'
+$$;
+
+-- Why gold must not take this event, or NULL when it may. p_event_time is
+-- silver.event_time_of(p_created_at), computed once by the caller. Reasons are fixed phrases
+-- (the offending value stays in bronze and in created_at_raw), so they can be counted by reason.
+CREATE OR REPLACE FUNCTION silver.reject_reason(p_event_id TEXT, p_type JSONB, p_created_at JSONB,
+                                                p_event_time TIMESTAMP)
+RETURNS TEXT
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN length(p_event_id) > silver.max_event_id_length()
+            THEN 'event id longer than ' || silver.max_event_id_length() || ' characters'
+        WHEN COALESCE(jsonb_typeof(p_type), 'null') NOT IN ('null', 'string')
+            THEN 'type is a JSON ' || jsonb_typeof(p_type) || ', not a string'
+        WHEN length(p_type #>> '{}') > silver.max_event_type_length()
+            THEN 'type longer than ' || silver.max_event_type_length() || ' characters'
+        WHEN p_type #>> '{}' ~ '[[:cntrl:]]'
+            THEN 'type contains control characters'
+        WHEN COALESCE(jsonb_typeof(p_created_at), 'null') = 'null'
+            THEN 'created_at missing'
+        WHEN jsonb_typeof(p_created_at) <> 'string'
+            THEN 'created_at is a JSON ' || jsonb_typeof(p_created_at) || ', not a string'
+        WHEN p_event_time IS NULL
+            THEN 'created_at is not an ISO 8601 date and time'
+        WHEN p_event_time < silver.min_event_time() OR p_event_time >= silver.max_event_time()
+            THEN 'created_at outside ' || to_char(silver.min_event_time(), 'YYYY-MM-DD') || ' .. '
+                 || to_char(silver.max_event_time() - INTERVAL '1 day', 'YYYY-MM-DD')
+    END
+$$;
+
+-- Which values of an event that gold takes become sentinels, and why; NULL when none do.
+CREATE OR REPLACE FUNCTION silver.sentinel_reason(p_type JSONB, p_actor_id TEXT, p_repo_id TEXT)
+RETURNS TEXT
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT NULLIF(concat_ws('; ',
+        CASE WHEN COALESCE(jsonb_typeof(p_type), 'null') = 'null' THEN 'type missing: Unknown'
+             WHEN jsonb_typeof(p_type) = 'string' AND btrim(p_type #>> '{}') = '' THEN 'type empty: Unknown' END,
+        CASE WHEN p_actor_id IS NULL THEN 'actor.id missing: -1'
+             WHEN silver.github_id(p_actor_id) IS NULL THEN 'actor.id not a BIGINT: -1' END,
+        CASE WHEN p_repo_id IS NULL THEN 'repo.id missing: -1'
+             WHEN silver.github_id(p_repo_id) IS NULL THEN 'repo.id not a BIGINT: -1' END), '')
+$$;
+
+-- Upgrade: rows an earlier version stored with no usable time were dropped silently by
+-- silver.v_events (and never reached gold). Give each its reason, from the event in bronze.
+UPDATE silver.events AS s
+   SET reject_reason = COALESCE(
+           (SELECT silver.reject_reason(b.event_id, b.raw_data -> 'type', b.raw_data -> 'created_at',
+                                        silver.event_time_of(b.raw_data -> 'created_at'))
+              FROM bronze.raw_events AS b
+             WHERE b.event_id = s.event_id),
+           'created_at not read as a timestamp by an earlier version')
+ WHERE s.event_time IS NULL
+   AND s.reject_reason IS NULL;
+
+-- No silent drop: a row gold cannot place in time must say why it stays out.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint
+                    WHERE conname = 'chk_silver_events_time_or_reject_reason'
+                      AND conrelid = 'silver.events'::regclass) THEN
+        ALTER TABLE silver.events ADD CONSTRAINT chk_silver_events_time_or_reject_reason
+            CHECK (event_time IS NOT NULL OR reject_reason IS NOT NULL);
+    END IF;
+END;
+$$;

@@ -1,16 +1,20 @@
 -- =============================================================================
 -- silver/view_silver.sql — silver.v_events, the only door from silver into gold.
 --
---   grain:   one row per silver event that has a usable event_time.
+--   grain:   one row per silver event without a reject_reason.
 --   written: nobody (a view over silver.events).
 --   read:    warehouse/gold/etl/master_gold_etl.sql.
---   Rules:
---   * ids become BIGINT only after a digits-only check; anything else becomes the
---     sentinel -1 (unknownuser / unknownrepo), so facts never hold NULL keys.
---     The check is ^[0-9]{1,18}$ rather than ^[0-9]+$: 19+ digits can overflow
---     BIGINT, and one overflowing cast would fail the whole gold transaction.
---   * rows whose event_time is NULL (missing or unparseable created_at) are
---     filtered out here, before gold ever sees them.
+--   Rules (defined once, as functions, in silver/ddl.sql, whose header states them all):
+--   * rows with a reject_reason (no usable time, a time outside what gold.dim_date can key,
+--     an id or type gold cannot index) stay out; they are counted, not lost
+--     (gold.v_pipeline_health.rejected_events). A CHECK on silver.events guarantees every
+--     row that passes has an event_time.
+--   * ids become BIGINT through silver.github_id(): digits only and within BIGINT (19 digits
+--     that fit are a real id); anything else, overflow included, becomes the sentinel -1
+--     (unknownuser / unknownrepo), so facts never hold NULL keys and one overflowing cast
+--     can never fail the gold transaction.
+--   * a missing or empty type becomes the sentinel 'Unknown' (silver.events.sentinel_reason
+--     says so for each such row).
 --   * date_id is YYYYMMDD as an INT, the key of gold.dim_date.
 -- Idempotent: CREATE OR REPLACE.
 -- =============================================================================
@@ -20,8 +24,8 @@ WITH typed AS (
     SELECT
         e.event_id,
         COALESCE(NULLIF(e.event_type, ''), 'Unknown')                           AS event_type,
-        CASE WHEN e.actor_id ~ '^[0-9]{1,18}$' THEN e.actor_id::BIGINT ELSE -1 END AS actor_id,
-        CASE WHEN e.repo_id  ~ '^[0-9]{1,18}$' THEN e.repo_id::BIGINT  ELSE -1 END AS repo_id,
+        COALESCE(silver.github_id(e.actor_id), -1)                              AS actor_id,
+        COALESCE(silver.github_id(e.repo_id), -1)                               AS repo_id,
         e.actor_login,
         e.repo_name,
         e.org_login,
@@ -29,7 +33,8 @@ WITH typed AS (
         e.processed_at,
         e.processed_xid
     FROM silver.events AS e
-    WHERE e.event_time IS NOT NULL
+    WHERE e.reject_reason IS NULL
+      AND e.event_time IS NOT NULL
 )
 SELECT
     event_id,

@@ -17,6 +17,11 @@
 -- is taken before its transaction commits, so a watermark on it could pass a silver
 -- batch that commits late; transaction ids below the snapshot's xmin are final.
 -- Re-running is a no-op: dimensions upsert, facts are ON CONFLICT DO NOTHING.
+-- No single event can fail this transaction: silver.v_events passes only rows that meet the
+-- rules of silver/ddl.sql, so every id is a BIGINT or -1, every indexed text (event_id,
+-- event_type) is at most 100 characters, and every event_time lies in 2008-01-01 .. 2099-12-31,
+-- so date_id fits its INT and extending dim_date adds a bounded number of days. What the rules
+-- keep out stays in silver with a reject_reason (counted in gold.v_pipeline_health).
 -- Each step reports its row count and duration with RAISE NOTICE (clock_timestamp()).
 -- =============================================================================
 

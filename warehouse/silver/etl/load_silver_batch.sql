@@ -7,6 +7,12 @@
 --   written: silver.events, silver.etl_watermark. read: bronze.raw_events.
 --   called:  ingestion/src/process_silver.py (one transaction per call).
 --
+-- Every bronze row read becomes one silver row: no value in an event can fail the batch.
+-- The rules of silver/ddl.sql type each row; a row gold must not take keeps its
+-- reject_reason (and is counted in rows_rejected), values that reach gold as a sentinel get
+-- a sentinel_reason. Only a usable type is stored in event_type (the one indexed text
+-- besides the id), so no oversized value ever reaches an index.
+--
 -- Why an xid8 watermark, not a timestamp or sequence:
 --   A sequence value or a now() timestamp is taken *before* the inserting
 --   transaction commits, so a slow transaction can commit rows numbered below a
@@ -20,14 +26,23 @@
 --   Cost: an index range scan from the watermark, so it grows with the number of
 --   new rows, not with the size of bronze. A transaction left open elsewhere
 --   holds xmin back: silver then lags (nothing is lost) until it ends.
--- Idempotent: CREATE OR REPLACE; re-running a batch is a no-op (ON CONFLICT).
+-- Idempotent: CREATE OR REPLACE (an older version returning no rows_rejected is dropped
+-- first); re-running a batch is a no-op (ON CONFLICT).
 -- =============================================================================
 
+DO $$
+DECLARE
+    v_existing REGPROCEDURE := to_regprocedure('silver.load_batch(integer)');
+BEGIN
+    IF v_existing IS NOT NULL AND pg_get_function_result(v_existing) NOT LIKE '%rows_rejected%' THEN
+        DROP FUNCTION silver.load_batch(INT);
+    END IF;
+END;
+$$;
+
 CREATE OR REPLACE FUNCTION silver.load_batch(p_batch_size INT)
-RETURNS TABLE (rows_read BIGINT, rows_inserted BIGINT, caught_up BOOLEAN)
+RETURNS TABLE (rows_read BIGINT, rows_inserted BIGINT, rows_rejected BIGINT, caught_up BOOLEAN)
 LANGUAGE plpgsql
--- created_at without an offset is read as UTC whatever the session says.
-SET TimeZone = 'UTC'
 AS $$
 DECLARE
     v_last_xid  XID8;
@@ -65,15 +80,18 @@ BEGIN
 
     IF rows_read = 0 THEN
         rows_inserted := 0;
+        rows_rejected := 0;
         caught_up := TRUE;
         RETURN NEXT;
         RETURN;
     END IF;
 
-    WITH extracted AS (
+    -- MATERIALIZED: each field is read out of the (often compressed) jsonb once, not once
+    -- for every rule that looks at it.
+    WITH extracted AS MATERIALIZED (
         SELECT
             s.event_id,
-            s.raw_data ->> 'type'                 AS event_type,
+            s.raw_data -> 'type'                  AS type_json,
             s.raw_data -> 'actor' ->> 'id'        AS actor_id,
             s.raw_data -> 'actor' ->> 'login'     AS actor_login,
             s.raw_data -> 'repo'  ->> 'id'        AS repo_id,
@@ -81,27 +99,33 @@ BEGIN
             s.raw_data -> 'org'   ->> 'login'     AS org_login,
             CASE WHEN jsonb_typeof(s.raw_data -> 'public') = 'boolean'
                  THEN (s.raw_data ->> 'public')::BOOLEAN END AS is_public,
-            s.raw_data ->> 'created_at'           AS created_at_raw,
+            s.raw_data -> 'created_at'            AS created_at_json,
             s.ingested_at
         FROM silver_batch AS s
+    ),
+    timed AS MATERIALIZED (
+        SELECT x.*, silver.event_time_of(x.created_at_json) AS event_time
+          FROM extracted AS x
+    ),
+    checked AS MATERIALIZED (
+        SELECT t.*, silver.reject_reason(t.event_id, t.type_json, t.created_at_json, t.event_time) AS reject_reason
+          FROM timed AS t
+    ),
+    inserted AS (
+        INSERT INTO silver.events (
+            event_id, event_type, actor_id, actor_login, repo_id, repo_name, org_login,
+            is_public, created_at_raw, event_time, bronze_ingested_at, reject_reason, sentinel_reason
+        )
+        SELECT
+            c.event_id, silver.event_type_of(c.type_json), c.actor_id, c.actor_login, c.repo_id,
+            c.repo_name, c.org_login, c.is_public, c.created_at_json #>> '{}', c.event_time, c.ingested_at,
+            c.reject_reason,
+            CASE WHEN c.reject_reason IS NULL THEN silver.sentinel_reason(c.type_json, c.actor_id, c.repo_id) END
+        FROM checked AS c
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING reject_reason
     )
-    INSERT INTO silver.events (
-        event_id, event_type, actor_id, actor_login, repo_id, repo_name, org_login,
-        is_public, created_at_raw, event_time, bronze_ingested_at
-    )
-    SELECT
-        x.event_id, x.event_type, x.actor_id, x.actor_login, x.repo_id, x.repo_name, x.org_login,
-        x.is_public, x.created_at_raw,
-        -- pg_input_is_valid (PostgreSQL 16) tests the cast without raising, so one bad
-        -- timestamp becomes NULL instead of failing the batch; the leading-date check keeps
-        -- out words PostgreSQL would accept as timestamps ('now', 'epoch', 'infinity').
-        CASE WHEN x.created_at_raw ~ '^\d{4}-\d{2}-\d{2}'
-                  AND pg_input_is_valid(x.created_at_raw, 'timestamptz')
-             THEN x.created_at_raw::TIMESTAMPTZ AT TIME ZONE 'UTC' END,
-        x.ingested_at
-    FROM extracted AS x
-    ON CONFLICT (event_id) DO NOTHING;
-    GET DIAGNOSTICS rows_inserted = ROW_COUNT;
+    SELECT COUNT(*), COUNT(reject_reason) INTO rows_inserted, rows_rejected FROM inserted;
 
     SELECT s.ingest_xid, s.raw_event_id
       INTO v_new_xid, v_new_id
