@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from conftest import make_event, query, scalar
+from conftest import make_event, query, real_data_files, scalar
 from event_files import InputDamaged, iter_file_chunks
 from main import load_files
 
@@ -43,12 +43,122 @@ def test_json_lines_bad_line_goes_to_dlq_not_a_crash(conn, tmp_path):
     assert query(conn, "SELECT raw_text, source_line FROM bronze.dead_letter_queue") == [("not json at all", 2)]
 
 
-def test_invalid_json_array_file_goes_to_dlq_whole(conn, tmp_path):
-    path = write(tmp_path / "broken.json", '[{"id": "1"}, {"id": ')
+@pytest.mark.parametrize("compress", [False, True])
+def test_truncated_array_file_loads_the_complete_elements_and_dead_letters_the_rest(conn, tmp_path, compress):
+    path = write(tmp_path / "broken.json", '[{"id": "1"}, {"id": ', compress)
     report, _ = load_files(conn, [path])
-    assert (report.inserted, report.errors) == (0, 1)
-    assert query(conn, "SELECT raw_text FROM bronze.dead_letter_queue") == [('[{"id": "1"}, {"id": ',)]
+    assert (report.inserted, report.errors) == (1, 1)
+    assert query(conn, "SELECT raw_text, source_line FROM bronze.dead_letter_queue") == [('{"id": ', 1)]
     assert scalar(conn, "SELECT error_message FROM bronze.dead_letter_queue").startswith("invalid JSON")
+
+
+PRETTY_ELEMENTS = [json.dumps(make_event(str(i)), indent=2) for i in range(1, 8)]
+
+
+@pytest.mark.parametrize("broken_fourth, loaded, reason", [
+    (lambda e: e[: len(e) // 2] + "\0", 3, "input ends inside"),                    # the file ends there
+    (lambda e: e.replace("}", "]", 1), 3, "does not close"),                  # brackets mismatch
+    (lambda e: e + " " + e, 4, "expected ',' or ']'"),                              # a missing comma
+])
+def test_broken_pretty_array_loads_every_element_before_the_damage(conn, tmp_path, broken_fourth, loaded, reason):
+    elements = PRETTY_ELEMENTS[:3] + [broken_fourth(PRETTY_ELEMENTS[3])] + PRETTY_ELEMENTS[4:]
+    text = "[\n" + ",\n".join(elements) + "\n]\n"
+    text = text[: text.find("\0")] if "\0" in text else text
+    report, damaged = load_files(conn, [write(tmp_path / "broken.json", text)])
+    assert damaged == []
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == loaded
+    ((raw, message, line),) = query(conn, "SELECT raw_text, error_message, source_line FROM bronze.dead_letter_queue")
+    assert message.startswith("invalid JSON") and reason in message
+    assert text.endswith(raw) and line == text.count("\n", 0, len(text) - len(raw)) + 1   # the rest, from its line
+
+
+GOOD_LINES = [json.dumps(make_event(str(i))) for i in range(1, 21)]
+
+
+@pytest.mark.parametrize("compress", [False, True])
+@pytest.mark.parametrize("first_line", [
+    '{"id": "x", "type": "PushEvent", "actor": {"id": 1, "login": "oc',      # truncated in a string
+    '{"id": "x", "type": "PushEvent", "payload": {"commits": [',            # truncated after a bracket
+    '{"id": "x", "type":',                                                 # truncated after a colon
+    '{"id": "x"',                                                          # truncated after a value
+    "this is not JSON",
+    '{"id": "x", "payload": ' + "[" * 10_000 + "]" * 10_000 + ", }",       # deep, and invalid
+    '"just a string"',
+])
+def test_a_bad_first_line_costs_that_line_only(conn, tmp_path, first_line, compress):
+    path = write(tmp_path / "lines.json", "\n".join([first_line] + GOOD_LINES) + "\n", compress)
+    report, damaged = load_files(conn, [path])
+    assert (report.inserted, report.errors, damaged) == (20, 1, [])
+    assert query(conn, "SELECT raw_text, source_line FROM bronze.dead_letter_queue") == [(first_line, 1)]
+
+
+def test_several_bad_lines_at_the_start_cost_those_lines_only(conn, tmp_path):
+    bad = ['{"id": "x", "type":', "garbage", '{"id": "y", "payload": {', '{"z": [1, 2', "]"]
+    path = write(tmp_path / "lines.json", "\n".join(bad + GOOD_LINES) + "\n")
+    report, _ = load_files(conn, [path])
+    assert report.inserted == 20
+    assert query(conn, "SELECT source_line FROM bronze.dead_letter_queue ORDER BY source_line") \
+        == [(n,) for n in range(1, 6)]
+
+
+def test_json_lines_whose_first_line_is_an_array_load_its_events_and_every_line(conn, tmp_path):
+    first = json.dumps([make_event("a"), make_event("b")])
+    path = write(tmp_path / "lines.json", "\n".join([first] + GOOD_LINES) + "\n")
+    report, _ = load_files(conn, [path])
+    assert (report.inserted, report.errors) == (22, 0)
+
+
+def test_json_lines_whose_first_line_is_an_array_of_non_events_dead_letter_its_elements(conn, tmp_path):
+    path = write(tmp_path / "lines.json", "\n".join(["[1, 2]"] + GOOD_LINES) + "\n")
+    report, _ = load_files(conn, [path])
+    assert (report.inserted, report.errors) == (20, 2)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_json_lines_with_bom_crlf_and_blank_lines_load_every_event(conn, tmp_path, compress):
+    lines = ["\ufeff" + GOOD_LINES[0], "", "   ", "\t"] + GOOD_LINES[1:10] + ["\ufeff" + GOOD_LINES[10]] \
+        + GOOD_LINES[11:] + ["not json", ""]
+    path = write(tmp_path / "lines.json", "\r\n".join(lines) + "\r\n", compress)
+    report, damaged = load_files(conn, [path])
+    assert (report.inserted, report.errors, damaged) == (20, 1, [])
+    assert query(conn, "SELECT raw_text, source_line FROM bronze.dead_letter_queue") == [("not json", len(lines) - 1)]
+
+
+def test_json_lines_with_a_bad_line_keep_real_line_numbers_after_blank_lines(conn, tmp_path):
+    path = write(tmp_path / "lines.json", "\n\n" + GOOD_LINES[0] + "\n\n{broken\n" + GOOD_LINES[1] + "\n")
+    load_files(conn, [path])
+    assert query(conn, "SELECT raw_text, source_line FROM bronze.dead_letter_queue") == [("{broken", 5)]
+
+
+def test_concatenated_pretty_and_compact_objects_load(conn, tmp_path):
+    text = (json.dumps(make_event("1"), indent=2) + "\n" + json.dumps(make_event("2"), indent=4)
+            + json.dumps(make_event("3")) + json.dumps(make_event("4")) + "\n")
+    report, _ = load_files(conn, [write(tmp_path / "objects.json", text)])
+    assert (report.inserted, report.errors) == (4, 0)
+
+
+@pytest.mark.parametrize("bad", [1, 3])
+def test_an_invalid_element_of_a_pretty_array_costs_that_element_only(conn, tmp_path, bad):
+    text = json.dumps([make_event(str(i)) for i in range(1, 6)], indent=2).replace(f'"id": "{bad}"', '"id": NaN')
+    report, _ = load_files(conn, [write(tmp_path / "array.json", text)])
+    assert (report.inserted, report.errors) == (4, 1)
+    assert scalar(conn, "SELECT source_line FROM bronze.dead_letter_queue") == bad   # its place in the array
+
+
+def test_recorded_real_files_load_exactly_their_events(conn, tmp_path):
+    for path in real_data_files():
+        text = path.read_text(encoding="utf-8")
+        try:
+            value = json.loads(text)
+            events = value if isinstance(value, list) else [value]
+        except ValueError:
+            events = [json.loads(line) for line in text.splitlines() if line.strip()]
+        chunks = list(iter_file_chunks(path))
+        loaded = [json.loads(line) for c in chunks for line in c.data.split(b"\n") if line.strip()]
+        assert loaded == events, path.name
+        assert not any(c.rejects for c in chunks), path.name
+    report, damaged = load_files(conn, real_data_files())
+    assert (report.errors, damaged) == (0, [])
 
 
 def test_truncated_gzip_yields_the_good_part_then_reports_damage(tmp_path):

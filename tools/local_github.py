@@ -65,6 +65,7 @@ class LocalGitHub:
         self.rate_limit = rate_limit
         self.restamp = restamp
         self.faults: deque[str] = deque()
+        self.raw_bodies: deque[bytes] = deque()  # served as-is by the next 200 pages (serve_raw)
         self.requests: list[dict] = []   # what clients sent, for assertions
         self.used: dict[str, int] = {}
         self.reset_at = int(time.time()) + 3600
@@ -104,6 +105,11 @@ class LocalGitHub:
 
     def inject(self, *faults: str) -> None:
         self.faults.extend(faults)
+
+    def serve_raw(self, *bodies: bytes) -> None:
+        """The next 200 pages carry these bodies byte for byte (headers and paging unchanged):
+        for JSON that json.dumps cannot produce, such as events nested deeper than it recurses."""
+        self.raw_bodies.extend(bodies)
 
     def visible(self) -> list[dict]:
         with self.lock:
@@ -206,7 +212,7 @@ class LocalGitHub:
             return self._send(handler, 304, b"", {**headers, **rate_headers})  # free: no budget spent
         self.used[identity] = self.used.get(identity, 0) + 1
         rate_headers.update({"X-RateLimit-Remaining": remaining - 1, "X-RateLimit-Used": limit - remaining + 1})
-        body = json.dumps(items).encode()
+        body = self.raw_bodies.popleft() if self.raw_bodies else json.dumps(items).encode()
         if fault == "truncated":
             body = body[: len(body) // 2]
         return self._send(handler, 200, body, {**headers, **rate_headers})

@@ -13,6 +13,7 @@ The retry policy lives in `_retrying()` and nowhere else.
 """
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -23,6 +24,7 @@ import requests
 import tenacity
 
 import redaction
+from json_split import RawEvent, flatten, split_values
 
 log = logging.getLogger("API_CLIENT")
 
@@ -84,6 +86,25 @@ class PollResult:
     poll_interval: int | None = None
     rate_remaining: int | None = None
     rate_reset: int | None = None
+
+
+def _events_without_recursion(body: bytes) -> list:
+    """The events of a page too deep for json.loads: each element parsed on its own, and one
+    that is itself too deep kept as its JSON text (a RawEvent) for PostgreSQL to read."""
+    if not body.lstrip(b" \t\r\n").startswith(b"["):
+        raise RetriableError("GitHub returned 200 with a body that is not a list of events", 200)
+    events: list = []
+    for piece in split_values([body]):
+        text = flatten(piece.text) if piece.reason is None else None
+        if text is None:
+            raise RetriableError("GitHub returned 200 with a body that is not valid JSON", 200)
+        try:
+            events.append(json.loads(text))
+        except RecursionError:
+            events.append(RawEvent(text.decode("utf-8", "surrogateescape")))
+        except ValueError:
+            raise RetriableError("GitHub returned 200 with a body that is not valid JSON", 200) from None
+    return events
 
 
 def _int_header(headers, name: str) -> int | None:
@@ -165,6 +186,9 @@ class GitHubClient:
                 page.events = response.json()
             except ValueError:
                 raise RetriableError("GitHub returned 200 with a body that is not valid JSON", 200) from None
+            except RecursionError:
+                # Nested deeper than Python's parser can go (PostgreSQL may still take it).
+                page.events = _events_without_recursion(response.content)
             if not isinstance(page.events, list):
                 raise RetriableError("GitHub returned 200 with a body that is not a list of events", 200)
             if page.etag:

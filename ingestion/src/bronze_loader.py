@@ -29,7 +29,9 @@ from typing import Iterable, Iterator
 import psycopg2
 from psycopg2.extras import execute_values
 
-from event_files import Chunk
+import json_split
+from event_files import Chunk, Reject
+from json_split import RawEvent
 
 log = logging.getLogger("BRONZE_LOADER")
 
@@ -281,8 +283,27 @@ def _load_staged(cur, params: dict) -> LoadReport:
 
 def events_to_chunk(events: Iterable) -> Chunk:
     """Serialise API events (parsed JSON values) one per line, ASCII-escaped so that lone
-    surrogates stay visible as \\udXXX for PostgreSQL to reject into the DLQ."""
-    return Chunk(data="\n".join(json.dumps(e, separators=(",", ":")) for e in events).encode("ascii"))
+    surrogates stay visible as \\udXXX for PostgreSQL to reject into the DLQ.
+
+    A RawEvent (an event too deep for Python's parser) is passed through as its text. Values
+    too deep for json.dumps's recursion are written by json_split.dumps, which has none.
+    """
+    lines, rejects = [], []
+    for event in events:
+        if isinstance(event, RawEvent):
+            if "\n" in event or "\r" in event:
+                raw = event.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                rejects.append(Reject(raw, "invalid JSON: a line break inside a string"))
+                lines.append(b"")  # keeps the other events on their line numbers
+            else:
+                lines.append(event.encode("utf-8", "surrogateescape"))
+            continue
+        try:
+            text = json.dumps(event, separators=(",", ":"))
+        except RecursionError:
+            text = json_split.dumps(event)
+        lines.append(text.encode("ascii"))
+    return Chunk(data=b"\n".join(lines), rejects=rejects)
 
 
 def load_events(conn, events: list, source: str = "api") -> LoadReport:
