@@ -285,3 +285,32 @@ def test_a_failed_poll_still_waits_github_s_last_poll_interval(settings, conn):
     assert poll_3 == pytest.approx(poll_2 + 60)  # GitHub's 60 s, remembered: not the configured 10
     assert query(conn, "SELECT http_status, poll_interval_seconds FROM bronze.poll_log ORDER BY poll_id") \
         == [(200, 60), (503, 60), (304, 60)]
+
+
+def test_a_data_error_in_the_load_is_reported_once_and_the_events_come_again_next_poll(settings, conn, github):
+    # A real server-side error that is not a lost connection: bronze and its DLQ both refuse rows.
+    with conn.cursor() as cur:
+        cur.execute("""
+            CREATE FUNCTION refuse_for_test() RETURNS trigger LANGUAGE plpgsql AS
+            $$ BEGIN RAISE EXCEPTION 'refused by test trigger' USING ERRCODE = 'check_violation'; END $$;
+            CREATE TRIGGER refuse_events BEFORE INSERT ON bronze.raw_events
+                FOR EACH ROW EXECUTE FUNCTION refuse_for_test();
+            CREATE TRIGGER refuse_dead_letters BEFORE INSERT ON bronze.dead_letter_queue
+                FOR EACH ROW EXECUTE FUNCTION refuse_for_test();""")
+    conn.commit()
+    sleep = RecordingSleep()
+    listener = make_listener(settings, github, sleep=sleep)
+    first = listener.poll_once()  # returns: no endless reconnect loop, no crash
+    assert len(first.events) == 300 and sleep.calls == []
+    assert query(conn, "SELECT inserted, error_message FROM bronze.poll_log") \
+        == [(0, "load failed: refused by test trigger")]
+    with conn.cursor() as cur:
+        cur.execute("DROP TRIGGER refuse_events ON bronze.raw_events; "
+                    "DROP TRIGGER refuse_dead_letters ON bronze.dead_letter_queue")
+    conn.commit()
+    # The pages' ETags were never trusted, so GitHub cannot answer "304, nothing new" for events
+    # that were fetched but not stored.
+    second = listener.poll_once()
+    assert github.requests[-3]["if_none_match"] is None and second.status == 200
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 300
+    assert query(conn, "SELECT is_gap_suspected FROM bronze.poll_log ORDER BY poll_id") == [(False,), (False,)]

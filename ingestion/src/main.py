@@ -33,6 +33,7 @@ log = logging.getLogger("ORCHESTRATOR")
 
 RECENT_IDS_KEPT = 5_000      # ids remembered to detect overlap: 300 per poll, with room to spare
 DB_RETRY_MAX_SECONDS = 30    # cap of the reconnect backoff while PostgreSQL is away
+DB_ATTEMPTS_WHEN_STOPPING = 5  # after SIGTERM, give a lost database a few tries rather than hang the stop
 API_SOURCE = "api"
 
 
@@ -92,25 +93,47 @@ class Listener:
         return self.conn
 
     def _with_database(self, work):
-        """Run work(conn), reconnecting and retrying while the connection is lost."""
+        """Run work(conn), reconnecting and retrying for as long as the connection is what failed.
+
+        A lost connection shows up as OperationalError, InterfaceError or a bare DatabaseError
+        ("server closed the connection unexpectedly" on a socket that died while idle), so the
+        exception's class cannot tell: the connection is probed instead. An error on a healthy
+        connection (bad data, a constraint, a bug) is rolled back and raised, never retried forever.
+        """
         attempt = 0
         while True:
             conn = self._connection()
             try:
                 return work(conn)
-            except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            except psycopg2.Error as exc:
+                if not self._connection_lost(conn):
+                    raise
                 attempt += 1
                 try:
                     conn.close()
                 except psycopg2.Error:
-                    pass
+                    pass  # it is already gone: closing only frees the client side
                 self.conn = None
                 wait = random.uniform(0.5, 1.0) * min(DB_RETRY_MAX_SECONDS, 2 ** attempt)
-                log.warning("Lost the database during a load (%s); retrying in %.1fs, events kept in memory.",
+                log.warning("Lost the database connection (%s); retrying in %.1fs, fetched events kept in memory.",
                             _first_line(exc), wait)
-                if self.stop.is_set() and attempt > 5:
+                if self.stop.is_set() and attempt > DB_ATTEMPTS_WHEN_STOPPING:
                     raise
                 self.sleep(wait)
+
+    @staticmethod
+    def _connection_lost(conn) -> bool:
+        """After an error: True if the connection is unusable, False once it is rolled back and answers."""
+        if conn.closed:
+            return True
+        try:
+            conn.rollback()
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            conn.rollback()
+        except psycopg2.Error:
+            return True
+        return False
 
     def _remember(self, event_ids) -> None:
         for event_id in event_ids:
