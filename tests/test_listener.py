@@ -204,24 +204,113 @@ def test_sigterm_during_a_batch_finishes_it(settings, conn, tmp_path):
     assert scalar(conn, "SELECT COUNT(*) FROM bronze.poll_log") == 1
 
 
-def test_a_poll_that_fails_midway_is_fetched_again_next_time(settings, conn, github):
+def test_a_poll_that_fails_midway_stores_what_it_fetched_flags_a_gap_and_is_completed_next_time(
+        settings, conn, github):
     sleep = RecordingSleep()
     listener = make_listener(settings, github, sleep=sleep)
     listener.client.max_attempts = 1
-    # Page 1 answers, page 2 fails for good: nothing is loaded, and page 1's ETag must not hide it later.
-    original = github._serve
-
-    def failing_second_page(handler):
-        if "page=2" in handler.path and not getattr(failing_second_page, "done", False):
-            failing_second_page.done = True
-            return github._send(handler, 500, b'{"message":"Server Error"}')
-        return original(handler)
-
-    github._serve = failing_second_page
+    github.inject("500", page=2)  # page 1 answers, page 2 fails for good
     first = listener.poll_once()
-    assert first.events == [] and scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 0
+    # At-least-once: page 1 is stored, and the poll says it may have missed what lay below it.
+    assert (first.pages, len(first.events), first.gap_suspected) == (1, 100, True)
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 100
+    # Page 1's ETag is not trusted (the poll did not finish), and its stored events are no overlap
+    # yet: the next poll pages through them down to the end and stores the rest.
     second = listener.poll_once()
-    assert len(second.events) == 300
+    assert github.requests[-3]["if_none_match"] is None
+    assert (second.pages, second.status, second.gap_suspected) == (3, 200, False)
     assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 300
-    assert query(conn, "SELECT http_status, error_message IS NOT NULL FROM bronze.poll_log ORDER BY poll_id") \
-        == [(500, True), (200, False)]
+    assert query(conn, "SELECT http_status, error_message IS NOT NULL, is_gap_suspected, inserted "
+                       "FROM bronze.poll_log ORDER BY poll_id") == [(500, True, True, 100), (200, False, False, 200)]
+
+
+class TestClock:
+    """Seconds that pass only when someone sleeps, so intervals are measured without waiting."""
+
+    __test__ = False
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def run_polls(settings, server, clock, polls: int, max_attempts=None) -> Listener:
+    """Listener.run() for `polls` polls, every sleep (retries, intervals) on the test clock."""
+    listener = make_listener(settings, server, sleep=clock.sleep, poll_interval_seconds=10)
+    listener.client.monotonic = clock
+    if max_attempts:
+        listener.client.max_attempts = max_attempts
+
+    def between_polls(seconds):
+        clock.sleep(seconds)
+        if listener.polls >= polls:
+            listener.stop.set()
+
+    listener.sleep = between_polls
+    listener.run()
+    return listener
+
+
+def test_a_poll_that_retried_is_one_poll_for_github_s_poll_interval(settings, conn):
+    clock = TestClock()
+    with LocalGitHub(EVENTS, initially_produced=300, poll_interval=60, clock=clock) as server:
+        server.inject("500", page=2)
+        run_polls(settings, server, clock, polls=2)
+    pages = [(r["page"], r["at"]) for r in server.requests]
+    assert [page for page, _ in pages] == [1, 2, 2, 3, 1]  # poll 1 retried page 2; poll 2 got a 304
+    retried_at = pages[2][1]
+    assert 1 <= retried_at <= 2  # the first backoff
+    # 60 s from poll 1's first request, not from the retry, nor from the end of the load.
+    assert pages[4][1] == pytest.approx(pages[0][1] + 60)
+
+
+def test_a_failed_poll_still_waits_github_s_last_poll_interval(settings, conn):
+    clock = TestClock()
+    with LocalGitHub(EVENTS, initially_produced=300, poll_interval=60, clock=clock) as server:
+        def fail_second_poll(handler, original=server._serve):
+            if len(server.requests) == 3:  # after poll 1's three pages
+                server.inject("503", "503")  # 5xx answers carry no X-Poll-Interval
+            return original(handler)
+
+        server._serve = fail_second_poll
+        run_polls(settings, server, clock, polls=3, max_attempts=2)
+    first_requests = [r["at"] for r in server.requests if r["page"] == 1]
+    poll_1, poll_2, poll_2_retry, poll_3 = first_requests
+    assert poll_2 == pytest.approx(poll_1 + 60)
+    assert poll_3 == pytest.approx(poll_2 + 60)  # GitHub's 60 s, remembered: not the configured 10
+    assert query(conn, "SELECT http_status, poll_interval_seconds FROM bronze.poll_log ORDER BY poll_id") \
+        == [(200, 60), (503, 60), (304, 60)]
+
+
+def test_a_data_error_in_the_load_is_reported_once_and_the_events_come_again_next_poll(settings, conn, github):
+    # A real server-side error that is not a lost connection: bronze and its DLQ both refuse rows.
+    with conn.cursor() as cur:
+        cur.execute("""
+            CREATE FUNCTION refuse_for_test() RETURNS trigger LANGUAGE plpgsql AS
+            $$ BEGIN RAISE EXCEPTION 'refused by test trigger' USING ERRCODE = 'check_violation'; END $$;
+            CREATE TRIGGER refuse_events BEFORE INSERT ON bronze.raw_events
+                FOR EACH ROW EXECUTE FUNCTION refuse_for_test();
+            CREATE TRIGGER refuse_dead_letters BEFORE INSERT ON bronze.dead_letter_queue
+                FOR EACH ROW EXECUTE FUNCTION refuse_for_test();""")
+    conn.commit()
+    sleep = RecordingSleep()
+    listener = make_listener(settings, github, sleep=sleep)
+    first = listener.poll_once()  # returns: no endless reconnect loop, no crash
+    assert len(first.events) == 300 and sleep.calls == []
+    assert query(conn, "SELECT inserted, error_message FROM bronze.poll_log") \
+        == [(0, "load failed: refused by test trigger")]
+    with conn.cursor() as cur:
+        cur.execute("DROP TRIGGER refuse_events ON bronze.raw_events; "
+                    "DROP TRIGGER refuse_dead_letters ON bronze.dead_letter_queue")
+    conn.commit()
+    # The pages' ETags were never trusted, so GitHub cannot answer "304, nothing new" for events
+    # that were fetched but not stored.
+    second = listener.poll_once()
+    assert github.requests[-3]["if_none_match"] is None and second.status == 200
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 300
+    assert query(conn, "SELECT is_gap_suspected FROM bronze.poll_log ORDER BY poll_id") == [(False,), (False,)]

@@ -10,8 +10,14 @@ newest 300 of the events "produced" so far, newest first), `per_page` (default 3
 `500`/`502`/`503`, `403-retry-after:N`, `429-retry-after:N`, `403-exhausted`, `403-secondary`,
 `truncated` (a 200 whose body is cut short), `slow:S` (answer after S seconds), `401`, and
 `reflect-auth:STATUS[:PAD]` (a 4xx whose body echoes the request's Authorization header after
-PAD characters of message, as a misbehaving proxy or API might).
+PAD characters of message, as a misbehaving proxy or API might);
+`inject(..., page=N)` aims faults at the next requests for page N only.
 A token can be required (`accepted_token`): any other token gets 401 Bad credentials.
+
+The window can also move *between page requests*, as GitHub's does while a client pages:
+`events_per_request=N` produces N new events before each request to /events is answered (so
+page 2 repeats the tail of page 1), deterministically, with no clock involved. A test that
+wants `events_per_second` without waiting passes its own `clock` (seconds, like time.monotonic).
 """
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ import json
 import sys
 import threading
 import time
-from collections import deque
+from collections import defaultdict, deque
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -56,21 +62,26 @@ def read_events(paths) -> list[dict]:
 class LocalGitHub:
     def __init__(self, events: list[dict], *, initially_produced: int = WINDOW, events_per_second: float = 0.0,
                  poll_interval: int = 60, accepted_token: str | None = None, rate_limit: int | None = None,
-                 restamp: bool = False, host: str = "127.0.0.1", port: int = 0):
+                 restamp: bool = False, host: str = "127.0.0.1", port: int = 0, events_per_request: int = 0,
+                 clock=time.monotonic):
         self.events = events
         self.produced = min(initially_produced, len(events))
         self.events_per_second = events_per_second
+        self.events_per_request = events_per_request
+        self.clock = clock
+        self.moved = 0  # events produced by advance() and events_per_request, on top of the clock's
         self.poll_interval = poll_interval
         self.accepted_token = accepted_token
         self.rate_limit = rate_limit
         self.restamp = restamp
         self.faults: deque[str] = deque()
         self.raw_bodies: deque[bytes] = deque()  # served as-is by the next 200 pages (serve_raw)
+        self.page_faults: defaultdict[int, deque[str]] = defaultdict(deque)
         self.requests: list[dict] = []   # what clients sent, for assertions
         self.used: dict[str, int] = {}
         self.reset_at = int(time.time()) + 3600
         self.lock = threading.Lock()
-        self.started_at = time.monotonic()
+        self.started_at = clock()
         self.release_times = [datetime.now(timezone.utc)] * self.produced
         self.server = ThreadingHTTPServer((host, port), self._handler_class())
         self.thread: threading.Thread | None = None
@@ -99,12 +110,17 @@ class LocalGitHub:
     def advance(self, count: int) -> None:
         """Produce `count` more events: the window moves forward."""
         with self.lock:
-            new = min(len(self.events), self.produced + count) - self.produced
-            self.release_times.extend([datetime.now(timezone.utc)] * new)
-            self.produced += new
+            self._produce(count)
 
-    def inject(self, *faults: str) -> None:
-        self.faults.extend(faults)
+    def _produce(self, count: int) -> None:
+        new = min(len(self.events), self.produced + count) - self.produced
+        self.release_times.extend([datetime.now(timezone.utc)] * new)
+        self.produced += new
+        self.moved += new
+
+    def inject(self, *faults: str, page: int | None = None) -> None:
+        """Faults for the next requests (of page `page` only, when given), in order."""
+        (self.faults if page is None else self.page_faults[page]).extend(faults)
 
     def serve_raw(self, *bodies: bytes) -> None:
         """The next 200 pages carry these bodies byte for byte (headers and paging unchanged):
@@ -114,8 +130,8 @@ class LocalGitHub:
     def visible(self) -> list[dict]:
         with self.lock:
             if self.events_per_second:
-                due = int((time.monotonic() - self.started_at) * self.events_per_second)
-                target = min(len(self.events), max(self.produced, WINDOW + due))
+                due = int((self.clock() - self.started_at) * self.events_per_second)
+                target = min(len(self.events), max(self.produced, WINDOW + due + self.moved))
                 self.release_times.extend([datetime.now(timezone.utc)] * (target - self.produced))
                 self.produced = target
             start = max(0, self.produced - WINDOW)
@@ -163,9 +179,15 @@ class LocalGitHub:
         parts = urlsplit(handler.path)
         query = parse_qs(parts.query)
         identity, token = self._identity(handler)
+        page = max(1, int(query.get("page", ["1"])[0]))
         self.requests.append({"path": handler.path, "if_none_match": handler.headers.get("If-None-Match"),
-                              "authorization": handler.headers.get("Authorization")})
-        fault = self.faults.popleft() if self.faults else None
+                              "authorization": handler.headers.get("Authorization"), "page": page,
+                              "at": self.clock()})
+        if parts.path == "/events" and self.events_per_request:
+            with self.lock:
+                self._produce(self.events_per_request)  # the stream moved since the previous request
+        page_faults = self.page_faults.get(page)
+        fault = page_faults.popleft() if page_faults else self.faults.popleft() if self.faults else None
         limit = self.rate_limit or (5000 if token else 60)
         remaining = max(0, limit - self.used.get(identity, 0))
         rate_headers = {"X-RateLimit-Limit": limit, "X-RateLimit-Remaining": remaining,
@@ -197,7 +219,6 @@ class LocalGitHub:
                               {**rate_headers, "X-RateLimit-Remaining": 0})
 
         per_page = min(MAX_PER_PAGE, max(1, int(query.get("per_page", [DEFAULT_PER_PAGE])[0])))
-        page = max(1, int(query.get("page", ["1"])[0]))
         window = self.visible()
         items = window[(page - 1) * per_page: page * per_page]
         etag = 'W/"' + hashlib.sha1(("|".join(str(e["id"]) for e in items) + f"#{page}").encode()).hexdigest() + '"'
@@ -226,11 +247,14 @@ def main(argv=None) -> int:
     parser.add_argument("--events-per-second", type=float, default=5.0)
     parser.add_argument("--initial", type=int, default=100, help="events already produced at start")
     parser.add_argument("--poll-interval", type=int, default=1, help="X-Poll-Interval to send")
+    parser.add_argument("--events-per-request", type=int, default=0,
+                        help="new events produced before each page request: the window moves while clients page")
     parser.add_argument("--restamp", action="store_true", help="give events the time they are served as created_at")
     args = parser.parse_args(argv)
     events = read_events(args.sources or DEFAULT_SOURCES)
     server = LocalGitHub(events, initially_produced=args.initial, events_per_second=args.events_per_second,
-                         poll_interval=args.poll_interval, restamp=args.restamp, host=args.host, port=args.port)
+                         poll_interval=args.poll_interval, restamp=args.restamp, host=args.host, port=args.port,
+                         events_per_request=args.events_per_request)
     print(f"Local GitHub serving {len(events)} recorded events at {server.url}/events", flush=True)
     try:
         server.server.serve_forever()

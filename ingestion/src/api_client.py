@@ -77,15 +77,18 @@ class Page:
 
 @dataclass
 class PollResult:
-    events: list = field(default_factory=list)   # new events, newest first, deduplicated
-    fetched: int = 0                             # events received, including already-seen ones
+    events: list = field(default_factory=list)   # events not yet stored, newest first, deduplicated
+    fetched: int = 0                             # events received, including repeats and stored ones
     pages: int = 0
-    status: int | None = None                    # status of the first page (200, 304, ...)
-    overlap_found: bool = False
+    status: int | None = None                    # first page's status (200, 304, ...), or the failure's
+    overlap_found: bool = False                  # reached an event stored before this poll
     gap_suspected: bool = False
-    poll_interval: int | None = None
+    poll_interval: int | None = None             # GitHub's latest X-Poll-Interval, remembered across polls
     rate_remaining: int | None = None
     rate_reset: int | None = None
+    started_at: float | None = None              # client.monotonic() at this poll's first request
+    error: GitHubError | None = None             # why paging ended early; events before it are kept
+    etags: dict = field(default_factory=dict)    # url -> ETag of pages answered 200, to trust once stored
 
 
 def _events_without_recursion(body: bytes) -> list:
@@ -118,10 +121,12 @@ def _int_header(headers, name: str) -> int | None:
 class GitHubClient:
     def __init__(self, base_url: str, token: str | None = None, *,
                  sleep: Callable[[float], None] = time.sleep, now: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = time.monotonic,
                  session: requests.Session | None = None, max_attempts: int = MAX_ATTEMPTS):
         self.base_url = base_url.rstrip("/")
         self.sleep = sleep
         self.now = now
+        self.monotonic = monotonic  # times polls for X-Poll-Interval; a test passes its own clock
         self.max_attempts = max_attempts
         self.session = session or requests.Session()
         self.session.headers.update({"Accept": "application/vnd.github+json",
@@ -132,7 +137,12 @@ class GitHubClient:
         self.authenticated = bool(token)
         # A server (or proxy) may reflect our headers in an error body, which goes to the poll log.
         self._redact = redaction.Redactor([token] if token else [])
+        # ETags of pages whose events are stored: the caller adds a poll's with trust_etags() only
+        # after its load committed, so a 304 can never hide events that were fetched but not stored.
         self.etags: dict[str, str] = {}
+        # GitHub's latest X-Poll-Interval: a 5xx, or a poll that failed, carries none, and must not
+        # make the next poll come sooner than GitHub asked.
+        self.poll_interval: int | None = None
         self._announced = False
         self._secondary_limits = 0  # consecutive secondary rate limits within this poll
 
@@ -191,8 +201,6 @@ class GitHubClient:
                 page.events = _events_without_recursion(response.content)
             if not isinstance(page.events, list):
                 raise RetriableError("GitHub returned 200 with a body that is not a list of events", 200)
-            if page.etag:
-                self.etags[url] = page.etag
             return page
         if status == 401:
             raise AuthenticationError("GitHub rejected the token (401 Bad credentials): check GITHUB_TOKEN "
@@ -220,49 +228,82 @@ class GitHubClient:
 
     # -- one poll --------------------------------------------------------------------------------
     def poll(self, seen: Callable[[str], bool], expect_overlap: bool = True) -> PollResult:
-        """Fetch pages of /events until one overlaps events already seen, or the 300 run out.
+        """Fetch pages of /events until one holds an event stored before this poll, or the 300 run out.
 
-        `seen(event_id)` says whether an event was stored before. When no page overlaps and
-        `expect_overlap` (we have polled before), events may have been missed: gap_suspected.
+        `seen(event_id)` says whether an event was stored before this poll. GitHub computes page N
+        on the window as it is when page N is asked for, and the window moves while we page: page 2
+        repeats the tail of page 1. Such a repeat is skipped, never taken for the overlap; paging
+        stops only at a stored event, after the last page, or at the 300 GitHub serves.
+        Not reaching a stored event means events may have been missed: gap_suspected, unless there
+        is nothing to overlap yet (`expect_overlap` False: the first poll of an empty warehouse).
+        A page that fails for good ends the poll with `error` set: the events fetched before it are
+        returned (to be stored: at-least-once) and, paging being incomplete, a gap is suspected.
+        An AuthenticationError is raised: a configuration error no poll can get past.
         """
-        result = PollResult()
+        result = PollResult(poll_interval=self.poll_interval, started_at=self.monotonic())
         url: str | None = f"{self.base_url}/events?per_page={MAX_PER_PAGE}"
-        new_ids: set[str] = set()
+        this_poll: set[str] = set()
         while url and result.pages < MAX_PAGES:
-            page = self.fetch_page(url)
+            try:
+                page = self.fetch_page(url)
+            except AuthenticationError:
+                raise
+            except GitHubError as exc:
+                result.error, result.status = exc, exc.status
+                break
             result.pages += 1
             if result.status is None:
                 result.status = page.status
-            result.poll_interval = page.poll_interval or result.poll_interval
+            if page.poll_interval is not None:
+                self.poll_interval = result.poll_interval = page.poll_interval
             if page.rate_remaining is not None:
                 result.rate_remaining, result.rate_reset = page.rate_remaining, page.rate_reset
             self._announce(page)
             if page.status == 304:
-                result.overlap_found = True  # unchanged since our last look: nothing new
+                # We only hold ETags of pages whose events are stored: this page and all below it are.
+                result.overlap_found = True
                 break
+            if page.etag:
+                result.etags[url] = page.etag
             result.fetched += len(page.events)
             for event in page.events:
                 event_id = str(event.get("id")) if isinstance(event, dict) else None
-                if event_id is not None and (seen(event_id) or event_id in new_ids):
+                if event_id is not None and seen(event_id):
                     result.overlap_found = True
                     continue
                 if event_id is not None:
-                    new_ids.add(event_id)
+                    if event_id in this_poll:
+                        continue  # the window moved since the page before: a repeat, not an overlap
+                    this_poll.add(event_id)
                 result.events.append(event)
             if result.overlap_found:
                 break
             url = page.next_url
         self._secondary_limits = 0
-        if not result.overlap_found and expect_overlap and result.fetched:
+        self._report(result, expect_overlap)
+        return result
+
+    def trust_etags(self, etags: dict[str, str]) -> None:
+        """Send these ETags back from now on: the caller has stored the events of their pages."""
+        self.etags.update(etags)
+
+    def _report(self, result: PollResult, expect_overlap: bool) -> None:
+        if result.error is not None:
+            log.error("Poll failed after %d page(s): %s", result.pages, result.error)
+            if result.pages:
+                # Paging stopped short of the overlap: what lay below the last page is unknown.
+                result.gap_suspected = True
+                log.warning("Paging ended early: keeping the %d new event(s) fetched, but events may have "
+                            "been missed since the last poll.", len(result.events))
+        elif not result.overlap_found and expect_overlap and result.fetched:
             result.gap_suspected = True
             log.warning("No overlap with earlier events in %d page(s) (%d events): events may have been "
                         "missed since the last poll.", result.pages, result.fetched)
         if result.status == 304:
             log.info("Not modified (304): no new events.")
-        else:
+        elif result.error is None:
             log.info("Successfully fetched %d events (%d new) in %d page(s).",
                      result.fetched, len(result.events), result.pages)
-        return result
 
     def _announce(self, page: Page) -> None:
         if self._announced or page.rate_limit is None:

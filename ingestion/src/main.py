@@ -23,7 +23,7 @@ from pathlib import Path
 import psycopg2
 
 import db
-from api_client import AuthenticationError, GitHubClient, GitHubError, PollResult
+from api_client import AuthenticationError, GitHubClient, PollResult
 from bronze_loader import LoadReport, load_chunks, load_events
 
 from event_files import InputDamaged, expand_inputs, iter_file_chunks
@@ -34,8 +34,14 @@ log = logging.getLogger("ORCHESTRATOR")
 
 RECENT_IDS_KEPT = 5_000      # ids remembered to detect overlap: 300 per poll, with room to spare
 DB_RETRY_MAX_SECONDS = 30    # cap of the reconnect backoff while PostgreSQL is away
+DB_ATTEMPTS_WHEN_STOPPING = 5  # after SIGTERM, give a lost database a few tries rather than hang the stop
 API_SOURCE = "api"
 
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def load_files(conn, files: list[Path]) -> tuple[LoadReport, list[str]]:
@@ -88,25 +94,47 @@ class Listener:
         return self.conn
 
     def _with_database(self, work):
-        """Run work(conn), reconnecting and retrying while the connection is lost."""
+        """Run work(conn), reconnecting and retrying for as long as the connection is what failed.
+
+        A lost connection shows up as OperationalError, InterfaceError or a bare DatabaseError
+        ("server closed the connection unexpectedly" on a socket that died while idle), so the
+        exception's class cannot tell: the connection is probed instead. An error on a healthy
+        connection (bad data, a constraint, a bug) is rolled back and raised, never retried forever.
+        """
         attempt = 0
         while True:
             conn = self._connection()
             try:
                 return work(conn)
-            except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+            except psycopg2.Error as exc:
+                if not self._connection_lost(conn):
+                    raise
                 attempt += 1
                 try:
                     conn.close()
                 except psycopg2.Error:
-                    pass
+                    pass  # it is already gone: closing only frees the client side
                 self.conn = None
                 wait = random.uniform(0.5, 1.0) * min(DB_RETRY_MAX_SECONDS, 2 ** attempt)
-                log.warning("Lost the database during a load (%s); retrying in %.1fs, events kept in memory.",
-                            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__, wait)
-                if self.stop.is_set() and attempt > 5:
+                log.warning("Lost the database connection (%s); retrying in %.1fs, fetched events kept in memory.",
+                            _first_line(exc), wait)
+                if self.stop.is_set() and attempt > DB_ATTEMPTS_WHEN_STOPPING:
                     raise
                 self.sleep(wait)
+
+    @staticmethod
+    def _connection_lost(conn) -> bool:
+        """After an error: True if the connection is unusable, False once it is rolled back and answers."""
+        if conn.closed:
+            return True
+        try:
+            conn.rollback()
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            conn.rollback()
+        except psycopg2.Error:
+            return True
+        return False
 
     def _remember(self, event_ids) -> None:
         for event_id in event_ids:
@@ -124,28 +152,37 @@ class Listener:
         self._remember(reversed(ids))
 
     # -- one poll ------------------------------------------------------------------------------
-    def poll_once(self) -> PollResult | None:
+    def poll_once(self) -> PollResult:
         started = time.perf_counter()
         if self.polls == 0:
             self._with_database(self._load_recent_ids)
         self.polls += 1
-        error, result, report = None, PollResult(), LoadReport()
-        try:
-            result = self.client.poll(lambda event_id: event_id in self.recent, expect_overlap=bool(self.recent))
-        except AuthenticationError:
-            raise
-        except GitHubError as exc:
-            # Pages fetched before the failure are not loaded: forget their ETags so the next
-            # poll fetches them again instead of being told "304, nothing new".
-            self.client.etags.clear()
-            error = redact(str(exc))  # bronze.poll_log is readable by BI through gold.v_pipeline_health
-            result.status = exc.status
-            log.error("Poll failed: %s", exc)
+        # self.recent holds only events stored by polls that paged down to an overlap (or to the end
+        # of what GitHub shows): a failed poll's events are stored but may sit above a hole, so the
+        # next poll pages through them (the loader skips them as duplicates) down to a real overlap.
+        result = self.client.poll(lambda event_id: event_id in self.recent, expect_overlap=bool(self.recent))
+        # bronze.poll_log is readable by BI through gold.v_pipeline_health: never store a secret there.
+        error = redact(str(result.error)) if result.error is not None else None
+        report, stored = LoadReport(), True
         if result.events:
-            report = self._with_database(lambda conn: load_events(conn, result.events, API_SOURCE))
+            try:
+                report = self._with_database(lambda conn: load_events(conn, result.events, API_SOURCE))
+            except psycopg2.Error as exc:
+                # Not a lost connection (those are retried above): reported, and this poll's state
+                # does not move, so the next poll fetches these events again while GitHub shows them.
+                stored = False
+                error = f"load failed: {_first_line(exc)}"
+                log.exception("Could not store the %d fetched events; the next poll fetches them again.",
+                              len(result.events))
+        if stored and result.error is None:
             self._remember(str(e["id"]) for e in result.events if isinstance(e, dict) and "id" in e)
+            self.client.trust_etags(result.etags)
         duration_ms = int((time.perf_counter() - started) * 1000)
-        self._with_database(lambda conn: self._record(conn, result, report, duration_ms, error))
+        try:
+            self._with_database(lambda conn: self._record(conn, result, report, duration_ms, error))
+        except psycopg2.Error:
+            # Not a lost connection either: reported, and the listener keeps polling without this row.
+            log.exception("Could not write this poll to bronze.poll_log.")
         return result
 
     def _record(self, conn, result: PollResult, report: LoadReport, duration_ms: int, error: str | None):
@@ -162,15 +199,16 @@ class Listener:
 
     def interval(self, result: PollResult | None) -> float:
         """The configured interval, raised to GitHub's X-Poll-Interval when that is higher."""
-        github_minimum = (result.poll_interval if result else None) or 0
+        github_minimum = (result.poll_interval if result else None) or self.client.poll_interval or 0
         return max(self.settings.poll_interval_seconds, github_minimum)
 
     def run(self) -> None:
         log.info("Pipeline started. Press Ctrl+C to stop.")
         while not self.stop.is_set():
-            started = time.monotonic()
             result = self.poll_once()
-            remaining = self.interval(result) - (time.monotonic() - started)
+            # GitHub's interval runs from a poll's first request: retries within a poll do not
+            # restart it, and neither does the time spent loading.
+            remaining = self.interval(result) - (self.client.monotonic() - result.started_at)
             if self.stop.is_set():
                 break
             if remaining > 0:
