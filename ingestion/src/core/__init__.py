@@ -1,0 +1,1 @@
+"""Shared plumbing: database connections (db), secret redaction, the SQL file loader, advisory-lock keys."""

@@ -1,0 +1,1 @@
+"""Where events come from before bronze: event files (JSON, NDJSON, gzip) and GH Archive hours."""
