@@ -33,25 +33,22 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "ingestion" / "src"))
-sys.path.insert(0, str(REPO_ROOT))
-sys.path.insert(0, str(REPO_ROOT / "tools"))
 
-import logging  # noqa: E402
-from dataclasses import replace  # noqa: E402
-from urllib.parse import quote  # noqa: E402
+import logging
+from dataclasses import replace
+from urllib.parse import quote
 
-from psycopg2 import sql  # noqa: E402
+from psycopg2 import sql
 
-import db  # noqa: E402
-import setup_db  # noqa: E402
-from analytics import fast_queries, health_queries, sample_queries  # noqa: E402
-from backfill import file_targets, run_backfill  # noqa: E402
-from bronze_loader import COPY_SQL  # noqa: E402
-from config import load_settings  # noqa: E402
-from local_github import DEFAULT_SOURCES, read_events  # noqa: E402
-from process_gold import run_gold  # noqa: E402
-from process_silver import run_silver  # noqa: E402
+from ghdw.core import db
+from ghdw.core import schema as setup_db
+from ghdw.ops.queries import fast_queries, health_queries, sample_queries
+from ghdw.bronze.backfill import file_targets, run_backfill
+from ghdw.bronze_loader import COPY_SQL
+from ghdw.config import load_settings
+from ghdw.dev.local_github import DEFAULT_SOURCES, read_events
+from ghdw.process_gold import run_gold
+from ghdw.process_silver import run_silver
 
 INCREMENT = 1_000       # new events per measured ETL cycle
 REPEATS = 3             # incremental cycles measured; the median is reported

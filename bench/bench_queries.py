@@ -24,14 +24,11 @@ import time
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "ingestion" / "src"))
-sys.path.insert(0, str(REPO_ROOT))
-sys.path.insert(0, str(REPO_ROOT / "bench"))
 
-import db  # noqa: E402
-from analytics import NamedQuery, fast_queries, health_queries, sample_queries  # noqa: E402
-from bench_pipeline import drop_database, fresh_database  # noqa: E402
-from config import load_settings  # noqa: E402
+from ghdw.core import db
+from ghdw.ops.queries import NamedQuery, fast_queries, health_queries, sample_queries
+from bench_pipeline import drop_database, fresh_database
+from ghdw.config import load_settings
 
 # Each statement is run with %(events)s, %(actors)s, %(repos)s, %(days)s.
 FILL_SQL = [

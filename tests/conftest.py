@@ -18,15 +18,13 @@ from urllib.parse import quote
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT / "ingestion" / "src"))
-sys.path.insert(0, str(REPO_ROOT))
 
-import psycopg2  # noqa: E402
-from psycopg2 import sql  # noqa: E402
+import psycopg2
+from psycopg2 import sql
 
-import db  # noqa: E402
-import setup_db  # noqa: E402
-from config import load_settings  # noqa: E402
+from ghdw.core import db
+from ghdw.core import schema as setup_db
+from ghdw.config import load_settings
 
 SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared"))
 REAL_DATA_DIR = SHARED_DIR / "data" / "real"

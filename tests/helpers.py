@@ -5,10 +5,10 @@ import os
 import subprocess
 import sys
 
-from bronze_loader import load_events
+from ghdw.bronze_loader import load_events
 from conftest import REPO_ROOT
-from process_gold import run_gold
-from process_silver import run_silver
+from ghdw.process_gold import run_gold
+from ghdw.process_silver import run_silver
 
 
 def run_etl(conn, batch_size: int = 5_000) -> list[str]:

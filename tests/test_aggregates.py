@@ -3,11 +3,11 @@ from datetime import date
 
 import pytest
 
-from analytics import anchor, busiest_week_end, latest_event_day, sample_queries
+from ghdw.ops.queries import anchor, busiest_week_end, latest_event_day, sample_queries
 from conftest import make_event, query, real_data_files, scalar
 from helpers import load_and_etl, run_etl
-from main import load_files
-from process_gold import run_gold
+from ghdw.main import load_files
+from ghdw.process_gold import run_gold
 
 RECOMPUTED_DAILY = """
 SELECT date_id, COUNT(*), COUNT(DISTINCT actor_id), COUNT(DISTINCT repo_id)
@@ -106,7 +106,7 @@ def test_fast_q1_q2_answer_exactly_like_the_specification_on_real_data(conn):
 
 
 def test_setup_on_a_warehouse_from_before_the_aggregates_fills_them_once(conn):
-    import setup_db
+    from ghdw.core import schema as setup_db
     load_and_etl(conn, [make_event(str(i), actor_id=i % 4, repo_id=i % 3) for i in range(1, 21)])
     with conn.cursor() as cur:  # the warehouse as an earlier release left it
         cur.execute("DROP TABLE gold.agg_daily_actors, gold.agg_daily_repos, gold.agg_daily_activity, "

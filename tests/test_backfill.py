@@ -12,7 +12,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from backfill import completeness, file_targets, hour_targets, parse_hour, run_backfill
+from ghdw.bronze.backfill import completeness, file_targets, hour_targets, parse_hour, run_backfill
 from conftest import REPO_ROOT, make_event, query, scalar
 
 
@@ -114,7 +114,7 @@ def test_killed_mid_file_then_rerun_gives_exactly_the_file_once(settings, conn, 
 
 
 def test_completeness_report_lists_a_missing_hour_and_listener_only_hours(settings, conn, tmp_path):
-    from bronze_loader import load_events
+    from ghdw.bronze_loader import load_events
     from helpers import run_etl
     hour_file(tmp_path, "2024-01-05-0", 5)
     hour_file(tmp_path, "2024-01-05-2", 5)
@@ -128,8 +128,8 @@ def test_completeness_report_lists_a_missing_hour_and_listener_only_hours(settin
 
 
 def test_backfill_and_listener_concurrently_lose_and_duplicate_nothing(settings, conn, tmp_path):
-    import db
-    from bronze_loader import load_events
+    from ghdw.core import db
+    from ghdw.bronze_loader import load_events
     ids = hour_file(tmp_path, "2024-01-06-0", 20_000)
     overlap = [make_event(i) for i in ids[::7]] + [make_event(f"live-{i}") for i in range(500)]
     errors = []
@@ -154,7 +154,7 @@ def test_backfill_and_listener_concurrently_lose_and_duplicate_nothing(settings,
 def test_parallel_load_of_many_chunks_with_repeated_events_is_exact(settings, conn, tmp_path, monkeypatch):
     """Two connections loading chunks of one file at once, the same events in several chunks and
     files: every event once, and the file's counts add up."""
-    import backfill
+    from ghdw.bronze import backfill
     monkeypatch.setattr(backfill, "CHUNK_BYTES", 8_192)  # a chunk per 1 MiB block read: several per file
     first = hour_file(tmp_path, "2024-01-07-0", 1_500, pad=1_000)
     # The second file repeats the first one's last 500 events, then 1,000 new ones.

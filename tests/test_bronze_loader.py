@@ -1,9 +1,9 @@
 """Bronze: dedup by event id, bad rows isolated to the DLQ, \\u0000 repaired, nothing lost."""
 import json
 
-from bronze_loader import FAST_LOAD_SQL, load_chunk, load_events
+from ghdw.bronze_loader import FAST_LOAD_SQL, load_chunk, load_events
 from conftest import make_event, query, scalar
-from event_files import Chunk
+from ghdw.sources.event_files import Chunk
 
 
 def test_loader_inserts_a_batch_and_reports_counts(conn):
@@ -103,7 +103,7 @@ def test_bronze_is_append_only(conn):
 def test_clean_batch_takes_the_copy_fast_path_and_a_bad_one_falls_back(conn, caplog):
     """Step 0 (COPY into jsonb + one INSERT) loads a clean batch; a line that is not an event
     object fails it as a whole, and the careful path dead-letters exactly that line."""
-    caplog.set_level("INFO", logger="BRONZE_LOADER")
+    caplog.set_level("INFO", logger="ghdw.BRONZE_LOADER")
     clean = load_events(conn, [make_event("1"), make_event("2"), make_event("1")])
     assert (clean.lines, clean.inserted, clean.duplicates, clean.errors) == (3, 2, 1, 0)
     assert "Fast load refused" not in caplog.text
@@ -116,7 +116,7 @@ def test_clean_batch_takes_the_copy_fast_path_and_a_bad_one_falls_back(conn, cap
 
 
 def test_batch_with_a_nul_escape_skips_the_fast_attempt_and_is_repaired(conn, caplog):
-    caplog.set_level("INFO", logger="BRONZE_LOADER")
+    caplog.set_level("INFO", logger="ghdw.BRONZE_LOADER")
     data = b'{"id": "5", "type": "PushEvent", "payload": {"m": "a\\u0000b"}}\n{"id": "6", "type": "PushEvent"}'
     report = load_chunk(conn, Chunk(data=data), "test")
     assert (report.inserted, report.repaired, report.errors) == (2, 1, 0)

@@ -26,14 +26,21 @@ COMMANDS = {
     "report": ["ingestion/src/report.py", "--out", "-"],
     "backfill": ["ingestion/src/backfill.py", "--report", "--from", "2024-01-01-0"],
     "dlq": ["ingestion/src/dlq.py", "list"],
-    "psql": ["ingestion/src/psql.py", "-c", "SELECT 1"],
-    "run_all": ["ingestion/src/run_all.py", "--local-github", "--duration", "0"],
+    "ghdw psql": ["-m", "ghdw", "psql", "-c", "SELECT 1"],
+    "ghdw demo": ["-m", "ghdw", "demo", "--duration", "0"],
+    "ghdw setup": ["-m", "ghdw", "setup"],
+    "ghdw load": ["-m", "ghdw", "load", str(SAMPLE_FILE)],
+    "ghdw etl": ["-m", "ghdw", "etl", "--once"],
+    "ghdw health": ["-m", "ghdw", "health", "--json"],
+    "ghdw queries": ["-m", "ghdw", "queries"],
+    "ghdw backfill": ["-m", "ghdw", "backfill", "--report", "--from", "2024-01-01-0"],
+    "ghdw dlq": ["-m", "ghdw", "dlq", "list"],
 }
 
 
 @pytest.mark.parametrize("command", COMMANDS.values(), ids=COMMANDS.keys())
 def test_every_command_first_says_which_database_it_uses_without_its_password(settings, command):
-    if command[0].endswith("psql.py") and shutil.which("psql") is None:
+    if "psql" in command and shutil.which("psql") is None:
         pytest.skip("no psql client installed")
     url = settings.database_url.replace("postgres:@", f"postgres:{PASSWORD}@", 1)  # trust auth ignores it
     result = run_cli(settings, *command, env_extra={"DATABASE_URL": url})
@@ -70,7 +77,7 @@ def test_make_report_and_demo_say_they_recreate_their_own_separate_databases():
     assert "github_events_demo" not in report  # the report never drops what a demo left
     for commands in (demo, report):
         for line in commands.splitlines():
-            if ".py" in line:  # on the embedded server, whatever .env says
+            if ".py" in line or "ghdw " in line:  # on the embedded server, whatever .env says
                 assert "DB_HOST= DATABASE_URL=" in line, line
     # make psql / make health use DB_NAME from the command line like every other target.
     assert "DB_NAME" not in _make("psql") and "github_events_demo" not in _make("health")
@@ -80,7 +87,7 @@ def test_make_report_and_demo_say_they_recreate_their_own_separate_databases():
 def repo_copy(tmp_path):
     """The code the demo runs, in a directory of its own, so a test can give it a .env."""
     root = tmp_path / "repo"
-    for part in ("ingestion/src", "tools", "data_samples", "warehouse"):
+    for part in ("data_samples", "warehouse"):
         shutil.copytree(REPO_ROOT / part, root / part, ignore=shutil.ignore_patterns("__pycache__"))
     return root
 
@@ -92,10 +99,11 @@ PRODUCTION_PACE = "POLL_INTERVAL_SECONDS=60\nDEMO_INTERVAL_SECONDS=120\nETL_MODE
 @pytest.mark.parametrize("extra", ["", PRODUCTION_PACE], ids=["env-example-as-is", "production-values"])
 def test_the_demo_polls_several_times_whatever_a_dotenv_from_env_example_says(repo_copy, settings, conn, extra):
     (repo_copy / ".env").write_text((REPO_ROOT / ".env.example").read_text() + extra)
+    # GHDW_HOME: the installed package reads this directory's .env (and warehouse/), not the checkout's.
     env = {"PATH": os.environ.get("PATH", ""), "DATABASE_URL": settings.database_url,
-           "LOG_DIR": str(settings.log_dir)}
+           "LOG_DIR": str(settings.log_dir), "GHDW_HOME": str(repo_copy)}
     # The demo's command (see the Makefile's demo target), run for 20 s.
-    result = subprocess.run([sys.executable, "ingestion/src/run_all.py", "--local-github", "--duration", "20"],
+    result = subprocess.run([sys.executable, "-m", "ghdw", "run", "--local-github", "--duration", "20"],
                             cwd=repo_copy, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Demo mode: ETL runs every 10 seconds." in result.stderr

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from conftest import REPO_ROOT, SAMPLE_FILE, scalar
-from tools.local_github import LocalGitHub, read_events
+from ghdw.dev.local_github import LocalGitHub, read_events
 
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -229,8 +229,8 @@ def test_the_image_requirements_cover_every_import_of_the_code_it_copies():
     pinned = {line.split("==")[0].strip().lower() for line in (REPO_ROOT / "requirements.txt").read_text().splitlines()
               if "==" in line and not line.startswith("#")}
     assert set(provided.values()) == pinned
-    local = {p.stem for p in (REPO_ROOT / "ingestion" / "src").glob("*.py")} | {"setup_db"}
-    for path in [*(REPO_ROOT / "ingestion" / "src").glob("*.py"), REPO_ROOT / "setup_db.py",
+    local = {"ghdw", "setup_db"}
+    for path in [*(REPO_ROOT / "ingestion" / "src").rglob("*.py"), REPO_ROOT / "setup_db.py",
                  *(REPO_ROOT / "dashboards").glob("*.py")]:
         tree = ast.parse(path.read_text())
         for node in tree.body:  # module level only: lazy imports inside functions are deliberate

@@ -3,8 +3,8 @@ import logging
 
 import pytest
 
-from config import ConfigError, load_settings
-from logger import setup_logging
+from ghdw.config import ConfigError, load_settings
+from ghdw.logger import setup_logging
 
 
 def test_defaults_use_the_embedded_database():
@@ -42,9 +42,9 @@ def test_production_mode_schedule_is_chosen_by_environment():
 
 def test_silver_data_logger_writes_to_file_only_and_secrets_are_redacted(tmp_path, capsys):
     setup_logging(tmp_path, "INFO", secrets=["hunter2"])
-    logging.getLogger("SILVER_DATA").info("row detail")
-    logging.getLogger("SILVER_JOB").info("Saved 3 events with password hunter2")
-    for handler in logging.getLogger("SILVER_JOB").handlers:
+    logging.getLogger("ghdw.SILVER_DATA").info("row detail")
+    logging.getLogger("ghdw.SILVER_JOB").info("Saved 3 events with password hunter2")
+    for handler in logging.getLogger("ghdw.SILVER_JOB").handlers:
         handler.flush()
     console = capsys.readouterr().err
     assert "row detail" not in console and "Saved 3 events" in console

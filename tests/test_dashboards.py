@@ -10,13 +10,13 @@ from datetime import date
 
 import pytest
 
-import setup_db
-from analytics import anchor
+from ghdw.core import schema as setup_db
+from ghdw.ops.queries import anchor
 from conftest import REPO_ROOT, real_data_files
 from dashboards.provision_metabase import Metabase, load_manifest, provision
 from helpers import run_etl
-from main import load_files
-from tools.fake_metabase import FakeMetabase
+from ghdw.main import load_files
+from fake_metabase import FakeMetabase
 
 ENV = {"WAREHOUSE_HOST": "postgres", "WAREHOUSE_PORT": "5432", "WAREHOUSE_DB": "github_events",
        "WAREHOUSE_BI_USER": "gh_bi", "BI_DB_PASS": "bi-pass-xyz",

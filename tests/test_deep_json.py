@@ -7,15 +7,14 @@ import sys
 
 import pytest
 
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "tools"))
 
-import json_split  # noqa: E402
-from backfill import file_targets, run_backfill  # noqa: E402
-from bronze_loader import events_to_chunk, load_chunk, load_events  # noqa: E402
-from conftest import SAMPLE_FILE, make_event, query, scalar  # noqa: E402
-from local_github import LocalGitHub, read_events  # noqa: E402
-from main import load_files  # noqa: E402
-from test_listener import make_listener  # noqa: E402
+from ghdw.sources import json_split
+from ghdw.bronze.backfill import file_targets, run_backfill
+from ghdw.bronze_loader import events_to_chunk, load_chunk, load_events
+from conftest import SAMPLE_FILE, make_event, query, scalar
+from ghdw.dev.local_github import LocalGitHub, read_events
+from ghdw.main import load_files
+from test_listener import make_listener
 
 GOOD = [make_event(str(i)) for i in range(1, 21)]
 # Two depths: one PostgreSQL parses (the event must land in bronze), one far past anything

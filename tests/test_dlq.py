@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-import setup_db
-from bronze_loader import load_chunk
+from ghdw.core import schema as setup_db
+from ghdw.bronze_loader import load_chunk
 from conftest import make_event, query, scalar
-from dlq import list_entries, replay
-from event_files import Chunk
+from ghdw.bronze.dlq import list_entries, replay
+from ghdw.sources.event_files import Chunk
 from helpers import run_cli
 
 BROKEN = '{"id": "501", "type": "PushEvent", "actor": {"id": 1, "login": "a"}, "repo": {"id": 2, "name": "o/r"}, ' \

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from analytics import health_queries, sample_queries
+from ghdw.ops.queries import health_queries, sample_queries
 from conftest import REPO_ROOT, SAMPLE_FILE, SPEC_README, query, real_data_files, scalar
 from helpers import run_cli, run_etl
-from main import load_files
+from ghdw.main import load_files
 
 
 def distinct_ids(paths) -> set[str]:

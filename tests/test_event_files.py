@@ -6,8 +6,8 @@ import os
 import pytest
 
 from conftest import make_event, query, real_data_files, scalar
-from event_files import InputDamaged, iter_file_chunks
-from main import load_files
+from ghdw.sources.event_files import InputDamaged, iter_file_chunks
+from ghdw.main import load_files
 
 EVENTS = [make_event(str(i)) for i in range(1, 6)]
 

@@ -3,7 +3,7 @@ import pytest
 
 from conftest import make_event, query, scalar
 from helpers import load_and_etl, run_etl
-from process_gold import GoldEtlError, run_gold
+from ghdw.process_gold import GoldEtlError, run_gold
 
 GOLD_TABLES = ("gold.dim_date", "gold.dim_actors", "gold.dim_repos", "gold.dim_event_types",
                "gold.fact_events", "gold.etl_watermark", "gold.agg_daily_actors", "gold.agg_daily_repos",
@@ -106,8 +106,8 @@ def test_gold_rerun_changes_nothing(conn):
 def test_failure_mid_gold_rolls_back_every_table_and_the_watermark(conn):
     load_and_etl(conn, [make_event("1", actor_id=1, login="before")])
     before = snapshot(conn)
-    from bronze_loader import load_events
-    from process_silver import run_silver
+    from ghdw.bronze_loader import load_events
+    from ghdw.process_silver import run_silver
     load_events(conn, [make_event("2", actor_id=1, login="after", created_at="2025-01-01T00:00:00Z"),
                        make_event("3", actor_id=2, event_type="NeverSeenEvent", created_at="2031-01-01T00:00:00Z")])
     run_silver(conn, 100)

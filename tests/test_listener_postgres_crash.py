@@ -18,14 +18,13 @@ import psycopg2
 import psycopg2.extras
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
-import setup_db  # noqa: E402
-from api_client import GitHubClient  # noqa: E402
-from config import load_settings  # noqa: E402
-from conftest import SAMPLE_FILE, query, scalar  # noqa: E402
-from local_github import LocalGitHub, read_events  # noqa: E402
-from main import Listener  # noqa: E402
+from ghdw.core import schema as setup_db
+from ghdw.api_client import GitHubClient
+from ghdw.config import load_settings
+from conftest import SAMPLE_FILE, query, scalar
+from ghdw.dev.local_github import LocalGitHub, read_events
+from ghdw.main import Listener
 
 EVENTS = read_events([SAMPLE_FILE])
 # A generous bound on waiting for the listener to reach the crash point: never met when things work;
@@ -178,7 +177,7 @@ def test_crash_between_load_and_poll_log_keeps_the_poll_row(warehouse, postgres)
                 crash(postgres)
 
     crashed: list[bool] = []
-    handler, loader_log = CrashAfterTheLoad(), logging.getLogger("BRONZE_LOADER")
+    handler, loader_log = CrashAfterTheLoad(), logging.getLogger("ghdw.BRONZE_LOADER")
     level = loader_log.level
     loader_log.setLevel(logging.INFO)
     loader_log.addHandler(handler)

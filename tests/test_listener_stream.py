@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 
-from api_client import GitHubClient  # noqa: E402
-from conftest import query  # noqa: E402
-from local_github import DEFAULT_SOURCES, LocalGitHub, read_events  # noqa: E402
-from main import Listener  # noqa: E402
+from ghdw.api_client import GitHubClient
+from conftest import query
+from ghdw.dev.local_github import DEFAULT_SOURCES, LocalGitHub, read_events
+from ghdw.main import Listener
 
 STREAM = read_events(DEFAULT_SOURCES)  # ~2,500 recorded real events, oldest first
 # GitHub answers a page of 100 events in about a quarter of a second: the stream's move per page request.

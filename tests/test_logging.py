@@ -14,8 +14,7 @@ LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - (SILVER_JOB|ORCHESTRATOR) 
 # Each process logs this many lines of about 100 bytes through the real start-up path.
 WRITER = """
 import logging, sys
-sys.path.insert(0, {src!r})
-from logger import start_process
+from ghdw.logger import start_process
 start_process()
 name, count, logger = sys.argv[1], int(sys.argv[2]), logging.getLogger(sys.argv[3])
 for i in range(count):
@@ -36,7 +35,7 @@ def _pipeline_files(log_dir):
 
 
 def test_a_log_file_rotates_when_it_would_pass_log_max_bytes(tmp_path):
-    assert _writer(tmp_path, "solo", 400, "SILVER_JOB", max_bytes=4096, backups=3).wait(timeout=120) == 0
+    assert _writer(tmp_path, "solo", 400, "ghdw.SILVER_JOB", max_bytes=4096, backups=3).wait(timeout=120) == 0
     files = {p.name: p.stat().st_size for p in _pipeline_files(tmp_path) if not p.name.endswith(".lock")}
     # ~40 KB written, 4 KB per file, 3 backups kept: the oldest lines are gone, nothing grows past the limit.
     assert set(files) == {"pipeline.log", "pipeline.log.1", "pipeline.log.2", "pipeline.log.3"}
@@ -49,7 +48,7 @@ def test_two_processes_sharing_a_log_file_rotate_it_without_losing_or_mangling_l
     count, max_bytes = 1500, 16_384
     # Enough backups to keep everything both write (~300 KB), so every line must still be there.
     writers = [_writer(tmp_path, name, count, logger, max_bytes, backups=100)
-               for name, logger in (("listener", "ORCHESTRATOR"), ("scheduler", "SILVER_JOB"))]
+               for name, logger in (("listener", "ghdw.ORCHESTRATOR"), ("scheduler", "ghdw.SILVER_JOB"))]
     assert [w.wait(timeout=300) for w in writers] == [0, 0]
     files = [p for p in _pipeline_files(tmp_path) if not p.name.endswith(".lock")]
     assert len(files) > 2, "pipeline.log never rotated"

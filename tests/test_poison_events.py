@@ -10,10 +10,10 @@ from __future__ import annotations
 import random
 import string
 
-from bronze_loader import load_events
+from ghdw.bronze_loader import load_events
 from conftest import make_event, query, scalar
 from helpers import run_etl
-from process_silver import run_silver
+from ghdw.process_silver import run_silver
 
 # btree refuses index entries above 2,704 bytes: 3,000 random (incompressible) characters is past it.
 OVERSIZED = 3_000

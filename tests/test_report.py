@@ -14,7 +14,7 @@ import pytest
 
 from conftest import SAMPLE_FILE, make_event
 from helpers import load_and_etl, run_cli, run_etl
-from main import load_files
+from ghdw.main import load_files
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 CHARTS = ("chart-daily-volume", "chart-top-repositories", "chart-hour-of-day", "chart-event-types")
@@ -117,7 +117,7 @@ def _events(day: str, hour: int, count: int, prefix: str) -> list[dict]:
 
 
 def test_daily_chart_is_a_calendar_axis_with_quiet_days_drawn_as_zero_and_values_printed(conn, settings):
-    from report import build_report
+    from ghdw.ops.report import build_report
 
     # Events on Monday 15 and Thursday 18 January 2024 only; the chart is anchored on the 18th.
     load_and_etl(conn, _events("2024-01-15", 10, 5, "a") + _events("2024-01-18", 11, 12, "b"))
@@ -131,7 +131,7 @@ def test_daily_chart_is_a_calendar_axis_with_quiet_days_drawn_as_zero_and_values
 
 
 def test_hour_of_day_chart_compares_an_average_weekday_and_weekend_day_on_one_labelled_scale(conn, settings):
-    from report import build_report
+    from ghdw.ops.report import build_report
 
     # 82 events at 10h over the five weekdays of 15-19 January 2024, one event on Saturday 20th at 04h.
     weekday = [e for day, n in (("2024-01-15", 17), ("2024-01-16", 17), ("2024-01-17", 16), ("2024-01-18", 16),

@@ -7,11 +7,11 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg2
 import pytest
 
-import setup_db
-from bronze_loader import load_events
+from ghdw.core import schema as setup_db
+from ghdw.bronze_loader import load_events
 from conftest import make_event, scalar
-from process_gold import run_gold
-from process_silver import run_silver
+from ghdw.process_gold import run_gold
+from ghdw.process_silver import run_silver
 
 PASSWORDS = {"gh_ingestion": "ingest-secret-1", "gh_etl": "etl-secret-2", "gh_bi": "bi-secret-3"}
 
@@ -30,7 +30,7 @@ def roles(settings, conn):
 
 
 def _connect(settings):
-    import db
+    from ghdw.core import db
     return db.connect(settings)
 
 

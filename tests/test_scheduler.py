@@ -5,10 +5,10 @@ import subprocess
 import sys
 import time
 
-import db
+from ghdw.core import db
 from conftest import REPO_ROOT, SAMPLE_FILE, make_event, scalar
-from bronze_loader import load_events
-from process_etl import ETL_LOCK_KEY, EtlScheduler
+from ghdw.bronze_loader import load_events
+from ghdw.process_etl import ETL_LOCK_KEY, EtlScheduler
 
 
 def test_second_scheduler_skips_while_a_cycle_holds_the_lock(settings, conn, caplog):

@@ -13,10 +13,9 @@ import pytest
 from psycopg2.extensions import parse_dsn
 
 from conftest import REPO_ROOT, SAMPLE_FILE, scalar
-from redaction import secret_forms
+from ghdw.core.redaction import secret_forms
 
-sys.path.insert(0, str(REPO_ROOT / "tools"))
-from local_github import LocalGitHub, read_events  # noqa: E402
+from ghdw.dev.local_github import LocalGitHub, read_events
 
 # Every character with a meaning in a URL, between pieces unusual enough to grep for.
 PASSWORD = "Zq7x%Kw2@Pm4v:Rt9y/Ln3b Hd6s"
@@ -170,9 +169,9 @@ def test_log_lines_mask_a_secret_in_every_encoding_and_any_url_credentials(tmp_p
 import logging
 from pathlib import Path
 from urllib.parse import quote, quote_plus
-from logger import setup_logging
+from ghdw.logger import setup_logging
 setup_logging(Path({str(tmp_path)!r}), secrets=[{PASSWORD!r}])
-log = logging.getLogger("DATABASE")
+log = logging.getLogger("ghdw.DATABASE")
 log.warning("raw %s", {PASSWORD!r})
 log.warning("url postgresql://app:%s@db/x", quote({PASSWORD!r}, safe=""))
 log.warning("plus %s", quote_plus({PASSWORD!r}))
@@ -190,7 +189,7 @@ def test_other_libraries_records_and_uncaught_exceptions_are_redacted(tmp_path):
     code = f"""
 import logging
 from pathlib import Path
-from logger import setup_logging
+from ghdw.logger import setup_logging
 setup_logging(Path({str(tmp_path)!r}), secrets=[{TOKEN!r}])
 logging.getLogger("urllib3.connectionpool").warning("Retrying with token %s", {TOKEN!r})
 raise RuntimeError("connection failed: token " + {TOKEN!r})

@@ -5,11 +5,11 @@ from dataclasses import replace
 
 import pytest
 
-import setup_db
+from ghdw.core import schema as setup_db
 from conftest import REPO_ROOT, make_event, query, scalar
 from helpers import load_and_etl
 
-import db
+from ghdw.core import db
 
 
 def table_counts(conn):
@@ -156,6 +156,7 @@ def test_setup_upgrades_a_warehouse_whose_silver_dropped_rows_silently(empty_db)
         load_and_etl(conn, [make_event("ok")])
         with conn.cursor() as cur:  # back to what the previous version left: no reasons, silent NULL times
             cur.execute("""
+                DROP SCHEMA ghdw_meta CASCADE;
                 DROP VIEW gold.v_pipeline_health;
                 DROP VIEW silver.v_events;
                 ALTER TABLE silver.events DROP COLUMN reject_reason, DROP COLUMN sentinel_reason;

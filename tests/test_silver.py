@@ -1,8 +1,8 @@
 """Silver: typed rows from bronze in batches, an xid8 watermark that never skips a late commit."""
-import db
-from bronze_loader import load_events
+from ghdw.core import db
+from ghdw.bronze_loader import load_events
 from conftest import make_event, query, scalar
-from process_silver import run_silver
+from ghdw.process_silver import run_silver
 
 
 def test_silver_processes_in_batches_until_caught_up(conn):

@@ -23,10 +23,10 @@ from typing import Callable
 import requests
 import tenacity
 
-import redaction
-from json_split import RawEvent, flatten, split_values
+from ghdw.core import redaction
+from ghdw.sources.json_split import RawEvent, flatten, split_values
 
-log = logging.getLogger("API_CLIENT")
+log = logging.getLogger("ghdw.API_CLIENT")
 
 MAX_PER_PAGE = 100          # GitHub's maximum page size for /events
 MAX_EVENTS = 300            # GitHub serves at most the latest 300 events

@@ -29,11 +29,11 @@ from typing import Iterable, Iterator
 import psycopg2
 from psycopg2.extras import execute_values
 
-import json_split
-from event_files import Chunk, Reject
-from json_split import RawEvent
+from ghdw.sources import json_split
+from ghdw.sources.event_files import Chunk, Reject
+from ghdw.sources.json_split import RawEvent
 
-log = logging.getLogger("BRONZE_LOADER")
+log = logging.getLogger("ghdw.BRONZE_LOADER")
 
 # Bytes that valid JSON text never contains raw (JSON escapes control characters), used as
 # CSV delimiter and quote so that COPY passes each line through byte for byte.

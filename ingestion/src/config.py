@@ -15,15 +15,28 @@ import psycopg2
 from dotenv import load_dotenv
 from psycopg2.extensions import parse_dsn
 
-import redaction
+from ghdw.core import redaction
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _project_dir() -> Path:
+    """Where the project's files live (warehouse/, .env, .pgdata/, ingestion/logs/): the checkout
+    this package runs from (make installs it editable), else the working directory (an installed
+    package, such as the Docker image's /app). GHDW_HOME overrides both."""
+    override = os.environ.get("GHDW_HOME")
+    if override:
+        return Path(override).resolve()
+    source_tree = Path(__file__).resolve().parents[2]
+    return source_tree if (source_tree / "warehouse").is_dir() else Path.cwd()
+
+
+PROJECT_DIR = _project_dir()
 
 DEFAULT_DB_NAME = "github_events"
 DEFAULT_DB_USER = "postgres"
 DEFAULT_DB_PORT = 5432
-DEFAULT_EMBEDDED_PG_DIR = REPO_ROOT / ".pgdata"
-DEFAULT_LOG_DIR = REPO_ROOT / "ingestion" / "logs"
+DEFAULT_EMBEDDED_PG_DIR = PROJECT_DIR / ".pgdata"
+DEFAULT_LOG_DIR = PROJECT_DIR / "ingestion" / "logs"
 # The specification's silver batch: small enough that one batch is a short transaction.
 DEFAULT_SILVER_BATCH_SIZE = 5_000
 # Demo: the specification's 2-minute cycle; production: daily at 02:00.
@@ -161,7 +174,7 @@ def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
     if raw is None:
         return default
     path = Path(raw).expanduser()
-    return path if path.is_absolute() else (REPO_ROOT / path)
+    return path if path.is_absolute() else (PROJECT_DIR / path)
 
 
 def _clock_time(env: Mapping[str, str], name: str, default: str) -> str:
@@ -223,7 +236,7 @@ def _thresholds(env: Mapping[str, str], etl_mode: str) -> dict[str, tuple[int, i
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Build and validate Settings from `env` (default: os.environ after loading `.env`)."""
     if env is None:
-        load_dotenv(REPO_ROOT / ".env", override=False)
+        load_dotenv(PROJECT_DIR / ".env", override=False)
         env = os.environ
 
     database_url = _database_url(env)

@@ -1,9 +1,13 @@
 """Logging for every process, configured once at start-up by `setup_logging()`.
 
-Each named logger writes to the console and to its layer's file in LOG_DIR, as the
-specification describes; SILVER_DATA (row-level silver detail) goes to its file only.
+Configured at the package root: the `ghdw` logger gets the console and pipeline.log in LOG_DIR,
+and every module's logger (`logging.getLogger("ghdw.<NAME>")` or `logging.getLogger(__name__)`)
+propagates to it, so no module has to be registered to be heard or redacted. The loggers the
+specification gives their own file (FILE_LOGGERS: bronze.log, silver.log, silver_gold_etl.log)
+get that file instead; SILVER_DATA (row-level silver detail) goes to its file only. Lines show
+the logger's name without the package prefix ("ORCHESTRATOR", as the specification writes it).
 A filter on every handler replaces known secrets (token, database passwords, in every
-encoding; see redaction.py) and URL credentials with '***'. Loggers of other libraries reach
+encoding; see core/redaction.py) and URL credentials with '***'. Loggers of other libraries reach
 the console through the root logger, which carries the same filter, and uncaught exceptions
 are printed through the same redaction.
 Files rotate at LOG_MAX_BYTES, keeping LOG_BACKUP_COUNT old ones (pipeline.log.1, ...); the
@@ -21,7 +25,7 @@ import traceback
 from pathlib import Path
 from typing import Iterable
 
-import redaction
+from ghdw.core import redaction
 
 try:
     import fcntl  # POSIX advisory locks: how processes sharing a log file take turns rotating it
@@ -31,20 +35,29 @@ except ImportError:  # pragma: no cover - Windows: no lock; run one process per 
 LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
-# logger name -> (log file, also to console?)
-LOGGERS = {
-    "ORCHESTRATOR": ("pipeline.log", True),
-    "API_CLIENT": ("pipeline.log", True),
-    "DATABASE": ("pipeline.log", True),
-    "SETUP_DB": ("pipeline.log", True),
-    "BACKFILL": ("pipeline.log", True),
-    "HEALTH": ("pipeline.log", True),
-    "BRONZE_LOADER": ("bronze.log", True),
-    "SILVER_JOB": ("pipeline.log", True),
-    "SILVER_DATA": ("silver.log", False),
-    "GOLD_ETL": ("silver_gold_etl.log", True),
-    "SILVER_GOLD_ETL_SCHEDULER": ("silver_gold_etl.log", True),
+PACKAGE = "ghdw"  # the root every pipeline logger descends from
+PACKAGE_LOG_FILE = "pipeline.log"  # where the package's records go unless FILE_LOGGERS says otherwise
+
+# The loggers with a file of their own: logger name -> (log file, also to console?)
+FILE_LOGGERS = {
+    f"{PACKAGE}.BRONZE_LOADER": ("bronze.log", True),
+    f"{PACKAGE}.SILVER_DATA": ("silver.log", False),
+    f"{PACKAGE}.GOLD_ETL": ("silver_gold_etl.log", True),
+    f"{PACKAGE}.SILVER_GOLD_ETL_SCHEDULER": ("silver_gold_etl.log", True),
 }
+
+
+class PipelineFormatter(logging.Formatter):
+    """LOG_FORMAT with the logger's name shown without the package prefix."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        name = record.name
+        if name.startswith(PACKAGE + "."):
+            record.name = name[len(PACKAGE) + 1:]
+        try:
+            return super().format(record)
+        finally:
+            record.name = name
 
 
 # Other libraries' records (urllib3, tenacity, ...) at this level and above reach the console.
@@ -133,7 +146,7 @@ class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
 def setup_logging(log_dir: Path, level: str = "INFO", secrets: Iterable[str] = (),
                   max_bytes: int | None = None, backup_count: int | None = None) -> None:
     """Attach console and file handlers to the pipeline's loggers. Safe to call again."""
-    from config import DEFAULT_LOG_BACKUP_COUNT, DEFAULT_LOG_MAX_BYTES
+    from ghdw.config import DEFAULT_LOG_BACKUP_COUNT, DEFAULT_LOG_MAX_BYTES
 
     max_bytes = max_bytes or DEFAULT_LOG_MAX_BYTES
     backup_count = backup_count or DEFAULT_LOG_BACKUP_COUNT
@@ -143,25 +156,29 @@ def setup_logging(log_dir: Path, level: str = "INFO", secrets: Iterable[str] = (
     sys.excepthook = _print_redacted_exception
     threading.excepthook = _print_redacted_thread_exception
     redact = RedactSecrets(secrets)
-    formatter = logging.Formatter(LOG_FORMAT, DATE_FORMAT)
+    formatter = PipelineFormatter(LOG_FORMAT, DATE_FORMAT)
     file_handlers: dict[str, logging.Handler] = {}
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(formatter)
     console.addFilter(redact)
 
-    for name, (filename, to_console) in LOGGERS.items():
+    def file_handler(filename: str) -> logging.Handler:
+        if filename not in file_handlers:
+            handler = SharedRotatingFileHandler(log_dir / filename, max_bytes, backup_count)
+            handler.setFormatter(formatter)
+            handler.addFilter(redact)
+            file_handlers[filename] = handler
+        return file_handlers[filename]
+
+    routes = {PACKAGE: (PACKAGE_LOG_FILE, True), **FILE_LOGGERS}
+    for name, (filename, to_console) in routes.items():
         logger = logging.getLogger(name)
         for handler in list(logger.handlers):
             logger.removeHandler(handler)
             handler.close()
         logger.setLevel(level)
         logger.propagate = False
-        if filename not in file_handlers:
-            handler = SharedRotatingFileHandler(log_dir / filename, max_bytes, backup_count)
-            handler.setFormatter(formatter)
-            handler.addFilter(redact)
-            file_handlers[filename] = handler
-        logger.addHandler(file_handlers[filename])
+        logger.addHandler(file_handler(filename))
         if to_console:
             logger.addHandler(console)
     # Every other logger propagates to the root: give it the redacting console handler, so no
@@ -179,7 +196,7 @@ def setup_logging(log_dir: Path, level: str = "INFO", secrets: Iterable[str] = (
 
 
 def _environment_secrets() -> list[str]:
-    from config import SERVICE_ROLES, database_url_passwords
+    from ghdw.config import SERVICE_ROLES, database_url_passwords
 
     names = ("DB_PASS", "GITHUB_TOKEN", *SERVICE_ROLES.values())
     found = [os.environ.get(name) for name in names]
@@ -194,7 +211,7 @@ def setup_from_settings(settings) -> None:
 def start_process():
     """Read and validate the settings, then configure logging: every entry point starts here.
     A bad setting ends the process with status 2 and a message naming the variable."""
-    from config import ConfigError, get_settings
+    from ghdw.config import ConfigError, get_settings
 
     try:
         settings = get_settings()
@@ -205,7 +222,7 @@ def start_process():
     setup_from_settings(settings)
     # One line, first, in every command: which database it is about to read or change (db.describe
     # never includes a password), so nobody queries or drops the wrong one by surprise.
-    import db
+    from ghdw.core import db
 
-    logging.getLogger("DATABASE").info("Database: %s", db.describe(settings))
+    logging.getLogger("ghdw.DATABASE").info("Database: %s", db.describe(settings))
     return settings

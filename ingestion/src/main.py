@@ -22,15 +22,15 @@ from pathlib import Path
 
 import psycopg2
 
-import db
-from api_client import AuthenticationError, GitHubClient, PollResult
-from bronze_loader import LoadReport, load_chunks, load_events
+from ghdw.core import db
+from ghdw.api_client import AuthenticationError, GitHubClient, PollResult
+from ghdw.bronze_loader import LoadReport, load_chunks, load_events
 
-from event_files import InputDamaged, expand_inputs, iter_file_chunks
-from logger import start_process
-from redaction import redact
+from ghdw.sources.event_files import InputDamaged, expand_inputs, iter_file_chunks
+from ghdw.logger import start_process
+from ghdw.core.redaction import redact
 
-log = logging.getLogger("ORCHESTRATOR")
+log = logging.getLogger("ghdw.ORCHESTRATOR")
 
 RECENT_IDS_KEPT = 5_000      # ids remembered to detect overlap: 300 per poll, with room to spare
 DB_RETRY_MAX_SECONDS = 30    # cap of the reconnect backoff while PostgreSQL is away

@@ -20,15 +20,15 @@ from datetime import datetime
 
 import schedule
 
-import db
-from config import Settings
-from logger import start_process
-from process_gold import GoldEtlError, run_gold
-from process_silver import run_silver
+from ghdw.core import db
+from ghdw.config import Settings
+from ghdw.core.locks import ETL_LOCK_KEY
+from ghdw.logger import start_process
+from ghdw.process_gold import GoldEtlError, run_gold
+from ghdw.process_silver import run_silver
 
-log = logging.getLogger("SILVER_GOLD_ETL_SCHEDULER")
+log = logging.getLogger("ghdw.SILVER_GOLD_ETL_SCHEDULER")
 
-ETL_LOCK_KEY = 4_242_002  # pg_try_advisory_lock key: one silver+gold cycle at a time
 SCHEDULER_TICK_SECONDS = 1.0  # how often the loop checks for due jobs and stop requests
 
 

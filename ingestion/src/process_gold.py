@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import sys
 
-import db
-from config import REPO_ROOT
-from logger import start_process
+from ghdw.core import db
+from ghdw.core.sqlfiles import load_sql
+from ghdw.logger import start_process
 
-log = logging.getLogger("GOLD_ETL")
+log = logging.getLogger("ghdw.GOLD_ETL")
 
-GOLD_ETL_SQL = REPO_ROOT / "warehouse" / "gold" / "etl" / "master_gold_etl.sql"
+GOLD_ETL_SQL = "gold/etl/master_gold_etl.sql"  # under warehouse/
 
 
 class GoldEtlError(RuntimeError):
@@ -41,7 +41,7 @@ class _NoticeForwarder:
 
 def run_gold(conn) -> list[str]:
     """Run the gold ETL; returns the NOTICE lines. Raises GoldEtlError after rolling back."""
-    script = GOLD_ETL_SQL.read_text(encoding="utf-8")
+    script = load_sql(GOLD_ETL_SQL)
     forwarder = _NoticeForwarder(log)
     previous_notices = conn.notices
     conn.notices = forwarder

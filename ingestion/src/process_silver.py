@@ -12,12 +12,12 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-import db
+from ghdw.core import db
 
-from logger import start_process
+from ghdw.logger import start_process
 
-log = logging.getLogger("SILVER_JOB")
-data_log = logging.getLogger("SILVER_DATA")
+log = logging.getLogger("ghdw.SILVER_JOB")
+data_log = logging.getLogger("ghdw.SILVER_DATA")
 
 
 @dataclass

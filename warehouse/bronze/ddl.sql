@@ -77,15 +77,15 @@ CREATE TABLE IF NOT EXISTS bronze.dead_letter_queue (
     failed_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     resolved_at     TIMESTAMPTZ,
     resolution      TEXT,
+    -- dlq.py replay: a replay that fails again is recorded as its own row pointing at the entry it
+    -- retried (resolved at once), so the original evidence stays untouched and open.
+    replay_of       BIGINT,
     CONSTRAINT pk_dead_letter_queue PRIMARY KEY (dlq_id)
 );
 
 CREATE INDEX IF NOT EXISTS idx_dead_letter_queue_failed_at
     ON bronze.dead_letter_queue (failed_at);
 
--- dlq.py replay: a replay that fails again is recorded as its own row pointing at the entry it
--- retried (resolved at once), so the original evidence stays untouched and open.
-ALTER TABLE bronze.dead_letter_queue ADD COLUMN IF NOT EXISTS replay_of BIGINT;
 -- Health checks and `dlq.py list` look at the open entries only.
 CREATE INDEX IF NOT EXISTS idx_dead_letter_queue_unresolved
     ON bronze.dead_letter_queue (failed_at) WHERE resolved_at IS NULL;
@@ -190,12 +190,3 @@ DROP TRIGGER IF EXISTS trg_backfill_files_bound_error_message ON bronze.backfill
 CREATE TRIGGER trg_backfill_files_bound_error_message
     BEFORE INSERT OR UPDATE ON bronze.backfill_files
     FOR EACH ROW EXECUTE FUNCTION bronze.bound_error_message();
-
--- Upgrade: messages stored before the trigger existed are bounded the same way (a no-op on a
--- second run, since a bounded message is its own bound).
-UPDATE bronze.dead_letter_queue SET error_message = bronze.bounded_error_message(error_message)
- WHERE length(error_message) > bronze.error_message_max_chars();
-UPDATE bronze.poll_log SET error_message = bronze.bounded_error_message(error_message)
- WHERE length(error_message) > bronze.error_message_max_chars();
-UPDATE bronze.backfill_files SET error_message = bronze.bounded_error_message(error_message)
- WHERE length(error_message) > bronze.error_message_max_chars();

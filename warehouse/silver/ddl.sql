@@ -69,10 +69,6 @@ CREATE TABLE IF NOT EXISTS silver.events (
     CONSTRAINT pk_silver_events PRIMARY KEY (event_id)
 );
 
--- Upgrade of a warehouse built before the reject rules (the columns close the table either way).
-ALTER TABLE silver.events ADD COLUMN IF NOT EXISTS reject_reason   TEXT;
-ALTER TABLE silver.events ADD COLUMN IF NOT EXISTS sentinel_reason TEXT;
-
 -- Gold's incremental read: processed_xid in [watermark, snapshot xmin).
 CREATE INDEX IF NOT EXISTS idx_silver_events_processed_xid ON silver.events (processed_xid);
 CREATE INDEX IF NOT EXISTS idx_silver_events_event_time    ON silver.events (event_time);
@@ -197,28 +193,4 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
              WHEN silver.github_id(p_actor_id) IS NULL THEN 'actor.id not a BIGINT: -1' END,
         CASE WHEN p_repo_id IS NULL THEN 'repo.id missing: -1'
              WHEN silver.github_id(p_repo_id) IS NULL THEN 'repo.id not a BIGINT: -1' END), '')
-$$;
-
--- Upgrade: rows an earlier version stored with no usable time were dropped silently by
--- silver.v_events (and never reached gold). Give each its reason, from the event in bronze.
-UPDATE silver.events AS s
-   SET reject_reason = COALESCE(
-           (SELECT silver.reject_reason(b.event_id, b.raw_data -> 'type', b.raw_data -> 'created_at',
-                                        silver.event_time_of(b.raw_data -> 'created_at'))
-              FROM bronze.raw_events AS b
-             WHERE b.event_id = s.event_id),
-           'created_at not read as a timestamp by an earlier version')
- WHERE s.event_time IS NULL
-   AND s.reject_reason IS NULL;
-
--- No silent drop: a row gold cannot place in time must say why it stays out.
-DO $$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_constraint
-                    WHERE conname = 'chk_silver_events_time_or_reject_reason'
-                      AND conrelid = 'silver.events'::regclass) THEN
-        ALTER TABLE silver.events ADD CONSTRAINT chk_silver_events_time_or_reject_reason
-            CHECK (event_time IS NOT NULL OR reject_reason IS NOT NULL);
-    END IF;
-END;
 $$;

@@ -30,14 +30,14 @@ from typing import BinaryIO
 
 import requests
 
-import db
-from bronze_loader import LoadReport, load_chunk
-from event_files import (DEFAULT_CHUNK_BYTES, GZIP_MAGIC, InputDamaged, expand_inputs, iter_stream_chunks,
+from ghdw.core import db
+from ghdw.bronze_loader import LoadReport, load_chunk
+from ghdw.sources.event_files import (DEFAULT_CHUNK_BYTES, GZIP_MAGIC, InputDamaged, expand_inputs, iter_stream_chunks,
                          prefetched)
-from logger import start_process
-from redaction import redact
+from ghdw.logger import start_process
+from ghdw.core.redaction import redact
 
-log = logging.getLogger("BACKFILL")
+log = logging.getLogger("ghdw.BACKFILL")
 
 HOUR_FORMAT = "%Y-%m-%d-%H"           # GH Archive names hours YYYY-MM-DD-H, hour not zero-padded
 DOWNLOAD_TIMEOUT = (10, 120)          # seconds: connect, read between bytes
@@ -380,7 +380,7 @@ def completeness(conn, first: datetime, last: datetime) -> list[tuple]:
 
 
 def print_report(rows: list[tuple]) -> None:
-    from analytics import format_table
+    from ghdw.ops.queries import format_table
     print(format_table(["hour", "bronze_events", "gold_events", "from_archive", "from_listener", "coverage"], rows))
     missing = [r[0] for r in rows if r[5] == "missing"]
     sample = [r[0] for r in rows if r[5] == "listener sample only"]
@@ -416,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     outcomes, _ = run_backfill(settings, targets, force=args.force)
     failed = [name for name, status in outcomes.items() if status in ("partial", "failed")]
     if args.etl:
-        from process_etl import EtlScheduler
+        from ghdw.process_etl import EtlScheduler
         if not EtlScheduler(settings).run_cycle():
             return 1
     if failed:

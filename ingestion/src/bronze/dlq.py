@@ -39,15 +39,15 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import db
-from bronze_loader import load_chunk
-from event_files import Chunk, Reject, iter_stream_chunks, open_binary
-from logger import start_process
+from ghdw.core import db
+from ghdw.core.locks import REPLAY_LOCK_KEY
+from ghdw.bronze_loader import load_chunk
+from ghdw.sources.event_files import Chunk, Reject, iter_stream_chunks, open_binary
+from ghdw.logger import start_process
 
-log = logging.getLogger("DLQ")
+log = logging.getLogger("ghdw.DLQ")
 
 REPLAY_SOURCE = "dlq-replay"
-REPLAY_LOCK_KEY = 4_242_003  # one replay at a time: it maps new DLQ rows back to the entries it sent
 # A listed text field (error, resolution, source, event id) longer than this is cut with a note
 # saying how much is left and where to see it: 20 entries stay one screenful, whatever arrived.
 LIST_FIELD_CHARS = 300

@@ -17,9 +17,9 @@ import psycopg2
 import psycopg2.extensions
 from psycopg2 import errors, sql
 
-from config import Settings, get_settings
+from ghdw.config import Settings, get_settings
 
-log = logging.getLogger("DATABASE")
+log = logging.getLogger("ghdw.DATABASE")
 
 EMBEDDED_POSTGRES_VERSION = 16  # the warehouse targets PostgreSQL 16 (pg_input_is_valid, xid8)
 APPLICATION_NAME = "github-events-dw"

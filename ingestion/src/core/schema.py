@@ -1,36 +1,43 @@
-"""Create or update the whole warehouse: `python setup_db.py`.
+"""Create or upgrade the whole warehouse (`python setup_db.py`, `ghdw setup`).
 
-Applies the SQL files under warehouse/ in dependency order (bronze, silver, silver view
-and batch function, gold dimensions, gold fact), each file in its own transaction, under
-an advisory lock so two setups never interleave. Every file is idempotent, so a second
-run changes nothing and loses nothing; the summary at the end says what is there.
-Then the least-privilege roles (warehouse/security/roles.sql) get LOGIN and their password
-from INGESTION_DB_PASS, ETL_DB_PASS and BI_DB_PASS, when those are set.
+Under an advisory lock (so two setups never interleave), in two steps:
+1. the baseline: the layer files under warehouse/ in dependency order (bronze, silver, silver
+   view and batch function, gold dimensions, gold fact, security), each in its own transaction.
+   Every file is idempotent and is applied on every run, so a changed view or function is
+   replaced in place and a second run changes nothing and loses nothing;
+2. the migrations: warehouse/migrations/NNNN_name.sql, each applied once, in order, and
+   recorded in ghdw_meta.schema_migrations (the few marked `-- phase: before-baseline` run
+   before step 1, since the baseline needs what they add to an old table). A warehouse built before that table existed is
+   detected (it has bronze but no version table), and upgraded in place the same way.
+The summary at the end says what is there. Then the least-privilege roles
+(warehouse/security/roles.sql) get LOGIN and their password from INGESTION_DB_PASS, ETL_DB_PASS
+and BI_DB_PASS, when those are set.
 A server that is not accepting connections yet (compose's first boot) is waited for, up to
 DB_WAIT_SECONDS, with one "waiting for the database at host:port (attempt n)..." line per try;
 an error that waiting cannot cure (a wrong password) ends the run at once.
 """
 from __future__ import annotations
 
+import logging
+import re
 import sys
 import time
 from contextlib import closing
-from pathlib import Path
+from dataclasses import dataclass
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "ingestion" / "src"))
+import psycopg2
+from psycopg2 import sql
 
-import logging  # noqa: E402
+from ghdw.config import SERVICE_ROLES
+from ghdw.core import db
+from ghdw.core.locks import SETUP_LOCK_KEY
+from ghdw.core.sqlfiles import load_sql, warehouse_dir
+from ghdw.logger import start_process
 
-import psycopg2  # noqa: E402
+log = logging.getLogger("ghdw.SETUP_DB")
 
-import db  # noqa: E402
-from config import SERVICE_ROLES  # noqa: E402
-from logger import start_process  # noqa: E402
-
-log = logging.getLogger("SETUP_DB")
-
-WAREHOUSE_DIR = Path(__file__).resolve().parent / "warehouse"
-SQL_FILES = (
+# Version 0001, the baseline: every layer's objects as they are today, in dependency order.
+BASELINE_FILES = (
     "bronze/ddl.sql",
     "silver/ddl.sql",
     "silver/view_silver.sql",
@@ -47,7 +54,23 @@ SQL_FILES = (
 )
 # Database ACLs do not travel with CREATE DATABASE ... TEMPLATE: re-applied when logins are enabled.
 DATABASE_PRIVILEGES_FILE = "security/database_privileges.sql"
-SETUP_LOCK_KEY = 4_242_001  # pg_advisory_lock key reserved for schema setup
+SQL_FILES = BASELINE_FILES  # the name tests and benchmarks use
+BASELINE_VERSION = 1
+MIGRATIONS_DIR = "migrations"  # under warehouse/
+BEFORE_BASELINE_MARK = "-- phase: before-baseline"  # a line of its own in the migration's header
+MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+# The version table lives in its own schema, apart from the layers' data and their grants.
+VERSION_TABLE_SQL = """
+CREATE SCHEMA IF NOT EXISTS ghdw_meta;
+COMMENT ON SCHEMA ghdw_meta IS 'Bookkeeping of the warehouse schema itself (setup_db.py).';
+CREATE TABLE IF NOT EXISTS ghdw_meta.schema_migrations (
+    version     INTEGER     NOT NULL,
+    name        TEXT        NOT NULL,
+    applied_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+    CONSTRAINT pk_schema_migrations PRIMARY KEY (version)
+);
+"""
 
 SUMMARY_SQL = """
 SELECT n.nspname || '.' || c.relname,
@@ -59,19 +82,88 @@ ORDER BY n.nspname, c.relname
 """
 
 
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    relative: str  # under warehouse/
+    # Runs before the baseline: the baseline's views/functions/indexes need what it adds to an old table.
+    before_baseline: bool = False
+
+
+def migrations() -> list[Migration]:
+    """warehouse/migrations/NNNN_name.sql, in version order (0002 and up; 0001 is the baseline)."""
+    found = []
+    for path in sorted((warehouse_dir() / MIGRATIONS_DIR).glob("*.sql")):
+        match = MIGRATION_NAME.match(path.name)
+        if not match:
+            raise ValueError(f"{path.name}: a migration is named NNNN_name.sql")
+        before = BEFORE_BASELINE_MARK in path.read_text(encoding="utf-8").splitlines()
+        found.append(Migration(int(match[1]), match[2], f"{MIGRATIONS_DIR}/{path.name}", before))
+    versions = [m.version for m in found]
+    if len(set(versions)) != len(versions) or any(v <= BASELINE_VERSION for v in versions):
+        raise ValueError(f"migration versions must be unique and above {BASELINE_VERSION:04d}: {versions}")
+    return found
+
+
+def applied_versions(conn) -> set[int]:
+    with conn.cursor() as cur:
+        cur.execute("SELECT version FROM ghdw_meta.schema_migrations")
+        return {version for (version,) in cur.fetchall()}
+
+
+def schema_version(conn) -> int | None:
+    """The highest applied version, or None for a warehouse without the version table."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT to_regclass('ghdw_meta.schema_migrations') IS NOT NULL")
+        if not cur.fetchone()[0]:
+            return None
+        cur.execute("SELECT max(version) FROM ghdw_meta.schema_migrations")
+        return cur.fetchone()[0]
+
+
 def apply_schema(conn) -> list[tuple[str, float]]:
-    """Apply every warehouse SQL file in order; returns (file, seconds) for each."""
+    """Apply the baseline files, then every pending migration, in order; returns (file, seconds)
+    for each file applied."""
     applied = []
     conn.autocommit = False
     with conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK_KEY,))
         conn.commit()
         try:
-            for relative in SQL_FILES:
+            cur.execute("SELECT to_regclass('bronze.raw_events') IS NOT NULL, "
+                        "to_regclass('ghdw_meta.schema_migrations') IS NOT NULL")
+            has_bronze, has_versions = cur.fetchone()
+            if has_bronze and not has_versions:
+                log.info("This warehouse predates the schema version table: upgrading it in place "
+                         "(baseline, then every migration).")
+            cur.execute(VERSION_TABLE_SQL)
+            conn.commit()
+            done = applied_versions(conn)
+            pending = [m for m in migrations() if m.version not in done]
+
+            def apply(migration: Migration) -> None:
                 started = time.perf_counter()
-                cur.execute((WAREHOUSE_DIR / relative).read_text(encoding="utf-8"))
+                cur.execute(load_sql(migration.relative))
+                cur.execute("INSERT INTO ghdw_meta.schema_migrations (version, name) VALUES (%s, %s)",
+                            (migration.version, migration.name))
+                conn.commit()  # the migration and its record, together
+                applied.append((migration.relative, time.perf_counter() - started))
+
+            for migration in pending:
+                if migration.before_baseline:
+                    apply(migration)
+            for relative in BASELINE_FILES:
+                started = time.perf_counter()
+                cur.execute(load_sql(relative))
                 conn.commit()
                 applied.append((relative, time.perf_counter() - started))
+            cur.execute("INSERT INTO ghdw_meta.schema_migrations (version, name) VALUES (%s, 'baseline') "
+                        "ON CONFLICT (version) DO NOTHING", (BASELINE_VERSION,))
+            conn.commit()
+            for migration in pending:
+                if not migration.before_baseline:
+                    apply(migration)
         except Exception:
             conn.rollback()
             raise
@@ -86,11 +178,9 @@ def apply_role_passwords(conn, settings) -> list[str]:
     The database-level rights (security/database_privileges.sql) are asserted first, since a
     database copied from a template lacks them. The password travels only as a query
     parameter and is never logged."""
-    from psycopg2 import sql
-
     enabled = []
     with conn.cursor() as cur:
-        cur.execute((WAREHOUSE_DIR / DATABASE_PRIVILEGES_FILE).read_text(encoding="utf-8"))
+        cur.execute(load_sql(DATABASE_PRIVILEGES_FILE))
         for role, password in sorted(settings.role_passwords.items()):
             cur.execute(sql.SQL("ALTER ROLE {} LOGIN PASSWORD %s").format(sql.Identifier(role)), (password,))
             enabled.append(role)
@@ -102,7 +192,6 @@ def recreate_embedded_database(settings) -> None:
     """Drop and recreate the configured database: only on the embedded server (demos)."""
     if not settings.uses_embedded_db:
         raise SystemExit("--recreate only works on the embedded server; refusing to drop a configured database")
-    from psycopg2 import sql
 
     log.warning("--recreate: dropping database %s of the embedded server and everything in it; "
                 "creating it afresh.", settings.db_name)
@@ -152,13 +241,13 @@ def main(argv: list[str] | None = None) -> int:
                         "(SELECT MIN(full_date) FROM gold.dim_date), (SELECT MAX(full_date) FROM gold.dim_date), "
                         "(SELECT COUNT(*) FROM gold.dim_event_types), (SELECT COUNT(*) FROM bronze.raw_events)")
             days, first_day, last_day, types, bronze_rows = cur.fetchone()
+        version = schema_version(conn)
         conn.rollback()
     tables = sum(1 for _, kind, _ in objects if kind == "table")
     views = sum(1 for _, kind, _ in objects if kind == "view")
+    log.info("Schema version %04d (ghdw_meta.schema_migrations).", version)
     log.info("Warehouse ready: %d tables and %d views in bronze/silver/gold; dim_date %s..%s (%d days); "
              "%d event types; %d events in bronze.", tables, views, first_day, last_day, days, types, bronze_rows)
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())

@@ -33,7 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from ghdw.config import PROJECT_DIR as REPO_ROOT
 DEFAULT_SOURCES = [REPO_ROOT / "data_samples" / "github_events_sample.json", REPO_ROOT.parent / "shared" / "data" / "real"]
 WINDOW = 300          # GitHub serves the latest 300 events
 DEFAULT_PER_PAGE = 30  # GitHub's default page size

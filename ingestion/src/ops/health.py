@@ -24,10 +24,10 @@ from datetime import datetime, timezone
 
 import psycopg2
 
-import db
-from analytics import health_queries
-from logger import start_process
-from redaction import redact
+from ghdw.core import db
+from ghdw.ops.queries import health_queries
+from ghdw.logger import start_process
+from ghdw.core.redaction import redact
 
 STATUSES = ("OK", "WARNING", "CRITICAL")
 

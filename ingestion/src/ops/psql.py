@@ -17,9 +17,9 @@ from pathlib import Path
 
 from psycopg2.extensions import make_dsn, parse_dsn
 
-import db
-from config import SERVICE_ROLES
-from logger import start_process
+from ghdw.core import db
+from ghdw.config import SERVICE_ROLES
+from ghdw.logger import start_process
 
 # Variables psql does not need and must not inherit: they hold secrets.
 SECRET_VARIABLES = ("DATABASE_URL", "DB_PASS", "GITHUB_TOKEN", "PGPASSWORD", *SERVICE_ROLES.values())

@@ -18,11 +18,11 @@ import sys
 from dataclasses import dataclass
 from datetime import date
 
-import db
-from config import REPO_ROOT
-from logger import start_process
+from ghdw.core import db
+from ghdw.core.sqlfiles import warehouse_dir
+from ghdw.logger import start_process
 
-QUERIES_DIR = REPO_ROOT / "warehouse" / "queries"
+QUERIES_DIR = warehouse_dir() / "queries"
 FAST_QUERIES_DIR = QUERIES_DIR / "fast"
 SAMPLE_QUERIES = (
     ("Q1: Daily Event Volume (Last 7 Days)", "q1_daily_event_volume.sql"),

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import psycopg2
 
-import db
-from analytics import anchor, resolve_as_of
-from config import REPO_ROOT
-from health import STATUSES, Check, overall, run_checks
-from logger import start_process
+from ghdw.core import db
+from ghdw.ops.queries import anchor, resolve_as_of
+from ghdw.config import PROJECT_DIR
+from ghdw.ops.health import STATUSES, Check, overall, run_checks
+from ghdw.logger import start_process
 
-MANIFEST = REPO_ROOT / "dashboards" / "dashboard.json"
+MANIFEST = PROJECT_DIR / "dashboards" / "dashboard.json"
 QUESTIONS = {
     "daily": "Q1: Daily event volume (last 7 days)",
     "repos": "Q2: Top 10 repositories (this month)",
@@ -306,7 +306,7 @@ def build_report(conn, thresholds, as_of_option: str | None = "busiest") -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=str(REPO_ROOT / "report.html"),
+    parser.add_argument("--out", default=str(PROJECT_DIR / "report.html"),
                         help="the HTML file to write, or - for stdout")
     parser.add_argument("--as-of", default="busiest",
                         help="'busiest' (default: the end of the busiest week in gold), 'latest', 'today' or YYYY-MM-DD")

@@ -1,7 +1,7 @@
 """Run the whole pipeline: the bronze listener and the silver + gold scheduler together.
 
-    python ingestion/src/run_all.py                       live: GitHub's API, until Ctrl-C
-    python ingestion/src/run_all.py --local-github --duration 30 --show
+    ghdw run                                              live: GitHub's API, until Ctrl-C
+    ghdw demo --duration 30       (= ghdw run --local-github --duration 30 --show)
                                                           the demo: a local GitHub on loopback serving
                                                           recorded real events, for 30 s, then the
                                                           health checks and Q1-Q4
@@ -21,11 +21,10 @@ import sys
 import threading
 from pathlib import Path
 
-import db
-from config import REPO_ROOT
-from logger import start_process
+from ghdw.core import db
+from ghdw.logger import start_process
 
-log = logging.getLogger("ORCHESTRATOR")
+log = logging.getLogger("ghdw.ORCHESTRATOR")
 SRC = Path(__file__).resolve().parent
 CHILD_STOP_TIMEOUT = 60  # seconds a child gets to finish its batch after SIGTERM
 # The demo's pace, set explicitly for the children so that a .env written for production
@@ -37,8 +36,7 @@ DEMO_ETL_INTERVAL_SECONDS = 10
 
 
 def start_local_github(events_per_second: float):
-    sys.path.insert(0, str(REPO_ROOT / "tools"))
-    from local_github import DEFAULT_SOURCES, LocalGitHub, read_events
+    from ghdw.dev.local_github import DEFAULT_SOURCES, LocalGitHub, read_events
 
     events = read_events(DEFAULT_SOURCES)
     server = LocalGitHub(events, initially_produced=100, events_per_second=events_per_second,
@@ -97,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("Both processes stopped (exit codes %s).", codes)
     if args.show:
         subprocess.run([sys.executable, str(SRC / "process_etl.py"), "--once"], env=env, check=False)
-        subprocess.run([sys.executable, str(SRC / "analytics.py")], env=env, check=False)
+        subprocess.run([sys.executable, "-m", "ghdw.ops.queries"], env=env, check=False)
     return 0 if all(code == 0 for code in codes) else 1
 
 

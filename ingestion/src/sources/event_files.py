@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
 
-from json_split import BOM, first_value_shape, flatten, split_values
+from ghdw.sources.json_split import BOM, first_value_shape, flatten, split_values
 
 GZIP_MAGIC = b"\x1f\x8b"
 # Reading in 1 MiB blocks bounds memory and means a damaged gzip loses at most the

@@ -1,0 +1,88 @@
+"""The schema has a version: setup applies the baseline, then warehouse/migrations/ in order, once
+each, recorded in ghdw_meta.schema_migrations; a warehouse built before that table existed
+(by the setup_db.py of the last release without it) is upgraded in place, its data kept."""
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import sys
+import tarfile
+
+import pytest
+
+from conftest import REPO_ROOT, make_event, query, scalar
+from ghdw.core import db
+from ghdw.core import schema as setup_db
+from helpers import load_and_etl
+
+# main just before the package (issue 12): the last setup_db.py that built warehouses without a
+# schema version table. Its warehouses must upgrade in place.
+LAST_UNVERSIONED_COMMIT = "1161d11c68b776f9379df504074097a6737b70fe"
+
+
+def versions(conn) -> list[int]:
+    return [v for (v,) in query(conn, "SELECT version FROM ghdw_meta.schema_migrations ORDER BY 1")]
+
+
+def test_migration_files_are_numbered_in_order_with_a_header():
+    found = setup_db.migrations()
+    assert [m.version for m in found] == list(range(2, 2 + len(found)))
+    for migration in found:
+        text = (REPO_ROOT / "warehouse" / migration.relative).read_text()
+        assert text.startswith("-- ====="), f"{migration.relative} has no header comment"
+
+
+def test_a_new_warehouse_records_the_baseline_and_every_migration_once(empty_db):
+    with db.connection(empty_db) as conn:
+        setup_db.apply_schema(conn)
+        expected = [1] + [m.version for m in setup_db.migrations()]
+        assert versions(conn) == expected
+        applied = setup_db.apply_schema(conn)  # a second run: the baseline again, no migration
+        assert versions(conn) == expected
+        assert not any(relative.startswith("migrations/") for relative, _ in applied)
+        assert setup_db.schema_version(conn) == expected[-1]
+
+
+def test_a_warehouse_without_the_version_table_is_upgraded_in_place(empty_db):
+    with db.connection(empty_db) as conn:
+        setup_db.apply_schema(conn)
+        load_and_etl(conn, [make_event("kept-1"), make_event("kept-2")])
+        with conn.cursor() as cur:
+            cur.execute("DROP SCHEMA ghdw_meta CASCADE")
+        conn.commit()
+        assert setup_db.schema_version(conn) is None
+        conn.rollback()
+        setup_db.apply_schema(conn)
+        assert versions(conn) == [1] + [m.version for m in setup_db.migrations()]
+        assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_events") == 2
+
+
+def _legacy_tree(tmp_path):
+    """setup_db.py, ingestion/src and warehouse/ as LAST_UNVERSIONED_COMMIT had them."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    archive = subprocess.run(["git", "archive", "--format=tar", LAST_UNVERSIONED_COMMIT, "setup_db.py",
+                              "ingestion/src", "warehouse"], cwd=REPO_ROOT, capture_output=True, timeout=60)
+    if archive.returncode != 0:
+        pytest.skip(f"commit {LAST_UNVERSIONED_COMMIT[:7]} is not in this clone (shallow?)")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(tmp_path / "legacy", filter="data")
+    return tmp_path / "legacy"
+
+
+def test_a_warehouse_built_by_the_last_unversioned_release_upgrades_in_place(empty_db, tmp_path):
+    legacy = _legacy_tree(tmp_path)
+    env = {"DATABASE_URL": empty_db.database_url, "LOG_DIR": str(empty_db.log_dir), "PATH": "/usr/bin:/bin"}
+    built = subprocess.run([sys.executable, "setup_db.py"], cwd=legacy, env=env, capture_output=True, text=True,
+                           timeout=180)
+    assert built.returncode == 0, built.stderr[-3000:]
+    with db.connection(empty_db) as conn:
+        assert setup_db.schema_version(conn) is None  # what that release built: no version table
+        conn.rollback()
+        load_and_etl(conn, [make_event("before-1"), make_event("before-2")])
+        setup_db.apply_schema(conn)
+        assert versions(conn) == [1] + [m.version for m in setup_db.migrations()]
+        load_and_etl(conn, [make_event("after")])
+        assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_events") == 3
+        assert scalar(conn, "SELECT COUNT(*) FROM silver.events WHERE reject_reason IS NOT NULL") == 0
