@@ -1,6 +1,7 @@
-# The image of the pipeline's Python processes: setup_db.py, the bronze listener (main.py),
-# the silver+gold scheduler (process_etl.py), health.py, dlq.py, backfill.py, report.py and the
-# Metabase provisioning script. docker-compose.yml runs one container per process from it.
+# The image of the pipeline's Python processes: the ghdw package (pip install .: the `ghdw` command
+# and every module), the specification's scripts (setup_db.py, ingestion/src/main.py,
+# ingestion/src/process_etl.py, ...), the warehouse's SQL (warehouse/, found through GHDW_HOME) and
+# the Metabase provisioning script. docker-compose.yml runs one container per process from it.
 # Small: slim base, no compiler (psycopg2-binary ships wheels), no embedded PostgreSQL (compose
 # runs postgres:16), dependencies in their own layer. Runs as an unprivileged user; no secret is
 # baked in: settings come from the environment at run time (.dockerignore keeps .env out).
@@ -10,6 +11,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    GHDW_HOME=/app \
     LOG_DIR=/app/ingestion/logs
 
 WORKDIR /app
@@ -21,11 +23,14 @@ RUN groupadd --system --gid 10001 pipeline \
 COPY requirements.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
 
-COPY setup_db.py ./
+COPY pyproject.toml setup_db.py ./
 COPY warehouse/ warehouse/
 COPY ingestion/src/ ingestion/src/
 COPY dashboards/ dashboards/
-RUN mkdir -p /app/ingestion/logs && chown pipeline:pipeline /app/ingestion/logs
+# The package itself (its dependencies are the layer above); build files are not kept.
+RUN pip install --no-cache-dir --no-deps . \
+    && rm -rf build ./*.egg-info \
+    && mkdir -p /app/ingestion/logs && chown pipeline:pipeline /app/ingestion/logs
 
 USER 10001:10001
 

@@ -1,7 +1,7 @@
 """Bronze: dedup by event id, bad rows isolated to the DLQ, \\u0000 repaired, nothing lost."""
 import json
 
-from ghdw.bronze_loader import FAST_LOAD_SQL, load_chunk, load_events
+from ghdw.bronze_loader import FAST_LOAD, LINES_LOAD_SQL, load_chunk, load_events
 from conftest import make_event, query, scalar
 from ghdw.sources.event_files import Chunk
 
@@ -30,7 +30,7 @@ def test_bad_row_is_isolated_into_dlq_while_rest_of_batch_commits(conn):
     assert json.loads(raw_text)["id"] == "66"
     assert "\\ud800" in raw_text  # the text exactly as it was sent
     assert "invalid JSON" in error and "surrogate" in error.lower()
-    assert source == "test" or source == "api"
+    assert source == "api"  # load_events' default: the listener's batches
 
 
 def test_fast_statement_fails_on_bad_json_so_fallback_is_real(conn):
@@ -42,7 +42,7 @@ def test_fast_statement_fails_on_bad_json_so_fallback_is_real(conn):
                     "IDENTITY, line TEXT) ON COMMIT DELETE ROWS")
         cur.execute("INSERT INTO bronze_staging (line) VALUES (%s)", ('{"id":"1","x":"\\ud800"}',))
         with pytest.raises(psycopg2.Error):
-            cur.execute(FAST_LOAD_SQL, {"source": "t", "line_offset": 0})
+            cur.execute(LINES_LOAD_SQL, {"source": "t", "line_offset": 0, **FAST_LOAD})
     conn.rollback()
 
 

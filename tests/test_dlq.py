@@ -259,6 +259,7 @@ def test_every_stored_error_message_is_bounded_on_insert_and_update(conn):
 
 def test_setup_bounds_messages_stored_before_the_bound_existed(conn):
     with conn.cursor() as cur:
+        cur.execute("DROP SCHEMA ghdw_meta CASCADE")  # a warehouse from before the version table
         cur.execute("ALTER TABLE bronze.dead_letter_queue DISABLE TRIGGER trg_dead_letter_queue_bound_error_message")
         cur.execute("INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source) "
                     "VALUES ('z', %s, 'test')", ("y" * 100_000,))

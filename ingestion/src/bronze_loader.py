@@ -31,6 +31,7 @@ from psycopg2.extras import execute_values
 
 from ghdw.sources import json_split
 from ghdw.sources.event_files import Chunk, Reject
+from ghdw.core.sqlfiles import load_sql
 from ghdw.sources.json_split import RawEvent
 
 log = logging.getLogger("ghdw.BRONZE_LOADER")
@@ -38,101 +39,17 @@ log = logging.getLogger("ghdw.BRONZE_LOADER")
 # Bytes that valid JSON text never contains raw (JSON escapes control characters), used as
 # CSV delimiter and quote so that COPY passes each line through byte for byte.
 COPY_SQL = r"COPY pg_temp.bronze_staging (line) FROM STDIN WITH (FORMAT csv, DELIMITER E'\x01', QUOTE E'\x02')"
+JSON_COPY_SQL = r"COPY pg_temp.bronze_staging_jsonb (doc) FROM STDIN WITH (FORMAT csv, DELIMITER E'\x01', QUOTE E'\x02')"
 
 LOAD_WORK_MEM = "256MB"
 
-STAGING_DDL = """
-CREATE TEMP TABLE IF NOT EXISTS bronze_staging (
-    line_no BIGINT GENERATED ALWAYS AS IDENTITY,
-    line    TEXT STORAGE EXTERNAL  -- no compression: staged text lives for one transaction
-) ON COMMIT DELETE ROWS
-"""
-
-# Fast path (step 0). A line that is not an object with a usable id makes event_id NULL, so the
-# NOT NULL constraint fails the statement and the batch falls back to the careful path, which
-# dead-letters exactly that line with a precise reason.
+# The load statements, under warehouse/bronze/load/ (see each file's header).
+STAGING_DDL = load_sql("bronze/load/staging.sql")
+JSON_LOAD_SQL = load_sql("bronze/load/load_parsed.sql")
+LINES_LOAD_SQL = load_sql("bronze/load/load_lines.sql")
+FAST_LOAD = {"careful": False, "line_no": None}  # the set-based load
+SAFE_LOAD = {"careful": True, "line_no": None}  # the validating set-based load
 NUL_ESCAPE = b"\\u0000"
-JSON_COPY_SQL = COPY_SQL.replace("bronze_staging (line)", "bronze_staging_jsonb (doc)")
-JSON_STAGING_DDL = """
-CREATE TEMP TABLE IF NOT EXISTS bronze_staging_jsonb (
-    doc JSONB STORAGE EXTERNAL  -- parsed by COPY; not compressed, it lives for one transaction
-) ON COMMIT DELETE ROWS
-"""
-JSON_LOAD_SQL = """
-WITH inserted AS (
-    INSERT INTO bronze.raw_events (event_id, raw_data, source)
-    SELECT CASE WHEN jsonb_typeof(doc -> 'id') IN ('string', 'number') THEN NULLIF(doc ->> 'id', '') END,
-           doc, %(source)s
-      FROM pg_temp.bronze_staging_jsonb
-     WHERE doc IS NOT NULL
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING 1
-)
-SELECT (SELECT COUNT(*) FROM pg_temp.bronze_staging_jsonb WHERE doc IS NOT NULL),
-       (SELECT COUNT(*) FROM inserted)
-"""
-
-# {parse} is filled with the fast or the safe jsonb cast; %(...)s are query parameters.
-LOAD_SQL_TEMPLATE = r"""
-WITH staged AS (
-    SELECT st.line_no + %(line_offset)s AS source_line,
-           st.line,
-           -- \u0000 preceded by an even number of backslashes is the escape jsonb rejects.
-           CASE WHEN strpos(st.line, '\u0000') > 0
-                THEN regexp_replace(st.line, '(?<!\\)((?:\\\\)*)\\u0000', '\1\\ufffd', 'g')
-           END AS repaired
-      FROM pg_temp.bronze_staging AS st
-     WHERE st.line IS NOT NULL {row_filter}
-),
-texts AS (
-    SELECT source_line, line, COALESCE(repaired, line) AS clean,
-           repaired IS NOT NULL AND repaired <> line AS is_repaired
-      FROM staged
-),
-parsed AS MATERIALIZED (
-    SELECT source_line, line, is_repaired, {parse}
-      FROM texts
-),
-checked AS MATERIALIZED (
-    SELECT source_line, line, is_repaired, doc,
-           CASE WHEN parse_error IS NOT NULL THEN parse_error
-                WHEN jsonb_typeof(doc) <> 'object'
-                    THEN 'not an event: JSON ' || jsonb_typeof(doc) || ', expected an object'
-                WHEN COALESCE(jsonb_typeof(doc -> 'id'), 'missing') NOT IN ('string', 'number')
-                     OR doc ->> 'id' = ''
-                    THEN 'not an event: no "id" string or number'
-           END AS reject_reason
-      FROM parsed
-),
-dead AS (
-    INSERT INTO bronze.dead_letter_queue (event_id, raw_text, error_message, source, source_line)
-    SELECT CASE WHEN jsonb_typeof(doc) = 'object' THEN doc ->> 'id' END,
-           line, reject_reason, %(source)s, source_line
-      FROM checked
-     WHERE reject_reason IS NOT NULL
-    RETURNING 1
-),
-inserted AS (
-    INSERT INTO bronze.raw_events (event_id, raw_data, source, is_repaired, original_text)
-    SELECT doc ->> 'id', doc, %(source)s, is_repaired, CASE WHEN is_repaired THEN line END
-      FROM checked
-     WHERE reject_reason IS NULL
-    ON CONFLICT (event_id) DO NOTHING
-    RETURNING is_repaired
-)
-SELECT (SELECT COUNT(*) FROM checked WHERE reject_reason IS NULL),
-       (SELECT COUNT(*) FROM inserted),
-       (SELECT COUNT(*) FROM inserted WHERE is_repaired),
-       (SELECT COUNT(*) FROM dead)
-"""
-FAST_PARSE = "clean::jsonb AS doc, NULL::TEXT AS parse_error"
-SAFE_PARSE = ("CASE WHEN pg_input_is_valid(clean, 'jsonb') THEN clean::jsonb END AS doc, "
-              "CASE WHEN NOT pg_input_is_valid(clean, 'jsonb') "
-              "THEN (SELECT 'invalid JSON: ' || i.message || COALESCE(' (' || i.detail || ')', '') "
-              "FROM pg_input_error_info(clean, 'jsonb') AS i) END AS parse_error")
-FAST_LOAD_SQL = LOAD_SQL_TEMPLATE.format(parse=FAST_PARSE, row_filter="")
-SAFE_LOAD_SQL = LOAD_SQL_TEMPLATE.format(parse=SAFE_PARSE, row_filter="")
-ONE_ROW_LOAD_SQL = LOAD_SQL_TEMPLATE.format(parse=SAFE_PARSE, row_filter="AND st.line_no = %(line_no)s")
 
 DLQ_COLUMNS = "bronze.dead_letter_queue (raw_text, error_message, source, source_line)"
 DLQ_INSERT_SQL = f"INSERT INTO {DLQ_COLUMNS} VALUES %s"
@@ -202,7 +119,7 @@ def _load_row_by_row(cur, params: dict) -> LoadReport:
     for line_no, line in cur.fetchall():
         cur.execute("SAVEPOINT bronze_row")
         try:
-            report += _run_load(cur, ONE_ROW_LOAD_SQL, {**params, "line_no": line_no})
+            report += _run_load(cur, LINES_LOAD_SQL, {**params, "careful": True, "line_no": line_no})
             cur.execute("RELEASE SAVEPOINT bronze_row")
         except psycopg2.Error as exc:
             cur.execute("ROLLBACK TO SAVEPOINT bronze_row")
@@ -251,7 +168,7 @@ def load_chunk(conn, chunk: Chunk, source: str, commit: bool = True) -> LoadRepo
 
 def _load_parsed_by_copy(cur, data: bytes, source: str) -> LoadReport | None:
     """Step 0: the whole batch through COPY-into-jsonb and one INSERT; None if any line is bad."""
-    cur.execute(JSON_STAGING_DDL)
+    cur.execute(STAGING_DDL)
     cur.execute("SAVEPOINT bronze_fast")
     try:
         cur.execute("TRUNCATE pg_temp.bronze_staging_jsonb")
@@ -268,10 +185,10 @@ def _load_parsed_by_copy(cur, data: bytes, source: str) -> LoadReport | None:
 
 
 def _load_staged(cur, params: dict) -> LoadReport:
-    for sql, name in ((FAST_LOAD_SQL, "set-based load"), (SAFE_LOAD_SQL, "validating set-based load")):
+    for mode, name in ((FAST_LOAD, "set-based load"), (SAFE_LOAD, "validating set-based load")):
         cur.execute("SAVEPOINT bronze_batch")
         try:
-            result = _run_load(cur, sql, params)
+            result = _run_load(cur, LINES_LOAD_SQL, {**params, **mode})
             cur.execute("RELEASE SAVEPOINT bronze_batch")
             return result
         except psycopg2.Error as exc:

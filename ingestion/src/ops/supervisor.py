@@ -25,7 +25,6 @@ from ghdw.core import db
 from ghdw.logger import start_process
 
 log = logging.getLogger("ghdw.ORCHESTRATOR")
-SRC = Path(__file__).resolve().parent
 CHILD_STOP_TIMEOUT = 60  # seconds a child gets to finish its batch after SIGTERM
 # The demo's pace, set explicitly for the children so that a .env written for production
 # (POLL_INTERVAL_SECONDS=60, DEMO_INTERVAL_SECONDS=120, ETL_MODE=production) cannot turn a 30 s
@@ -67,8 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         # Never send a real token to the local server. Empty, not removed: a child would otherwise
         # read it back from .env (load_dotenv fills only variables that are not set at all).
         env["GITHUB_TOKEN"] = ""
-    children = [subprocess.Popen([sys.executable, str(SRC / name)], env=env)
-                for name in ("main.py", "process_etl.py")]
+    children = [subprocess.Popen([sys.executable, "-m", "ghdw", command], env=env) for command in ("listen", "etl")]
     stop = threading.Event()
 
     def request_stop(signum, _frame):
@@ -94,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         server.stop()
     log.info("Both processes stopped (exit codes %s).", codes)
     if args.show:
-        subprocess.run([sys.executable, str(SRC / "process_etl.py"), "--once"], env=env, check=False)
+        subprocess.run([sys.executable, "-m", "ghdw", "etl", "--once"], env=env, check=False)
         subprocess.run([sys.executable, "-m", "ghdw.ops.queries"], env=env, check=False)
     return 0 if all(code == 0 for code in codes) else 1
 
