@@ -51,9 +51,10 @@ FAST_LOAD = {"careful": False, "line_no": None}  # the set-based load
 SAFE_LOAD = {"careful": True, "line_no": None}  # the validating set-based load
 NUL_ESCAPE = b"\\u0000"
 
-DLQ_COLUMNS = "bronze.dead_letter_queue (raw_text, error_message, source, source_line)"
-DLQ_INSERT_SQL = f"INSERT INTO {DLQ_COLUMNS} VALUES %s"
-DLQ_INSERT_ONE_SQL = f"INSERT INTO {DLQ_COLUMNS} VALUES (%s, %s, %s, %s)"
+DLQ_INSERT_SQL = "INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source, source_line) VALUES %s"
+DLQ_INSERT_ONE_SQL = (
+    "INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source, source_line) VALUES (%s, %s, %s, %s)"
+)
 
 
 @dataclass

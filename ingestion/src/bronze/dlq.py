@@ -41,6 +41,7 @@ from pathlib import Path
 
 from ghdw.core import db
 from ghdw.core.locks import REPLAY_LOCK_KEY
+from ghdw.core.sqlfiles import load_sql
 from ghdw.bronze_loader import load_chunk
 from ghdw.sources.event_files import Chunk, Reject, iter_stream_chunks, open_binary
 from ghdw.logger import start_process
@@ -53,32 +54,8 @@ REPLAY_SOURCE = "dlq-replay"
 LIST_FIELD_CHARS = 300
 NO_EVENT = "the replayed text holds no JSON event"
 
-# The loader's repair of \u0000 (bronze_loader.LOAD_SQL_TEMPLATE), so an event id is computed
-# here exactly as the loader stored it.
-NUL_REPAIR = r"regexp_replace({text}, '(?<!\\)((?:\\\\)*)\\u0000', '\1\\ufffd', 'g')"
-
 # Per entry: how many texts were replayed and how many of their event ids are now in bronze.
-# A text that is not an event object has no id and so is never "in bronze".
-VERIFY_SQL = f"""
-WITH texts AS (
-    SELECT t.dlq_id, {NUL_REPAIR.format(text="t.line")} AS clean
-      FROM unnest(%(ids)s::BIGINT[], %(lines)s::TEXT[]) AS t(dlq_id, line)
-),
-parsed AS (
-    SELECT dlq_id, CASE WHEN pg_input_is_valid(clean, 'jsonb') THEN clean::jsonb END AS doc
-      FROM texts
-),
-keyed AS (
-    SELECT dlq_id,
-           CASE WHEN jsonb_typeof(doc) = 'object' AND jsonb_typeof(doc -> 'id') IN ('string', 'number')
-                THEN doc ->> 'id' END AS event_id
-      FROM parsed
-)
-SELECT k.dlq_id, COUNT(*) AS texts, COUNT(r.event_id) AS in_bronze
-  FROM keyed AS k
-  LEFT JOIN bronze.raw_events AS r ON r.event_id = k.event_id
- GROUP BY k.dlq_id
-"""
+VERIFY_SQL = load_sql("bronze/dlq/verify_replay.sql")
 
 # The loader's new DLQ rows become trace rows of the entry whose lines they came from.
 TAG_FAILURES_SQL = """
@@ -99,22 +76,8 @@ SELECT t.raw_text, t.reason, %(source)s, t.original, now(),
 """
 
 
-def _bounded(column: str) -> str:
-    """SQL for a listed field: cut to LIST_FIELD_CHARS, saying how much is left and where."""
-    return (f"CASE WHEN length({column}) > %(chars)s THEN left({column}, %(chars)s) || ' [... '"
-            f" || (length({column}) - %(chars)s) || ' more chars: dlq.py show --id ' || dlq_id || ']'"
-            f" ELSE {column} END AS {column}")
-
-
-LIST_SQL = f"""
-SELECT dlq_id, failed_at, {_bounded("source")}, source_line, {_bounded("event_id")},
-       {_bounded("error_message")}, resolved_at, {_bounded("resolution")},
-       length(raw_text) AS raw_chars
-  FROM bronze.dead_letter_queue
- WHERE replay_of IS NULL AND (%(all)s OR resolved_at IS NULL)
- ORDER BY dlq_id DESC
- LIMIT %(limit)s
-"""
+# The listing, each long field cut to LIST_FIELD_CHARS with a note of what is left.
+LIST_SQL = load_sql("bronze/dlq/list_entries.sql")
 
 SHOW_SQL = """
 SELECT dlq_id, failed_at, source, source_line, event_id, error_message, resolved_at, resolution,
