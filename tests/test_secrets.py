@@ -145,7 +145,7 @@ def test_psql_gets_the_password_in_a_private_file_never_in_argv_or_environment(s
         env = {"DB_HOST": "db.example.com", "DB_PORT": "6543", "DB_USER": "app", "DB_NAME": "warehouse",
                "DB_PASS": PASSWORD}
     env["PATH"] = f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}"
-    result, _ = _run(["ingestion/src/psql.py", "-c", "SELECT 1"], env, tmp_path)
+    result, _ = _run(["-m", "ghdw", "psql", "-c", "SELECT 1"], env, tmp_path)
     assert result.returncode == 0, result.stderr
     call = json.loads(record.read_text())
     assert _leaks(" ".join(call["argv"]), PASSWORD, PIECES) == []
