@@ -43,7 +43,8 @@ from psycopg2 import sql
 from ghdw.core import db
 from ghdw.core import schema as setup_db
 from ghdw.ops.queries import fast_queries, health_queries, sample_queries
-from ghdw.bronze.backfill import file_targets, run_backfill
+from ghdw.bronze.backfill import run_backfill
+from ghdw.sources.gharchive import file_targets
 from ghdw.config import load_settings
 from ghdw.dev.local_github import DEFAULT_SOURCES, read_events
 from ghdw.process_gold import run_gold

@@ -12,7 +12,9 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ghdw.bronze.backfill import completeness, file_targets, hour_targets, parse_hour, run_backfill
+from ghdw.bronze.backfill import run_backfill
+from ghdw.ops.completeness import completeness
+from ghdw.sources.gharchive import file_targets, hour_targets, parse_hour
 from conftest import REPO_ROOT, make_event, query, scalar
 
 
@@ -167,3 +169,17 @@ def test_parallel_load_of_many_chunks_with_repeated_events_is_exact(settings, co
     assert (total.lines, total.inserted, total.duplicates, total.errors) == (3_000, 2_500, 500, 0)
     assert query(conn, "SELECT COUNT(*), COUNT(DISTINCT event_id) FROM bronze.raw_events") == [(2_500, 2_500)]
     assert len(second) == 1_000 and scalar(conn, "SELECT COUNT(DISTINCT ingest_xid) FROM bronze.raw_events") >= 5
+
+
+def test_library_functions_raise_and_only_the_command_exits(tmp_path):
+    """parse_hour and file_targets raise exceptions a caller can handle; the CLI turns them into a
+    message and exit status 1."""
+    import pytest
+
+    from ghdw.sources.gharchive import InvalidHour, looks_like_hour
+
+    with pytest.raises(InvalidHour, match="not an hour"):
+        parse_hour("yesterday")
+    with pytest.raises(FileNotFoundError):
+        file_targets([str(tmp_path / "nothing-*.json.gz")])
+    assert looks_like_hour("2024-01-01-5") and not looks_like_hour("events")

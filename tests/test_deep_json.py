@@ -9,7 +9,8 @@ import pytest
 
 
 from ghdw.sources import json_split
-from ghdw.bronze.backfill import file_targets, run_backfill
+from ghdw.bronze.backfill import run_backfill
+from ghdw.sources.gharchive import file_targets
 from ghdw.bronze_loader import events_to_chunk, load_chunk, load_events
 from conftest import SAMPLE_FILE, make_event, query, scalar
 from ghdw.dev.local_github import LocalGitHub, read_events

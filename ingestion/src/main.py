@@ -24,9 +24,11 @@ import psycopg2
 
 from ghdw.core import db
 from ghdw.api_client import AuthenticationError, GitHubClient, PollResult
-from ghdw.bronze_loader import LoadReport, load_chunks, load_events
+from ghdw.bronze.file_loads import SerialLoader, load_target
+from ghdw.bronze_loader import LoadReport, load_events
 
-from ghdw.sources.event_files import InputDamaged, expand_inputs, iter_file_chunks
+from ghdw.sources.event_files import expand_inputs
+from ghdw.sources.gharchive import Target
 from ghdw.logger import start_process
 from ghdw.core.redaction import redact
 
@@ -45,22 +47,19 @@ def _first_line(exc: Exception) -> str:
 
 
 def load_files(conn, files: list[Path]) -> tuple[LoadReport, list[str]]:
-    """Load each file; returns the total report and the files that were damaged."""
+    """Load each file, one after another on `conn`, without the backfill ledger (the shared file
+    path, ghdw.bronze.file_loads); returns the total report and the files that were damaged."""
     total, damaged = LoadReport(), []
+    loader = SerialLoader(conn)
     for path in files:
         started = time.perf_counter()
-        source = f"file:{path.name}"
-        try:
-            report = load_chunks(conn, iter_file_chunks(path), source)
-            status = "loaded"
-        except InputDamaged as exc:
-            # Everything before the damage was loaded; the rest of the file is unreadable.
-            report, status = LoadReport(), f"partial ({exc})"
-            damaged.append(f"{path}: {exc}")
-            log.error("%s is damaged: %s", path, exc)
+        target = Target(path.name, str(Path(path).resolve()), f"file:{path.name}")
+        status, report, error = load_target(conn, target, loader, ledger=False)
+        if status != "completed":
+            damaged.append(f"{path}: {error}")
         total += report
-        log.info("%s %s: %s (%d repaired) in %.2fs", status.capitalize().split(" ")[0], path.name,
-                 report.summary(), report.repaired, time.perf_counter() - started)
+        log.info("%s %s: %s (%d repaired) in %.2fs", "Loaded" if status == "completed" else status.capitalize(),
+                 path.name, report.summary(), report.repaired, time.perf_counter() - started)
     return total, damaged
 
 

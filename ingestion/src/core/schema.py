@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 import time
 from contextlib import closing
 from dataclasses import dataclass

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from ghdw.core import db
-from ghdw.core.sqlfiles import warehouse_dir
+from ghdw.core.sqlfiles import load_sql, sql_path
 from ghdw.logger import start_process
 
-QUERIES_DIR = warehouse_dir() / "queries"
-FAST_QUERIES_DIR = QUERIES_DIR / "fast"
+QUERIES_DIR = "queries"  # under warehouse/
+FAST_QUERIES_DIR = "queries/fast"
 SAMPLE_QUERIES = (
     ("Q1: Daily Event Volume (Last 7 Days)", "q1_daily_event_volume.sql"),
     ("Q2: Top 10 Most Active Repositories (This Month)", "q2_top_repositories.sql"),
@@ -39,6 +39,15 @@ class NamedQuery:
     sql: str
 
 
+
+def sql_path_exists(relative: str) -> bool:
+    try:
+        sql_path(relative)
+    except FileNotFoundError:
+        return False
+    return True
+
+
 def _strip_comments(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--")).strip()
 
@@ -46,8 +55,9 @@ def _strip_comments(text: str) -> str:
 def sample_queries(fast: bool = False) -> list[NamedQuery]:
     """Q1-Q4 as the specification prints them; with fast, Q1 and Q2 read the gold aggregates."""
     def text(name: str) -> str:
-        folder = FAST_QUERIES_DIR if fast and (FAST_QUERIES_DIR / name).exists() else QUERIES_DIR
-        return _strip_comments((folder / name).read_text(encoding="utf-8"))
+        fast_file = f"{FAST_QUERIES_DIR}/{name}"
+        folder = FAST_QUERIES_DIR if fast and sql_path_exists(fast_file) else QUERIES_DIR
+        return _strip_comments(load_sql(f"{folder}/{name}"))
     return [NamedQuery(title, text(name)) for title, name in SAMPLE_QUERIES]
 
 
@@ -58,7 +68,7 @@ def fast_queries() -> list[NamedQuery]:
 
 def health_queries() -> list[NamedQuery]:
     """The statements of health_checks.sql, each titled by the '-- name:' line above it."""
-    text = (QUERIES_DIR / "health_checks.sql").read_text(encoding="utf-8")
+    text = load_sql(f"{QUERIES_DIR}/health_checks.sql")
     found = []
     for block in re.split(r"^-- name: ", text, flags=re.MULTILINE)[1:]:
         title, _, body = block.partition("\n")

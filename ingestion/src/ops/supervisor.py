@@ -19,7 +19,6 @@ import signal
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 from ghdw.core import db
 from ghdw.logger import start_process

@@ -1,0 +1,72 @@
+"""Loading one file into bronze, the one path for every file load: `main.py --source` (serial, on
+the caller's connection, no ledger) and backfill (BACKFILL_WORKERS connections, recorded in the
+ledger bronze.backfill_files). The command decides the loader and whether to keep the ledger.
+
+A file streams open -> (gunzip) -> chunks of lines -> the bronze loader, one transaction per
+chunk. A damaged file (a truncated gzip) loads what precedes the damage and ends 'partial'.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+import requests
+
+from ghdw.bronze.ledger import record_file
+from ghdw.bronze.progress import Progress
+from ghdw.bronze_loader import LoadReport, load_chunk
+from ghdw.sources.event_files import DEFAULT_CHUNK_BYTES, Chunk, InputDamaged, iter_stream_chunks, prefetched
+from ghdw.sources.gharchive import Target
+from ghdw.sources.streams import open_target
+
+log = logging.getLogger("ghdw.BACKFILL")
+
+CHUNK_BYTES = DEFAULT_CHUNK_BYTES     # lines per transaction: ~16 MB, 5-8k GH Archive events
+
+
+class SerialLoader:
+    """A file's chunks one after another on the caller's connection (main.py --source)."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def load(self, chunks: Iterable[Chunk], source: str, on_done: Callable[[LoadReport], None]) -> None:
+        for chunk in chunks:
+            on_done(load_chunk(self.conn, chunk, source))
+
+    def close(self) -> None:
+        """Nothing to release: the connection is the caller's."""
+
+
+def load_target(conn, target: Target, loader, *, session: requests.Session | None = None, ledger: bool = True,
+                progress: Progress | None = None) -> tuple[str, LoadReport, str | None]:
+    """Load one target through `loader` (SerialLoader or ParallelLoader); with `ledger`, record it in
+    bronze.backfill_files on `conn`. Returns (completed | partial | failed, report, error)."""
+    report, hashing = LoadReport(), None
+    if ledger:
+        record_file(conn, target, "loading", report, None, None, finished=False)
+    try:
+        stream, hashing, closer = open_target(target, session)
+    except (OSError, requests.RequestException) as exc:
+        if ledger:
+            record_file(conn, target, "failed", report, None, str(exc), finished=True)
+        log.error("%s: could not be read: %s", target.name, exc)
+        return "failed", report, str(exc)
+    status, error = "completed", None
+
+    def done(part: LoadReport) -> None:
+        nonlocal report
+        report += part
+        if progress:
+            progress.add(part.inserted + part.duplicates)
+
+    try:
+        loader.load(prefetched(iter_stream_chunks(stream, CHUNK_BYTES)), target.source, done)
+    except (InputDamaged, requests.RequestException, OSError, EOFError) as exc:
+        status, error = "partial", f"{type(exc).__name__}: {exc}"
+        log.error("%s is damaged after %d lines: %s; loaded what preceded it.", target.name, report.lines, exc)
+    finally:
+        closer.close()
+    if ledger:
+        record_file(conn, target, status, report, hashing, error, finished=True)
+    return status, report, error

@@ -1,0 +1,67 @@
+"""GH Archive's hours as load targets: naming (YYYY-MM-DD-H, hour not zero-padded), ranges of
+hours at GHARCHIVE_URL, and local files named like an hour.
+
+A Target is one file to load into bronze: its name in the backfill ledger, where to read it, and
+the source recorded on its events. Errors are exceptions (InvalidHour, FileNotFoundError); the
+command line decides what to tell the user and how to exit.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ghdw.sources.event_files import expand_inputs
+
+HOUR_FORMAT = "%Y-%m-%d-%H"           # GH Archive names hours YYYY-MM-DD-H, hour not zero-padded
+
+
+class InvalidHour(ValueError):
+    """Text that is not an hour in GH Archive's YYYY-MM-DD-H form."""
+
+
+@dataclass
+class Target:
+    name: str          # key in bronze.backfill_files, e.g. 2024-01-01-0.json.gz
+    uri: str           # URL or absolute path
+    source: str        # bronze.raw_events.source, e.g. gharchive:2024-01-01-0
+
+
+def parse_hour(text: str) -> datetime:
+    """YYYY-MM-DD-H (GH Archive's name of an hour); InvalidHour otherwise."""
+    try:
+        day, hour = text.rsplit("-", 1)
+        return datetime.strptime(day, "%Y-%m-%d").replace(hour=int(hour))
+    except ValueError:
+        raise InvalidHour(f"not an hour: {text!r} (expected YYYY-MM-DD-H, for example 2024-01-01-0)") from None
+
+
+def hour_name(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d}-{moment.hour}"
+
+
+def hour_targets(first: datetime, last: datetime, base_url: str) -> list[Target]:
+    targets, moment = [], first
+    while moment <= last:
+        name = hour_name(moment)
+        targets.append(Target(f"{name}.json.gz", f"{base_url.rstrip('/')}/{name}.json.gz", f"gharchive:{name}"))
+        moment += timedelta(hours=1)
+    return targets
+
+
+def file_targets(patterns: list[str]) -> list[Target]:
+    """Local files, directories or globs as targets; an hour-named file counts as that GH Archive hour."""
+    paths = expand_inputs(patterns)  # FileNotFoundError: a pattern that matches nothing
+    targets = []
+    for path in paths:
+        stem = path.name.removesuffix(".gz").removesuffix(".json")
+        source = f"gharchive:{stem}" if looks_like_hour(stem) else f"file:{path.name}"
+        targets.append(Target(path.name, str(path.resolve()), source))
+    return targets
+
+
+def looks_like_hour(stem: str) -> bool:
+    try:
+        parse_hour(stem)
+        return True
+    except InvalidHour:
+        return False
