@@ -83,6 +83,7 @@ def top10_comparable(rows):
     return [r[2] for r in rows], sorted(r for r in rows if r[2] > cut)
 
 
+@pytest.mark.slow
 def test_fast_q1_q2_answer_exactly_like_the_specification_on_real_data(conn):
     files = real_data_files()
     if not files:

@@ -17,6 +17,8 @@ from ghdw.ops.completeness import completeness
 from ghdw.sources.gharchive import file_targets, hour_targets, parse_hour
 from conftest import REPO_ROOT, make_event, query, scalar
 
+pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
+
 
 def hour_file(directory, name: str, count: int, start: int = 0, pad: int = 0) -> list[str]:
     ids = [f"{name}-{i}" for i in range(start, start + count)]
@@ -156,8 +158,8 @@ def test_backfill_and_listener_concurrently_lose_and_duplicate_nothing(settings,
 def test_parallel_load_of_many_chunks_with_repeated_events_is_exact(settings, conn, tmp_path, monkeypatch):
     """Two connections loading chunks of one file at once, the same events in several chunks and
     files: every event once, and the file's counts add up."""
-    from ghdw.bronze import backfill
-    monkeypatch.setattr(backfill, "CHUNK_BYTES", 8_192)  # a chunk per 1 MiB block read: several per file
+    from ghdw.bronze import file_loads
+    monkeypatch.setattr(file_loads, "CHUNK_BYTES", 8_192)  # a chunk per 1 MiB block read: several per file
     first = hour_file(tmp_path, "2024-01-07-0", 1_500, pad=1_000)
     # The second file repeats the first one's last 500 events, then 1,000 new ones.
     second = hour_file(tmp_path, "2024-01-07-1", 1_000, pad=1_000)

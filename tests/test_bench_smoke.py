@@ -5,6 +5,9 @@ import subprocess
 import sys
 
 from conftest import REPO_ROOT
+import pytest
+
+pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
 
 
 def test_benchmark_smoke_run_prints_its_figures_as_json(admin_settings, tmp_path):

@@ -14,6 +14,8 @@ import pytest
 from conftest import REPO_ROOT, SAMPLE_FILE, scalar
 from helpers import run_cli
 
+pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
+
 PASSWORD = "pw-never-in-a-log-line"
 COMMANDS = {
     "setup_db": ["setup_db.py"],

@@ -19,6 +19,8 @@ import yaml
 from conftest import REPO_ROOT, SAMPLE_FILE, scalar
 from ghdw.dev.local_github import LocalGitHub, read_events
 
+pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
+
 COMPOSE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 ROLE_PASSWORDS = {"INGESTION_DB_PASS": "ingest-pw-1", "ETL_DB_PASS": "etl-pw-2", "BI_DB_PASS": "bi-pw-3"}

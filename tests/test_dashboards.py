@@ -18,6 +18,8 @@ from helpers import run_etl
 from ghdw.main import load_files
 from fake_metabase import FakeMetabase
 
+pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
+
 ENV = {"WAREHOUSE_HOST": "postgres", "WAREHOUSE_PORT": "5432", "WAREHOUSE_DB": "github_events",
        "WAREHOUSE_BI_USER": "gh_bi", "BI_DB_PASS": "bi-pass-xyz",
        "METABASE_ADMIN_EMAIL": "admin@example.com", "METABASE_ADMIN_PASSWORD": "mb-admin-pass-42"}

@@ -17,6 +17,8 @@ from ghdw.dev.local_github import LocalGitHub, read_events
 from ghdw.main import load_files
 from test_listener import make_listener
 
+pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
+
 GOOD = [make_event(str(i)) for i in range(1, 21)]
 # Two depths: one PostgreSQL parses (the event must land in bronze), one far past anything
 # recursive (PostgreSQL may refuse it: then the DLQ, with its reason).

@@ -14,6 +14,8 @@ from ghdw.bronze.dlq import list_entries, replay
 from ghdw.sources.event_files import Chunk
 from helpers import run_cli
 
+pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
+
 BROKEN = '{"id": "501", "type": "PushEvent", "actor": {"id": 1, "login": "a"}, "repo": {"id": 2, "name": "o/r"}, ' \
          '"created_at": "2024-01-15T12:00:00Z"'  # truncated: the closing brace is missing
 

@@ -12,6 +12,8 @@ from conftest import REPO_ROOT, SAMPLE_FILE, SPEC_README, query, real_data_files
 from helpers import run_cli, run_etl
 from ghdw.main import load_files
 
+pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
+
 
 def events_in(path) -> list[dict]:
     """The events of one file, whatever its format: a JSON array, one JSON object, or JSON lines."""

@@ -9,6 +9,8 @@ from conftest import make_event, query, real_data_files, scalar
 from ghdw.sources.event_files import InputDamaged, iter_file_chunks
 from ghdw.main import load_files
 
+pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
+
 EVENTS = [make_event(str(i)) for i in range(1, 6)]
 
 

@@ -14,6 +14,8 @@ from conftest import REPO_ROOT, SAMPLE_FILE, query, scalar
 from ghdw.dev.local_github import LocalGitHub, read_events
 from ghdw.main import Listener
 
+pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
+
 EVENTS = read_events([SAMPLE_FILE])  # 450 real events, oldest first
 
 

@@ -26,6 +26,8 @@ from conftest import SAMPLE_FILE, query, scalar
 from ghdw.dev.local_github import LocalGitHub, read_events
 from ghdw.main import Listener
 
+pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
+
 EVENTS = read_events([SAMPLE_FILE])
 # A generous bound on waiting for the listener to reach the crash point: never met when things work;
 # it only turns a hang into a failure.

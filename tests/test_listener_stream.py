@@ -17,6 +17,8 @@ from conftest import query
 from ghdw.dev.local_github import DEFAULT_SOURCES, LocalGitHub, read_events
 from ghdw.main import Listener
 
+pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
+
 STREAM = read_events(DEFAULT_SOURCES)  # ~2,500 recorded real events, oldest first
 # GitHub answers a page of 100 events in about a quarter of a second: the stream's move per page request.
 PAGE_REQUEST_SECONDS = 0.25

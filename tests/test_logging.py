@@ -7,7 +7,11 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from conftest import REPO_ROOT
+
+pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - (SILVER_JOB|ORCHESTRATOR) - INFO - "
                   r"writer (\w+) line (\d+) x+$")

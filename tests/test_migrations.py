@@ -71,6 +71,7 @@ def _legacy_tree(tmp_path):
     return tmp_path / "legacy"
 
 
+@pytest.mark.slow
 def test_a_warehouse_built_by_the_last_unversioned_release_upgrades_in_place(empty_db, tmp_path):
     legacy = _legacy_tree(tmp_path)
     env = {"DATABASE_URL": empty_db.database_url, "LOG_DIR": str(empty_db.log_dir), "PATH": "/usr/bin:/bin"}

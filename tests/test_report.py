@@ -16,6 +16,8 @@ from conftest import SAMPLE_FILE, make_event
 from helpers import load_and_etl, run_cli, run_etl
 from ghdw.main import load_files
 
+pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 CHARTS = ("chart-daily-volume", "chart-top-repositories", "chart-hour-of-day", "chart-event-types")
 # Headless, offline, no sandbox (CI runs as root), nothing fetched in the background.

@@ -13,6 +13,8 @@ from conftest import make_event, scalar
 from ghdw.process_gold import run_gold
 from ghdw.process_silver import run_silver
 
+pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
+
 PASSWORDS = {"gh_ingestion": "ingest-secret-1", "gh_etl": "etl-secret-2", "gh_bi": "bi-secret-3"}
 
 

@@ -9,6 +9,9 @@ from ghdw.core import db
 from conftest import REPO_ROOT, SAMPLE_FILE, make_event, scalar
 from ghdw.bronze_loader import load_events
 from ghdw.process_etl import ETL_LOCK_KEY, EtlScheduler
+import pytest
+
+pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
 
 
 def test_second_scheduler_skips_while_a_cycle_holds_the_lock(settings, conn, caplog):

@@ -16,6 +16,8 @@ from psycopg2.extensions import parse_dsn
 from conftest import REPO_ROOT, SAMPLE_FILE, scalar
 from ghdw.core.redaction import secret_forms
 
+pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
+
 from ghdw.dev.local_github import LocalGitHub, read_events
 
 # Every character with a meaning in a URL, between pieces unusual enough to grep for.

@@ -11,6 +11,8 @@ from helpers import load_and_etl
 
 from ghdw.core import db
 
+pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
+
 
 def table_counts(conn):
     return dict(query(conn, """

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, cast
 
 import requests
 
@@ -47,15 +47,16 @@ def open_target(target: Target, session: requests.Session | None) -> tuple[Binar
             response.close()
             raise FileNotFoundError(f"{target.uri}: HTTP {response.status_code}")
         response.raw.decode_content = False  # we gunzip ourselves, streaming
-        raw, closer = response.raw, response
+        raw = cast(BinaryIO, response.raw)
+        closer: Closeable = response
     else:
-        raw = open(target.uri, "rb")
+        raw = open(target.uri, "rb")  # noqa: SIM115 - closed by the caller, through `closer`
         closer = raw
     hashing = HashingReader(raw)
     peek = hashing.read(2)
     rest = _Prefixed(peek, hashing)
-    stream: BinaryIO = gzip.GzipFile(fileobj=rest, mode="rb") if peek == GZIP_MAGIC else rest  # type: ignore[assignment]
-    return stream, hashing, closer
+    stream = gzip.GzipFile(fileobj=cast(BinaryIO, rest), mode="rb") if peek == GZIP_MAGIC else rest
+    return cast(BinaryIO, stream), hashing, closer
 
 
 class _Prefixed:
