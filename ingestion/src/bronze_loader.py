@@ -306,10 +306,11 @@ def events_to_chunk(events: Iterable) -> Chunk:
     return Chunk(data=b"\n".join(lines), rejects=rejects)
 
 
-def load_events(conn, events: list, source: str = "api") -> LoadReport:
-    """Load a batch of already-parsed events (the API client's page) and log its report."""
+def load_events(conn, events: list, source: str = "api", commit: bool = True) -> LoadReport:
+    """Load a batch of already-parsed events (the API client's page) and log its report
+    (commit=False: the caller commits, as the listener does to record the poll in the same transaction)."""
     started = time.perf_counter()
-    report = load_chunk(conn, events_to_chunk(events), source)
+    report = load_chunk(conn, events_to_chunk(events), source, commit)
     log.info("Batch Report: %s (%d repaired, %.0f ms)", report.summary(), report.repaired,
              (time.perf_counter() - started) * 1000)
     return report

@@ -18,7 +18,8 @@
 --   error_message (here, in poll_log and in backfill_files) is bounded by a trigger: see the end.
 -- bronze.poll_log
 --   grain:   one row per poll of the GitHub events API by the listener.
---   written: ingestion/src/main.py (listener). read: operators, health checks.
+--   written: ingestion/src/main.py (listener). read: operators, health checks, and the
+--            listener itself on start-up (its overlap: event_ids of complete polls).
 --   Freshness and suspected gaps (no overlap with the previous poll: events may
 --   have been missed) can be queried here instead of read from logs.
 -- bronze.backfill_files
@@ -124,6 +125,16 @@ CREATE TABLE IF NOT EXISTS bronze.poll_log (
 );
 
 CREATE INDEX IF NOT EXISTS idx_poll_log_polled_at ON bronze.poll_log (polled_at);
+
+-- The listener's overlap, durable across restarts. event_ids: the ids of the events a poll handed
+-- to the loader (stored or dead-lettered), written in the same transaction as their load.
+-- is_complete: the poll paged down to an event of a complete poll, or to the end of what GitHub
+-- showed, and stored it all. Only a complete poll's events may end a later poll's paging: below an
+-- incomplete poll's events lies a hole, which the next poll pages through to fill. Bronze rows
+-- cannot say this (they do not record which poll stored them, nor whether it finished), so a
+-- restarted listener reads its overlap from here.
+ALTER TABLE bronze.poll_log ADD COLUMN IF NOT EXISTS event_ids TEXT[];
+ALTER TABLE bronze.poll_log ADD COLUMN IF NOT EXISTS is_complete BOOLEAN NOT NULL DEFAULT FALSE;
 
 -- bronze.backfill_files — one row per GH Archive hour / input file loaded by backfill.py:
 -- its outcome, so a rerun skips completed files and a crash leaves 'loading' to redo.
