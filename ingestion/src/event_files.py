@@ -71,9 +71,14 @@ class Reject:
 
 @dataclass
 class Chunk:
-    """A piece of input: `data` is newline-separated JSON texts starting at line `first_line`."""
+    """A piece of input: `data` is newline-separated JSON texts starting at line `first_line`.
+
+    `line_step` 0 says every text is from that one line (the values of one line of a JSON-lines
+    file: an array, or objects side by side). `first_line` None: the texts have no line numbers
+    (an API page, whose order changes from one poll to the next)."""
     data: bytes = b""
-    first_line: int = 1
+    first_line: int | None = 1
+    line_step: int = 1
     rejects: list[Reject] = field(default_factory=list)
 
 
