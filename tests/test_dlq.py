@@ -330,3 +330,35 @@ def test_upgrade_keeps_older_duplicate_entries_as_closed_evidence(conn):
     assert [r[2:] for r in rows[:2]] == [(True, None, None)] * 2
     assert [r[2:] for r in rows[2:]] == [(False, f"duplicate of #{firsts[r[1]]}", firsts[r[1]]) for r in rows[2:]]
     assert load_chunk(conn, Chunk(data=b"\n" * 6 + b"{broken\n"), "file:a.json").already_in_dlq == 1
+
+
+DEEP_EVENT = '{"id": "deep-1", "payload": ' + "[" * 100_000 + "]" * 100_000 + "}"  # too deep for PostgreSQL
+
+
+def test_replay_all_leaves_an_entry_too_deep_for_postgresql_open_and_resolves_the_others(conn):
+    deep_id = _dead_letter(conn, DEEP_EVENT)
+    assert "stack depth" in scalar(conn, "SELECT error_message FROM bronze.dead_letter_queue")
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source) "
+                    "VALUES (%s, 'old bug', 'test') RETURNING dlq_id", (json.dumps(make_event("700")),))
+        fine_id = cur.fetchone()[0]
+    conn.commit()
+    result = replay(conn, None)
+    assert (result.entries, result.resolved, result.inserted) == (2, 1, 1)
+    assert list(result.still_open) == [deep_id] and "stack depth" in result.still_open[deep_id]
+    assert [e["dlq_id"] for e in list_entries(conn)] == [deep_id]
+    assert scalar(conn, "SELECT resolved_at IS NOT NULL FROM bronze.dead_letter_queue WHERE dlq_id = %s",
+                  (fine_id,))
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.dead_letter_queue WHERE replay_of = %s", (deep_id,)) == 1
+
+
+def test_replay_check_of_a_text_too_deep_for_postgresql_fails_that_entry_only(conn):
+    from dlq import _Attempt, _verify
+
+    load_chunk(conn, Chunk(data=json.dumps(make_event("800")).encode()), "test")
+    attempts = [_Attempt(1, "", [DEEP_EVENT.encode()], []), _Attempt(2, "", [json.dumps(make_event("800")).encode()], [])]
+    with conn.cursor() as cur:
+        found, unverifiable = _verify(cur, attempts)
+    conn.rollback()
+    assert found == {2: (1, 1)}
+    assert list(unverifiable) == [1] and "stack depth limit exceeded" in unverifiable[1]
