@@ -252,3 +252,10 @@ def test_a_directory_without_event_files_is_an_error_naming_what_was_skipped(set
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "EVENTS.JSON" in output and "events.txt" in output and "*.jsonl" in output
+
+
+def test_a_stray_bracket_line_before_json_lines_costs_that_line_only(conn, tmp_path):
+    path = write(tmp_path / "lines.jsonl", "[\n" + "\n".join(ARRAY_EVENTS) + "\n")
+    report, _ = load_files(conn, [path])
+    assert (report.inserted, report.errors) == (6, 1)
+    assert query(conn, "SELECT raw_text, source_line FROM bronze.dead_letter_queue") == [("[", 1)]

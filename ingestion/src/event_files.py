@@ -217,7 +217,7 @@ def _is_json_lines(head: bytes, eof: bool) -> bool:
     line is a vote for JSON lines. A value valid across lines (complete, or still open after a
     few lines), two values on one line (`{..}{..}`), or a value followed by a comma (an array
     with one element per line) is a vote for a document; a file opening with `[` alone on its
-    line is a document outright. Anything else
+    line wins a tie for a document. Anything else
     (a truncated, garbled or otherwise broken line) votes for nothing: one bad line must not
     decide how every other line is read. Most votes win, ties going to JSON lines; with no
     vote at all, a file whose first value was valid over several lines before it broke is a
@@ -225,8 +225,9 @@ def _is_json_lines(head: bytes, eof: bool) -> bool:
     """
     limit = len(head) if eof else head.rfind(b"\n") + 1 or len(head)
     position = _LINE_START.match(head, 0).end()
-    if _OPENING_BRACKET_LINE.match(head, position):
-        return False   # never a JSON line: an array with its elements on the lines below
+    # `[` alone on the first line opens an array with its elements on the lines below, unless
+    # the lines below vote for JSON lines (a stray `[` before GH Archive lines is that one line's fault).
+    opens_array = _OPENING_BRACKET_LINE.match(head, position) is not None
     one_line = several_lines = 0
     first_fault_lines = None   # how many lines the first value spanned before it broke
     for _ in range(DETECT_LINES):
@@ -252,8 +253,8 @@ def _is_json_lines(head: bytes, eof: bool) -> bool:
             first_fault_lines = head.count(b"\n", position, end)
         position = _LINE_START.match(head, line_end + 1).end()
     if one_line or several_lines:
-        return one_line >= several_lines
-    return not first_fault_lines
+        return one_line > several_lines if opens_array else one_line >= several_lines
+    return not first_fault_lines and not opens_array
 
 
 def _end_of_lines(data: bytes, position: int, lines: int, limit: int) -> int:
