@@ -148,6 +148,13 @@ def _value_end(buffer: _Buffer, start: int) -> tuple[int, int, str | None]:
         start -= shift
 
 
+def value_end(data: bytes) -> tuple[int, int, str | None]:
+    """(start, end, fault) of the first value in `data`, by its brackets only (no recursion)."""
+    buffer = _Buffer([data], 1)
+    buffer.more(0)
+    return _value_end(buffer, _SPACE.match(buffer.data, 0).end())
+
+
 def split_values(blocks: Iterable[bytes], first_line: int = 1) -> Iterator[Piece]:
     """Cut a stream of concatenated JSON values into their texts, top-level arrays into their
     elements (see the module docstring). After a structural fault the rest of the input is one

@@ -26,7 +26,7 @@ import db
 from api_client import AuthenticationError, GitHubClient, PollResult, event_id_of
 from bronze_loader import LoadReport, load_chunks, load_events
 
-from event_files import InputDamaged, expand_inputs, iter_file_chunks
+from event_files import INPUT_PATTERNS, InputDamaged, expand_inputs, iter_file_chunks
 from logger import start_process
 from redaction import redact
 
@@ -302,6 +302,17 @@ def main(argv: list[str] | None = None) -> int:
         files = expand_inputs(args.source)
     except FileNotFoundError as exc:
         log.error("%s", exc)
+        return 2
+    chosen = set(files)
+    for name in args.source:
+        if Path(name).is_dir():
+            skipped = sorted(p.name for p in Path(name).iterdir() if p.is_file() and p not in chosen)
+            if skipped:
+                log.warning("%s: skipped %d file(s) that are not event files (%s): %s", name, len(skipped),
+                            " ".join(INPUT_PATTERNS), ", ".join(skipped))
+    if not files:
+        log.error("No event file to load in %s (a directory contributes %s; name other files directly).",
+                  " ".join(args.source), " ".join(INPUT_PATTERNS))
         return 2
     log.info("Loading %d file(s) into bronze (%s).", len(files), db.describe(settings))
     with db.connection(settings) as conn:

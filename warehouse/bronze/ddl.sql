@@ -12,7 +12,8 @@
 --   which is what makes its watermark safe against rows that commit late.
 --
 -- bronze.dead_letter_queue
---   grain:   one row per input line / event that failed to load.
+--   grain:   one row per input line / event that failed to load (unique per source, line and
+--            text: a reloaded line is not stored twice; see uq_dead_letter_queue_entry).
 --   written: bronze_loader.py. read: operators (psql, health checks, DLQ tools).
 --   raw_text is the text exactly as received, so a fixed loader can replay it.
 --   error_message (here, in poll_log and in backfill_files) is bounded by a trigger: see the end.
@@ -90,6 +91,30 @@ ALTER TABLE bronze.dead_letter_queue ADD COLUMN IF NOT EXISTS replay_of BIGINT;
 -- Health checks and `dlq.py list` look at the open entries only.
 CREATE INDEX IF NOT EXISTS idx_dead_letter_queue_unresolved
     ON bronze.dead_letter_queue (failed_at) WHERE resolved_at IS NULL;
+
+-- One entry per bad input: the same text at the same line of the same source is dead-lettered
+-- once, however often it arrives (a file reloaded after a crash, the listener seeing the same
+-- undecodable event on every poll). Every DLQ insert is ON CONFLICT DO NOTHING against this index;
+-- the loader still counts such a line as an error of that load. A NULL source_line (an API event)
+-- counts as one line. Replay trace rows (replay_of) are not entries and are left out.
+-- Upgrade: duplicates stored before the index existed are kept as evidence, linked to the first
+-- entry by duplicate_of and closed, so the index can be built (a no-op on a second run).
+ALTER TABLE bronze.dead_letter_queue ADD COLUMN IF NOT EXISTS duplicate_of BIGINT;
+WITH entries AS (
+    SELECT dlq_id,
+           MIN(dlq_id) OVER (PARTITION BY source, COALESCE(source_line, -1), md5(raw_text)) AS first_dlq_id
+      FROM bronze.dead_letter_queue
+     WHERE replay_of IS NULL AND duplicate_of IS NULL
+)
+UPDATE bronze.dead_letter_queue AS q
+   SET duplicate_of = e.first_dlq_id,
+       resolved_at = COALESCE(q.resolved_at, now()),
+       resolution = COALESCE(q.resolution, 'duplicate of #' || e.first_dlq_id)
+  FROM entries AS e
+ WHERE q.dlq_id = e.dlq_id AND e.dlq_id <> e.first_dlq_id;
+CREATE UNIQUE INDEX IF NOT EXISTS uq_dead_letter_queue_entry
+    ON bronze.dead_letter_queue (source, COALESCE(source_line, -1), md5(raw_text))
+    WHERE replay_of IS NULL AND duplicate_of IS NULL;
 
 -- Bronze is the immutable record of what arrived: refuse edits and deletions.
 CREATE OR REPLACE FUNCTION bronze.refuse_change() RETURNS trigger
