@@ -173,6 +173,23 @@ def test_parallel_load_of_many_chunks_with_repeated_events_is_exact(settings, co
     assert len(second) == 1_000 and scalar(conn, "SELECT COUNT(DISTINCT ingest_xid) FROM bronze.raw_events") >= 5
 
 
+def test_a_file_reloaded_after_a_crash_dead_letters_its_bad_lines_once(settings, conn, tmp_path):
+    path = tmp_path / "2024-01-05-0.json"
+    lines = [json.dumps(make_event(f"r{i}")) if i % 50 else f'{{"id": "bad-{i}", broken' for i in range(1, 1001)]
+    path.write_text("\n".join(lines) + "\n")
+    bad = sum(1 for line in lines if "broken" in line)
+    run_backfill(settings, file_targets([str(path)]))
+    # A crash after some chunks committed leaves the file 'loading': the rerun loads it all again.
+    with conn.cursor() as cur:
+        cur.execute("UPDATE bronze.backfill_files SET status = 'loading'")
+    conn.commit()
+    outcomes, total = run_backfill(settings, file_targets([str(path)]))
+    assert outcomes[path.name] == "completed"
+    assert (total.inserted, total.duplicates, total.errors, total.already_in_dlq) == (0, len(lines) - bad, bad, bad)
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.dead_letter_queue") == bad
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") + bad == len(lines)
+
+
 def test_library_functions_raise_and_only_the_command_exits(tmp_path):
     """parse_hour and file_targets raise exceptions a caller can handle; the CLI turns them into a
     message and exit status 1."""

@@ -112,6 +112,23 @@ def test_listener_loads_a_page_holding_a_deep_event(settings, conn, depth):
     assert query(conn, "SELECT error_message FROM bronze.poll_log") == [(None,)]
 
 
+def test_a_deep_event_that_stays_in_the_window_is_dead_lettered_once(settings, conn):
+    # Its id is read without recursion: stored by a complete poll, it counts as seen (and as the
+    # overlap) like any other event, rather than going to the loader again on every poll.
+    events = read_events([SAMPLE_FILE])
+    deep = deep_event_text(100_000)
+    with LocalGitHub(events, initially_produced=100, poll_interval=60) as github:
+        listener = make_listener(settings, github)
+        listener.poll_once()
+        for poll in range(3):
+            github.advance(1)
+            window = [json.dumps(e) for e in github.visible()]
+            github.serve_raw(("[" + ",".join(window[:1] + [deep] + window[1:]) + "]").encode())
+            result = listener.poll_once()
+            assert (len(result.events), result.overlap_found, result.gap_suspected) == (2 if poll == 0 else 1, True, False)
+    assert_deep_event_in_bronze_or_dlq(conn)
+
+
 def test_events_python_holds_but_cannot_dump_recursively_still_load(conn):
     deep = make_event("deep", payload=deep_value(5_000))
     chunk = events_to_chunk([make_event("1"), deep, make_event("2")])

@@ -291,3 +291,78 @@ def test_a_file_whose_unparseable_text_holds_a_nul_byte_is_dead_lettered_not_a_c
     assert loaded.returncode == 0, loaded.stderr[-2000:]
     # A pretty-printed value reaches the loader on one line (the break between tokens is a space).
     assert query(conn, "SELECT raw_text FROM bronze.dead_letter_queue") == [('{"id": "700", "type": "\\x00"}',)]
+
+
+def test_the_same_bad_text_at_the_same_line_is_one_entry_however_often_it_is_loaded(conn):
+    chunk = Chunk(data=b'{"id": "1"}\n{broken\n[1, 2]\n')
+    first = load_chunk(conn, chunk, "file:x.json")
+    again = load_chunk(conn, chunk, "file:x.json")
+    assert (first.errors, first.already_in_dlq) == (2, 0)
+    assert (again.errors, again.already_in_dlq) == (2, 2)  # still this load's errors, stored once
+    assert query(conn, "SELECT raw_text, source_line FROM bronze.dead_letter_queue ORDER BY dlq_id") == [
+        ("{broken", 2), ("[1, 2]", 3)]
+    load_chunk(conn, chunk, "file:other.json")  # another source is another entry
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.dead_letter_queue") == 4
+
+
+def test_an_undecodable_api_event_seen_by_every_poll_is_one_entry(conn):
+    from ghdw.bronze_loader import load_events
+    from ghdw.sources.json_split import RawEvent
+
+    poison = RawEvent('{"id": "9", "payload": "\\ud800"}')  # a lone surrogate: jsonb refuses it
+    load_events(conn, [make_event("1"), poison])
+    report = load_events(conn, [poison, make_event("2"), make_event("1")])  # another place in the page
+    assert (report.inserted, report.duplicates, report.errors) == (1, 1, 1)
+    assert query(conn, "SELECT source, source_line FROM bronze.dead_letter_queue") == [("api", None)]
+
+
+def test_upgrade_keeps_older_duplicate_entries_as_closed_evidence(conn):
+    with conn.cursor() as cur:
+        # Stored by an older loader: one line dead-lettered three times, once per reload.
+        cur.execute("DROP SCHEMA ghdw_meta CASCADE")  # a warehouse from before the version table
+        cur.execute("DROP INDEX bronze.uq_dead_letter_queue_entry")
+        for _ in range(3):
+            cur.execute("INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source, source_line) "
+                        "VALUES ('{broken', 'invalid JSON', 'file:a.json', 7), ('oops', 'invalid', 'api', NULL)")
+    conn.commit()
+    setup_db.apply_schema(conn)
+    setup_db.apply_schema(conn)  # a second run changes nothing
+    rows = query(conn, "SELECT dlq_id, raw_text, resolved_at IS NULL, resolution, duplicate_of "
+                       "FROM bronze.dead_letter_queue ORDER BY dlq_id")
+    assert len(rows) == 6  # nothing deleted
+    firsts = {text: dlq_id for dlq_id, text, *_ in rows[:2]}
+    assert [r[2:] for r in rows[:2]] == [(True, None, None)] * 2
+    assert [r[2:] for r in rows[2:]] == [(False, f"duplicate of #{firsts[r[1]]}", firsts[r[1]]) for r in rows[2:]]
+    assert load_chunk(conn, Chunk(data=b"\n" * 6 + b"{broken\n"), "file:a.json").already_in_dlq == 1
+
+
+DEEP_EVENT = '{"id": "deep-1", "payload": ' + "[" * 100_000 + "]" * 100_000 + "}"  # too deep for PostgreSQL
+
+
+def test_replay_all_leaves_an_entry_too_deep_for_postgresql_open_and_resolves_the_others(conn):
+    deep_id = _dead_letter(conn, DEEP_EVENT)
+    assert "stack depth" in scalar(conn, "SELECT error_message FROM bronze.dead_letter_queue")
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source) "
+                    "VALUES (%s, 'old bug', 'test') RETURNING dlq_id", (json.dumps(make_event("700")),))
+        fine_id = cur.fetchone()[0]
+    conn.commit()
+    result = replay(conn, None)
+    assert (result.entries, result.resolved, result.inserted) == (2, 1, 1)
+    assert list(result.still_open) == [deep_id] and "stack depth" in result.still_open[deep_id]
+    assert [e["dlq_id"] for e in list_entries(conn)] == [deep_id]
+    assert scalar(conn, "SELECT resolved_at IS NOT NULL FROM bronze.dead_letter_queue WHERE dlq_id = %s",
+                  (fine_id,))
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.dead_letter_queue WHERE replay_of = %s", (deep_id,)) == 1
+
+
+def test_replay_check_of_a_text_too_deep_for_postgresql_fails_that_entry_only(conn):
+    from ghdw.bronze.dlq import _Attempt, _verify
+
+    load_chunk(conn, Chunk(data=json.dumps(make_event("800")).encode()), "test")
+    attempts = [_Attempt(1, "", [DEEP_EVENT.encode()], []), _Attempt(2, "", [json.dumps(make_event("800")).encode()], [])]
+    with conn.cursor() as cur:
+        found, unverifiable = _verify(cur, attempts)
+    conn.rollback()
+    assert found == {2: (1, 1)}
+    assert list(unverifiable) == [1] and "stack depth limit exceeded" in unverifiable[1]

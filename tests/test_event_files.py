@@ -99,8 +99,9 @@ def test_several_bad_lines_at_the_start_cost_those_lines_only(conn, tmp_path):
     path = write(tmp_path / "lines.json", "\n".join(bad + GOOD_LINES) + "\n")
     report, _ = load_files(conn, [path])
     assert report.inserted == 20
-    assert query(conn, "SELECT source_line FROM bronze.dead_letter_queue ORDER BY source_line") \
-        == [(n,) for n in range(1, 6)]
+    # The last two lines are one value broken across them: one entry, from its first line.
+    assert query(conn, "SELECT source_line, raw_text FROM bronze.dead_letter_queue ORDER BY source_line") \
+        == [(1, bad[0]), (2, bad[1]), (3, bad[2]), (4, bad[3] + "\n" + bad[4])]
 
 
 def test_json_lines_whose_first_line_is_an_array_load_its_events_and_every_line(conn, tmp_path):
@@ -184,3 +185,79 @@ def test_truncated_gzip_loads_what_precedes_the_damage(conn, tmp_path):
     report, damaged = load_files(conn, [path])
     assert len(damaged) == 1 and "truncated" in damaged[0]
     assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") > 1000
+
+
+ARRAY_EVENTS = [json.dumps(make_event(f"arr-{i}")) for i in range(1, 7)]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+@pytest.mark.parametrize("opening", ["bracket_alone", "bracket_with_first_element"])
+def test_an_array_with_one_element_per_line_and_a_broken_first_element_loads_the_others(
+        conn, tmp_path, newline, opening):
+    elements = ['{"id": "x" "type": 1}'] + ARRAY_EVENTS
+    body = ("," + newline).join(elements)
+    text = ("[" + newline + body + newline + "]" if opening == "bracket_alone" else "[" + body + "]") + newline
+    path = write(tmp_path / "array.json", text)
+    report, damaged = load_files(conn, [path])
+    assert (report.inserted, report.errors, damaged) == (6, 1, [])
+    assert query(conn, "SELECT raw_text FROM bronze.dead_letter_queue") == [(elements[0],)]
+
+
+def test_a_pretty_printed_event_among_json_lines_loads_as_one_event(conn, tmp_path):
+    lines = [json.dumps(make_event("p1")), json.dumps(make_event("p2"), indent=2), json.dumps(make_event("p3")),
+             "not json"]
+    path = write(tmp_path / "mixed.jsonl", "\n".join(lines) + "\n")
+    report, _ = load_files(conn, [path])
+    assert (report.inserted, report.errors) == (3, 1)
+    # Line numbers stay the file's own: "not json" is the file's last line.
+    last_line = len("\n".join(lines).splitlines())
+    assert query(conn, "SELECT raw_text, source_line FROM bronze.dead_letter_queue") == [("not json", last_line)]
+
+
+@pytest.mark.parametrize("between", ["", " ", "\t"])
+def test_objects_side_by_side_on_a_line_all_load(conn, tmp_path, between):
+    first, second, third = (json.dumps(make_event(f"s{i}")) for i in range(1, 4))
+    path = write(tmp_path / "two.jsonl", f"{first}{between}{second}\n{third}\nnot json\n")
+    report, _ = load_files(conn, [path])
+    assert (report.inserted, report.errors) == (3, 1)
+    assert query(conn, "SELECT source_line FROM bronze.dead_letter_queue") == [(3,)]
+
+
+def test_a_pretty_printed_value_still_broken_is_one_dlq_entry(conn, tmp_path):
+    broken = '{\n  "id": "zz",\n  "type": \n}'
+    path = write(tmp_path / "broken.jsonl", json.dumps(make_event("b1")) + "\n" + broken + "\n"
+                 + json.dumps(make_event("b2")) + "\n")
+    report, _ = load_files(conn, [path])
+    assert (report.inserted, report.errors) == (2, 1)
+    assert query(conn, "SELECT raw_text, source_line FROM bronze.dead_letter_queue") == [(broken, 2)]
+
+
+def test_the_elements_of_an_array_line_keep_that_line_number(conn, tmp_path):
+    lines = [json.dumps(make_event("l1")), '["bad-a", ' + json.dumps(make_event("l2")) + ', "bad-b", "bad-c"]',
+             "garbage-3", json.dumps(make_event("l4")), "garbage-5"]
+    path = write(tmp_path / "arrline.jsonl", "\n".join(lines) + "\n")
+    report, _ = load_files(conn, [path])
+    # Per event: an array line counts one per element (4), every other line one.
+    assert (report.inserted, report.errors) == (3, 5)
+    assert query(conn, "SELECT source_line, COUNT(*) FROM bronze.dead_letter_queue GROUP BY 1 ORDER BY 1") \
+        == [(2, 3), (3, 1), (5, 1)]
+
+
+def test_a_directory_without_event_files_is_an_error_naming_what_was_skipped(settings, tmp_path):
+    from helpers import run_cli
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "EVENTS.JSON").write_text(json.dumps(make_event("1")))
+    (folder / "events.txt").write_text(json.dumps(make_event("2")))
+    result = run_cli(settings, "ingestion/src/main.py", "--once", "--source", str(folder))
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "EVENTS.JSON" in output and "events.txt" in output and "*.jsonl" in output
+
+
+def test_a_stray_bracket_line_before_json_lines_costs_that_line_only(conn, tmp_path):
+    path = write(tmp_path / "lines.jsonl", "[\n" + "\n".join(ARRAY_EVENTS) + "\n")
+    report, _ = load_files(conn, [path])
+    assert (report.inserted, report.errors) == (6, 1)
+    assert query(conn, "SELECT raw_text, source_line FROM bronze.dead_letter_queue") == [("[", 1)]

@@ -1,4 +1,5 @@
 """The bronze listener against a local GitHub over real sockets, and a real PostgreSQL."""
+import json
 import os
 import signal
 import subprocess
@@ -9,8 +10,9 @@ from dataclasses import replace
 import pytest
 
 
-from ghdw.api_client import GitHubClient
 from conftest import REPO_ROOT, SAMPLE_FILE, query, scalar
+from ghdw.api_client import AuthenticationError, GitHubClient
+from ghdw.bronze_loader import load_events
 from ghdw.dev.local_github import LocalGitHub, read_events
 from ghdw.main import Listener
 
@@ -223,6 +225,81 @@ def test_a_poll_that_fails_midway_stores_what_it_fetched_flags_a_gap_and_is_comp
     assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 300
     assert query(conn, "SELECT http_status, error_message IS NOT NULL, is_gap_suspected, inserted "
                        "FROM bronze.poll_log ORDER BY poll_id") == [(500, True, True, 100), (200, False, False, 200)]
+
+
+def stored_ids(conn) -> set[str]:
+    return {row[0] for row in query(conn, "SELECT event_id FROM bronze.raw_events")}
+
+
+@pytest.mark.parametrize("restart", [False, True], ids=["same listener", "restarted listener"])
+def test_after_a_poll_that_failed_midway_a_restarted_listener_pages_down_to_the_last_complete_poll(
+        settings, conn, restart):
+    with LocalGitHub(EVENTS, initially_produced=150) as server:
+        listener = make_listener(settings, server)
+        listener.client.max_attempts = 1
+        listener.poll_once()                # complete: all 150 shown
+        server.advance(250)
+        server.inject("500", page=2)
+        failed = listener.poll_once()       # stores page 1 (100 of the 250 new), then fails for good
+        assert (failed.pages, failed.gap_suspected) == (1, True)
+        if restart:
+            listener.close()
+            listener = make_listener(settings, server)
+        server.advance(10)
+        third = listener.poll_once()
+        produced = {str(e["id"]) for e in server.events[:server.produced]}
+    # Page 1 holds only the failed poll's events and 10 new ones: no overlap yet. The other 150 new
+    # events lie below them, above the complete poll's, whether or not the listener restarted.
+    assert (third.pages, third.overlap_found, third.gap_suspected) == (3, True, False)
+    assert produced - stored_ids(conn) == set()
+    assert query(conn, "SELECT is_complete, cardinality(event_ids) FROM bronze.poll_log ORDER BY poll_id") \
+        == [(True, 150), (False, 100), (True, 260)]
+
+
+# Events whose id the loader cannot use: it dead-letters each one, whatever the others are.
+EVENTS_WITHOUT_ID = [{"type": "PushEvent"}, {"type": "PushEvent"}, {"id": None, "type": "PushEvent"},
+                     {"id": None, "type": "PushEvent"}, {"id": "", "type": "PushEvent"},
+                     {"id": {"n": 1}, "type": "PushEvent"}, {"id": True, "type": "PushEvent"},
+                     {"id": ["1"], "type": "PushEvent"}]
+
+
+def test_events_without_a_usable_id_are_each_dead_lettered_and_never_taken_for_the_overlap(settings, conn):
+    with LocalGitHub(EVENTS, initially_produced=50) as server:
+        listener = make_listener(settings, server)
+        listener.poll_once()
+        server.advance(1)
+        server.serve_raw(json.dumps(EVENTS_WITHOUT_ID + server.visible()).encode())
+        second = listener.poll_once()
+        assert (len(second.events), second.overlap_found, second.gap_suspected) == (9, True, False)
+        assert scalar(conn, "SELECT COUNT(*) FROM bronze.dead_letter_queue") == len(EVENTS_WITHOUT_ID)
+        server.advance(350)  # more than the 300 shown: events were missed, whatever page 1 starts with
+        server.serve_raw(json.dumps(EVENTS_WITHOUT_ID + server.visible()[:92]).encode())
+        third = listener.poll_once()
+    assert (third.pages, third.overlap_found, third.gap_suspected) == (3, False, True)
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.dead_letter_queue") == 2 * len(EVENTS_WITHOUT_ID)
+
+
+def test_a_401_on_page_2_keeps_page_1_records_the_poll_then_stops_the_listener(settings, conn, github):
+    listener = make_listener(settings, github)
+    listener.poll_once()
+    github.advance(150)
+    github.inject("401", page=2)
+    with pytest.raises(AuthenticationError):
+        listener.poll_once()
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 400
+    assert query(conn, "SELECT pages, inserted, http_status, is_gap_suspected, is_complete, "
+                       "left(error_message, 30) FROM bronze.poll_log ORDER BY poll_id")[1] \
+        == (1, 100, 401, True, False, "GitHub rejected the token (401")
+
+
+@pytest.mark.parametrize("file_events", [EVENTS[:50], EVENTS[300:]], ids=["older than the window", "in the window"])
+def test_the_first_poll_of_a_warehouse_loaded_from_files_flags_a_gap(settings, conn, file_events):
+    # A file says nothing of what happened between its events and the listener's first poll, so
+    # its events are no overlap, and a non-empty warehouse's first poll is no exempt first poll.
+    load_events(conn, file_events, "file:old.json")
+    with LocalGitHub(EVENTS, initially_produced=450) as server:
+        first = make_listener(settings, server).poll_once()
+    assert (first.pages, first.overlap_found, first.gap_suspected) == (3, False, True)
 
 
 class TestClock:

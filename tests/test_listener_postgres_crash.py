@@ -157,6 +157,9 @@ def test_crash_before_the_first_polls_recent_ids_are_read(warehouse, postgres):
         cur.execute("INSERT INTO bronze.raw_events (event_id, raw_data, source) "
                     "SELECT e ->> 'id', e, 'api' FROM jsonb_array_elements(%s::jsonb) AS e",
                     (psycopg2.extras.Json(EVENTS[:300]),))
+        # ... as a complete poll stores them: its overlap is recorded in the same transaction.
+        cur.execute("INSERT INTO bronze.poll_log (pages, inserted, event_ids, is_complete) VALUES (3, 300, %s, TRUE)",
+                    ([str(e["id"]) for e in reversed(EVENTS[:300])],))
     conn.close()
     with LocalGitHub(EVENTS, initially_produced=340) as github:
         sleep = RestartOnFirstWait(postgres)
@@ -166,7 +169,7 @@ def test_crash_before_the_first_polls_recent_ids_are_read(warehouse, postgres):
         result = listener.poll_once()
         listener.close()
     assert (len(result.events), result.overlap_found, result.gap_suspected) == (40, True, False)
-    assert stored(warehouse) == ((340, 340), [(40, None)])
+    assert stored(warehouse) == ((340, 340), [(300, None), (40, None)])
 
 
 def test_crash_between_load_and_poll_log_keeps_the_poll_row(warehouse, postgres):

@@ -18,7 +18,7 @@ from helpers import load_and_etl
 
 # main just before the package (issue 12): the last setup_db.py that built warehouses without a
 # schema version table. Its warehouses must upgrade in place.
-LAST_UNVERSIONED_COMMIT = "1161d11c68b776f9379df504074097a6737b70fe"
+LAST_UNVERSIONED_COMMIT = "e5fd2b49e9f044b1a45b379755ccd3832bac2677"
 
 
 def versions(conn) -> list[int]:

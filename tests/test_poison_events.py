@@ -174,6 +174,7 @@ TEXT_INDEXES_FED_BY_EVENTS = {
 }
 TEXT_INDEXES_NOT_FED_BY_EVENTS = {
     "bronze.pk_backfill_files",        # file names backfill.py derives from GH Archive hours
+    "bronze.uq_dead_letter_queue_entry",  # source (a file name, 255 bytes at most) and md5(raw_text)
     "silver.pk_silver_etl_watermark",  # the constant 'silver.events'
     "gold.pk_gold_etl_watermark",      # the constant 'gold.fact_events'
 }

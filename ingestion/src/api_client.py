@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ import requests
 import tenacity
 
 from ghdw.core import redaction
-from ghdw.sources.json_split import RawEvent, flatten, split_values
+from ghdw.sources.json_split import RawEvent, flatten, member_text, split_values
 
 log = logging.getLogger("ghdw.API_CLIENT")
 
@@ -81,7 +82,8 @@ class PollResult:
     fetched: int = 0                             # events received, including repeats and stored ones
     pages: int = 0
     status: int | None = None                    # first page's status (200, 304, ...), or the failure's
-    overlap_found: bool = False                  # reached an event stored before this poll
+    overlap_found: bool = False                  # reached an event a complete earlier poll stored
+    reached_stored: bool = False                 # reached an event an incomplete earlier poll stored
     gap_suspected: bool = False
     poll_interval: int | None = None             # GitHub's latest X-Poll-Interval, remembered across polls
     rate_remaining: int | None = None
@@ -89,6 +91,29 @@ class PollResult:
     started_at: float | None = None              # client.monotonic() at this poll's first request
     error: GitHubError | None = None             # why paging ended early; events before it are kept
     etags: dict = field(default_factory=dict)    # url -> ETag of pages answered 200, to trust once stored
+
+
+def event_id_of(event) -> str | None:
+    """The id bronze keeps `event` under, by the loader's rule (a non-empty string, or a number),
+    or None when it has no usable id: the loader dead-letters such an event, so it can never be a
+    repeat nor an overlap. A RawEvent's id is read from its top-level members without recursion."""
+    if isinstance(event, RawEvent):
+        text = member_text(event.encode("utf-8", "surrogateescape"), "id")
+        try:
+            value = json.loads(text) if text is not None else None
+        except (ValueError, RecursionError):
+            return None
+    elif isinstance(event, dict):
+        value = event.get("id")
+    else:
+        return None
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return str(value)
+    return None
 
 
 def _events_without_recursion(body: bytes) -> list:
@@ -227,18 +252,23 @@ class GitHubClient:
         return self._redact(response.text)[:BODY_EXCERPT_CHARS]
 
     # -- one poll --------------------------------------------------------------------------------
-    def poll(self, seen: Callable[[str], bool], expect_overlap: bool = True) -> PollResult:
+    def poll(self, seen: Callable[[str], bool], expect_overlap: bool = True,
+             stored: Callable[[str], bool] | None = None) -> PollResult:
         """Fetch pages of /events until one holds an event stored before this poll, or the 300 run out.
 
-        `seen(event_id)` says whether an event was stored before this poll. GitHub computes page N
+        `seen(event_id)` says whether an event was stored by an earlier poll that was complete (paged
+        down to such an event, or to the end of what GitHub showed): only those are an overlap.
+        `stored(event_id)`, when given, says whether an incomplete earlier poll stored it: a hole may
+        lie below such an event (that poll flagged it), so paging goes on through it, but reaching
+        one counts as reaching the overlap for the gap check. GitHub computes page N
         on the window as it is when page N is asked for, and the window moves while we page: page 2
         repeats the tail of page 1. Such a repeat is skipped, never taken for the overlap; paging
         stops only at a stored event, after the last page, or at the 300 GitHub serves.
         Not reaching a stored event means events may have been missed: gap_suspected, unless there
         is nothing to overlap yet (`expect_overlap` False: the first poll of an empty warehouse).
-        A page that fails for good ends the poll with `error` set: the events fetched before it are
-        returned (to be stored: at-least-once) and, paging being incomplete, a gap is suspected.
-        An AuthenticationError is raised: a configuration error no poll can get past.
+        A page that fails for good ends the poll with `error` set (a 401 included: the caller stops
+        on it): the events fetched before it are returned (to be stored: at-least-once) and, paging
+        being incomplete, a gap is suspected.
         """
         result = PollResult(poll_interval=self.poll_interval, started_at=self.monotonic())
         url: str | None = f"{self.base_url}/events?per_page={MAX_PER_PAGE}"
@@ -246,8 +276,6 @@ class GitHubClient:
         while url and result.pages < MAX_PAGES:
             try:
                 page = self.fetch_page(url)
-            except AuthenticationError:
-                raise
             except GitHubError as exc:
                 result.error, result.status = exc, exc.status
                 break
@@ -267,14 +295,16 @@ class GitHubClient:
                 result.etags[url] = page.etag
             result.fetched += len(page.events)
             for event in page.events:
-                event_id = str(event.get("id")) if isinstance(event, dict) else None
-                if event_id is not None and seen(event_id):
-                    result.overlap_found = True
-                    continue
+                event_id = event_id_of(event)
                 if event_id is not None:
+                    if seen(event_id):
+                        result.overlap_found = True
+                        continue
                     if event_id in this_poll:
                         continue  # the window moved since the page before: a repeat, not an overlap
                     this_poll.add(event_id)
+                    if stored is not None and stored(event_id):
+                        result.reached_stored = True
                 result.events.append(event)
             if result.overlap_found:
                 break
@@ -295,7 +325,7 @@ class GitHubClient:
                 result.gap_suspected = True
                 log.warning("Paging ended early: keeping the %d new event(s) fetched, but events may have "
                             "been missed since the last poll.", len(result.events))
-        elif not result.overlap_found and expect_overlap and result.fetched:
+        elif not result.overlap_found and not result.reached_stored and expect_overlap and result.fetched:
             result.gap_suspected = True
             log.warning("No overlap with earlier events in %d page(s) (%d events): events may have been "
                         "missed since the last poll.", result.pages, result.fetched)

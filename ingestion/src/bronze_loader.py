@@ -29,9 +29,9 @@ from typing import Iterable, Iterator
 import psycopg2
 from psycopg2.extras import execute_values
 
+from ghdw.core.sqlfiles import load_sql
 from ghdw.sources import json_split
 from ghdw.sources.event_files import Chunk, Reject
-from ghdw.core.sqlfiles import load_sql
 from ghdw.sources.json_split import RawEvent
 
 log = logging.getLogger("ghdw.BRONZE_LOADER")
@@ -51,9 +51,15 @@ FAST_LOAD = {"careful": False, "line_no": None}  # the set-based load
 SAFE_LOAD = {"careful": True, "line_no": None}  # the validating set-based load
 NUL_ESCAPE = b"\\u0000"
 
-DLQ_INSERT_SQL = "INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source, source_line) VALUES %s"
+# ON CONFLICT: a text already dead-lettered at that line of that source (a reload after a crash,
+# the same API event on every poll) is counted as an error again but stored once.
+DLQ_INSERT_SQL = (
+    "INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source, source_line) VALUES %s "
+    "ON CONFLICT DO NOTHING RETURNING 1"
+)
 DLQ_INSERT_ONE_SQL = (
-    "INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source, source_line) VALUES (%s, %s, %s, %s)"
+    "INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source, source_line) VALUES (%s, %s, %s, %s) "
+    "ON CONFLICT DO NOTHING"
 )
 
 
@@ -62,8 +68,9 @@ class LoadReport:
     lines: int = 0
     inserted: int = 0
     duplicates: int = 0
-    errors: int = 0
+    errors: int = 0          # events rejected by this load, stored in the DLQ or already there
     repaired: int = 0
+    already_in_dlq: int = 0  # of the errors: the same text at the same line was dead-lettered before
 
     def __iadd__(self, other: "LoadReport") -> "LoadReport":
         for f in fields(self):
@@ -71,7 +78,8 @@ class LoadReport:
         return self
 
     def summary(self) -> str:
-        return f"{self.inserted} Inserted | {self.duplicates} Duplicates | {self.errors} Errors"
+        already = f" ({self.already_in_dlq} already in the DLQ)" if self.already_in_dlq else ""
+        return f"{self.inserted} Inserted | {self.duplicates} Duplicates | {self.errors} Errors{already}"
 
 
 def _printable(raw: bytes) -> str:
@@ -84,33 +92,47 @@ def _stage(cur, data: bytes) -> None:
     cur.copy_expert(COPY_SQL, io.BytesIO(data))
 
 
-def _stage_lines_one_by_one(cur, data: bytes, first_line: int, source: str) -> int:
+def _insert_rejects(cur, rejects: list[tuple]) -> LoadReport:
+    """Dead-letter (raw_text, reason, source, line) rows; each counts as an error of this load."""
+    if not rejects:
+        return LoadReport()
+    stored = len(execute_values(cur, DLQ_INSERT_SQL, rejects, fetch=True))
+    return LoadReport(lines=len(rejects), errors=len(rejects), already_in_dlq=len(rejects) - stored)
+
+
+def _line_number(params: dict, line_no: int) -> int | None:
+    """The input line of staged row `line_no` (None when the input has no line numbers)."""
+    if params["first_line"] is None:
+        return None
+    return params["first_line"] + (line_no - 1) * params["line_step"]
+
+
+def _stage_lines_one_by_one(cur, data: bytes, params: dict) -> LoadReport:
     """COPY refused the chunk (bad encoding, stray control bytes): stage line by line,
-    dead-lettering the lines PostgreSQL cannot hold as text. Returns lines dead-lettered."""
+    dead-lettering the lines PostgreSQL cannot hold as text."""
     cur.execute("TRUNCATE pg_temp.bronze_staging RESTART IDENTITY")
     rows, rejects = [], []
-    for number, raw in enumerate(data.split(b"\n"), start=first_line):
+    for line_no, raw in enumerate(data.split(b"\n"), start=1):
+        number = _line_number(params, line_no)
         raw = raw.rstrip(b"\r")
         try:
             text = raw.decode("utf-8")
             if "\x00" in text:
                 raise ValueError("NUL byte in text")
         except (UnicodeDecodeError, ValueError) as exc:
-            rejects.append((_printable(raw), f"unreadable text: {exc}", source, number))
+            rejects.append((_printable(raw), f"unreadable text: {exc}", params["source"], number))
             text = None
         # Keep numbering aligned with the file: one staged row per input line.
         rows.append((text if text and text.strip() else None,))
     execute_values(cur, "INSERT INTO pg_temp.bronze_staging (line) VALUES %s", rows, page_size=1000)
-    if rejects:
-        execute_values(cur, DLQ_INSERT_SQL, rejects)
-    return len(rejects)
+    return _insert_rejects(cur, rejects)
 
 
 def _run_load(cur, sql: str, params: dict) -> LoadReport:
     cur.execute(sql, params)
-    valid, inserted, repaired, dead = cur.fetchone()
-    return LoadReport(lines=valid + dead, inserted=inserted, duplicates=valid - inserted,
-                      errors=dead, repaired=repaired)
+    valid, inserted, repaired, rejected, dead = cur.fetchone()
+    return LoadReport(lines=valid + rejected, inserted=inserted, duplicates=valid - inserted,
+                      errors=rejected, repaired=repaired, already_in_dlq=rejected - dead)
 
 
 def _load_row_by_row(cur, params: dict) -> LoadReport:
@@ -125,9 +147,10 @@ def _load_row_by_row(cur, params: dict) -> LoadReport:
         except psycopg2.Error as exc:
             cur.execute("ROLLBACK TO SAVEPOINT bronze_row")
             reason = (exc.pgerror or str(exc)).strip().splitlines()[0]
-            cur.execute(DLQ_INSERT_ONE_SQL, (line, reason, params["source"], line_no + params["line_offset"]))
-            report += LoadReport(lines=1, errors=1)
-            log.warning("Row at line %d isolated to the DLQ: %s", line_no + params["line_offset"], reason)
+            number = _line_number(params, line_no)
+            cur.execute(DLQ_INSERT_ONE_SQL, (line, reason, params["source"], number))
+            report += LoadReport(lines=1, errors=1, already_in_dlq=1 - cur.rowcount)
+            log.warning("Row at line %s isolated to the DLQ: %s", number, reason)
     return report
 
 
@@ -138,11 +161,9 @@ def load_chunk(conn, chunk: Chunk, source: str, commit: bool = True) -> LoadRepo
     with conn.cursor() as cur:
         # A chunk's materialised CTEs hold ~16 MB of text; keep them in memory, not spilled to disk.
         cur.execute("SET LOCAL work_mem = %s", (LOAD_WORK_MEM,))
-        if chunk.rejects:
-            # PostgreSQL text cannot hold NUL: kept visible as \x00, as _printable does.
-            execute_values(cur, DLQ_INSERT_SQL,
-                           [(r.raw_text.replace("\x00", "\\x00"), r.reason, source, r.line) for r in chunk.rejects])
-            report += LoadReport(lines=len(chunk.rejects), errors=len(chunk.rejects))
+        # PostgreSQL text cannot hold NUL: kept visible as \x00, as _printable does.
+        report += _insert_rejects(cur, [(r.raw_text.replace("\x00", "\\x00"), r.reason, source, r.line)
+                                        for r in chunk.rejects])
         # jsonb refuses \u0000 (GH Archive has some): such a batch goes straight to the path that
         # repairs it rather than paying for a fast attempt bound to fail.
         fast = (_load_parsed_by_copy(cur, chunk.data, source)
@@ -150,17 +171,16 @@ def load_chunk(conn, chunk: Chunk, source: str, commit: bool = True) -> LoadRepo
         if fast is not None:
             report += fast
         elif chunk.data:
-            params = {"source": source, "line_offset": chunk.first_line - 1}
+            params = {"source": source, "first_line": chunk.first_line, "line_step": chunk.line_step}
             cur.execute(STAGING_DDL)
             cur.execute("SAVEPOINT bronze_copy")
             try:
                 _stage(cur, chunk.data)
             except psycopg2.Error as exc:
                 cur.execute("ROLLBACK TO SAVEPOINT bronze_copy")
-                log.warning("COPY refused the batch from line %d (%s); staging line by line.",
+                log.warning("COPY refused the batch from line %s (%s); staging line by line.",
                             chunk.first_line, str(exc).strip().splitlines()[0])
-                unreadable = _stage_lines_one_by_one(cur, chunk.data, chunk.first_line, source)
-                report += LoadReport(lines=unreadable, errors=unreadable)
+                report += _stage_lines_one_by_one(cur, chunk.data, params)
             report += _load_staged(cur, params)
     if commit:
         conn.commit()
@@ -212,7 +232,7 @@ def events_to_chunk(events: Iterable) -> Chunk:
             if "\n" in event or "\r" in event:
                 raw = event.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
                 rejects.append(Reject(raw, "invalid JSON: a line break inside a string"))
-                lines.append(b"")  # keeps the other events on their line numbers
+                lines.append(b"")
             else:
                 lines.append(event.encode("utf-8", "surrogateescape"))
             continue
@@ -221,13 +241,16 @@ def events_to_chunk(events: Iterable) -> Chunk:
         except RecursionError:
             text = json_split.dumps(event)
         lines.append(text.encode("ascii"))
-    return Chunk(data=b"\n".join(lines), rejects=rejects)
+    # No line numbers: an event's place in a poll is not where it came from, and the same bad
+    # event seen by several polls must be one DLQ entry.
+    return Chunk(data=b"\n".join(lines), first_line=None, rejects=rejects)
 
 
-def load_events(conn, events: list, source: str = "api") -> LoadReport:
-    """Load a batch of already-parsed events (the API client's page) and log its report."""
+def load_events(conn, events: list, source: str = "api", commit: bool = True) -> LoadReport:
+    """Load a batch of already-parsed events (the API client's page) and log its report
+    (commit=False: the caller commits, as the listener does to record the poll in the same transaction)."""
     started = time.perf_counter()
-    report = load_chunk(conn, events_to_chunk(events), source)
+    report = load_chunk(conn, events_to_chunk(events), source, commit)
     log.info("Batch Report: %s (%d repaired, %.0f ms)", report.summary(), report.repaired,
              (time.perf_counter() - started) * 1000)
     return report

@@ -22,15 +22,14 @@ from pathlib import Path
 
 import psycopg2
 
-from ghdw.core import db
-from ghdw.api_client import AuthenticationError, GitHubClient, PollResult
+from ghdw.api_client import AuthenticationError, GitHubClient, PollResult, event_id_of
 from ghdw.bronze.file_loads import SerialLoader, load_target
 from ghdw.bronze_loader import LoadReport, load_events
-
-from ghdw.sources.event_files import expand_inputs
-from ghdw.sources.gharchive import Target
-from ghdw.logger import start_process
+from ghdw.core import db
 from ghdw.core.redaction import redact
+from ghdw.logger import start_process
+from ghdw.sources.event_files import INPUT_PATTERNS, expand_inputs
+from ghdw.sources.gharchive import Target
 
 log = logging.getLogger("ghdw.ORCHESTRATOR")
 
@@ -38,6 +37,15 @@ RECENT_IDS_KEPT = 5_000      # ids remembered to detect overlap: 300 per poll, w
 DB_RETRY_MAX_SECONDS = 30    # cap of the reconnect backoff while PostgreSQL is away
 DB_ATTEMPTS_WHEN_STOPPING = 5  # after SIGTERM, give a lost database a few tries rather than hang the stop
 API_SOURCE = "api"
+# The newest ids the listener stored, of every poll or of complete polls only, newest first.
+RECENT_IDS_SQL = """
+SELECT u.event_id
+  FROM bronze.poll_log AS p
+ CROSS JOIN LATERAL unnest(p.event_ids) WITH ORDINALITY AS u (event_id, position)
+ WHERE p.is_complete OR NOT %(complete_only)s
+ ORDER BY p.poll_id DESC, u.position
+ LIMIT %(kept)s
+"""
 
 
 
@@ -73,7 +81,12 @@ class Listener:
         self.stop = stop or threading.Event()
         self.sleep = sleep or self.stop.wait
         self.conn = None
+        # Ids of events stored by complete polls (the overlap that ends paging), and by any poll
+        # (reaching one shows nothing was missed above it). Durable: bronze.poll_log.event_ids.
         self.recent: OrderedDict[str, None] = OrderedDict()
+        self.stored: OrderedDict[str, None] = OrderedDict()
+        # Whether bronze holds any event: only a poll of an empty warehouse has nothing to overlap.
+        self.bronze_has_events = False
         self.polls = 0
 
     # -- database, surviving restarts ----------------------------------------------------------
@@ -135,20 +148,24 @@ class Listener:
             return True
         return False
 
-    def _remember(self, event_ids) -> None:
-        for event_id in event_ids:
-            self.recent[event_id] = None
-            self.recent.move_to_end(event_id)
-        while len(self.recent) > RECENT_IDS_KEPT:
-            self.recent.popitem(last=False)
+    def _remember(self, event_ids: list[str], complete: bool) -> None:
+        for ids in (self.recent, self.stored) if complete else (self.stored,):
+            for event_id in event_ids:
+                ids[event_id] = None
+                ids.move_to_end(event_id)
+            while len(ids) > RECENT_IDS_KEPT:
+                ids.popitem(last=False)
 
     def _load_recent_ids(self, conn) -> None:
+        """After a restart, the overlap is what it would be without one: read from the poll log, never
+        from bronze, where a failed poll's events would end paging above the hole below them."""
         with conn.cursor() as cur:
-            cur.execute("SELECT event_id FROM bronze.raw_events WHERE source = %s "
-                        "ORDER BY raw_event_id DESC LIMIT %s", (API_SOURCE, RECENT_IDS_KEPT))
-            ids = [r[0] for r in cur.fetchall()]
+            for complete_only in (True, False):  # all polls last: `stored` keeps their order
+                cur.execute(RECENT_IDS_SQL, {"complete_only": complete_only, "kept": RECENT_IDS_KEPT})
+                self._remember([r[0] for r in reversed(cur.fetchall())], complete_only)
+            cur.execute("SELECT EXISTS (SELECT event_id FROM bronze.raw_events)")
+            self.bronze_has_events = cur.fetchone()[0]
         conn.rollback()
-        self._remember(reversed(ids))
 
     # -- one poll ------------------------------------------------------------------------------
     def poll_once(self) -> PollResult:
@@ -159,41 +176,63 @@ class Listener:
         # self.recent holds only events stored by polls that paged down to an overlap (or to the end
         # of what GitHub shows): a failed poll's events are stored but may sit above a hole, so the
         # next poll pages through them (the loader skips them as duplicates) down to a real overlap.
-        result = self.client.poll(lambda event_id: event_id in self.recent, expect_overlap=bool(self.recent))
+        # A gap is suspected when a poll does not reach a complete poll's events. Until a poll has
+        # completed, reaching the events of the incomplete ones is enough (each flagged the hole below
+        # it). A listener that has stored nothing has an overlap to reach only if bronze holds events
+        # (files, a backfill): the first poll of an empty warehouse has none. Events loaded from files
+        # never count as an overlap: the file says nothing of what happened between it and the window.
+        if self.recent:
+            expect_overlap, stored = True, None
+        else:
+            expect_overlap = bool(self.stored) or self.bronze_has_events
+            stored = (lambda event_id: event_id in self.stored) if self.stored else None
+        result = self.client.poll(lambda event_id: event_id in self.recent, expect_overlap, stored)
         # bronze.poll_log is readable by BI through gold.v_pipeline_health: never store a secret there.
         error = redact(str(result.error)) if result.error is not None else None
-        report, stored = LoadReport(), True
-        if result.events:
-            try:
-                report = self._with_database(lambda conn: load_events(conn, result.events, API_SOURCE))
-            except psycopg2.Error as exc:
-                # Not a lost connection (those are retried above): reported, and this poll's state
-                # does not move, so the next poll fetches these events again while GitHub shows them.
-                stored = False
-                error = f"load failed: {_first_line(exc)}"
-                log.exception("Could not store the %d fetched events; the next poll fetches them again.",
-                              len(result.events))
-        if stored and result.error is None:
-            self._remember(str(e["id"]) for e in result.events if isinstance(e, dict) and "id" in e)
-            self.client.trust_etags(result.etags)
-        duration_ms = int((time.perf_counter() - started) * 1000)
+        complete = result.error is None
+        event_ids = [event_id for event_id in map(event_id_of, result.events) if event_id is not None]
         try:
-            self._with_database(lambda conn: self._record(conn, result, report, duration_ms, error))
-        except psycopg2.Error:
-            # Not a lost connection either: reported, and the listener keeps polling without this row.
-            log.exception("Could not write this poll to bronze.poll_log.")
+            report = self._with_database(
+                lambda conn: self._store(conn, result, started, error, event_ids, complete))
+        except psycopg2.Error as exc:
+            # Not a lost connection (those are retried above): reported, and this poll's state
+            # does not move, so the next poll fetches these events again while GitHub shows them.
+            error = f"load failed: {_first_line(exc)}"
+            log.exception("Could not store the %d fetched events; the next poll fetches them again.",
+                          len(result.events))
+            try:
+                self._with_database(lambda conn: self._record(conn, result, LoadReport(), started, error))
+            except psycopg2.Error:
+                # Not a lost connection either: reported, and the listener keeps polling without this row.
+                log.exception("Could not write this poll to bronze.poll_log.")
+        else:
+            self._remember(event_ids, complete)
+            self.bronze_has_events = self.bronze_has_events or report.inserted + report.duplicates > 0
+            if complete:
+                self.client.trust_etags(result.etags)
+        if isinstance(result.error, AuthenticationError):
+            raise result.error  # a configuration error no poll can get past, now that its events are kept
         return result
 
-    def _record(self, conn, result: PollResult, report: LoadReport, duration_ms: int, error: str | None):
+    def _store(self, conn, result: PollResult, started: float, error: str | None, event_ids: list[str],
+               complete: bool) -> LoadReport:
+        """Load the poll's events and record the poll (with its overlap) in one transaction."""
+        report = load_events(conn, result.events, API_SOURCE, commit=False) if result.events else LoadReport()
+        self._record(conn, result, report, started, error, event_ids, complete)
+        return report
+
+    def _record(self, conn, result: PollResult, report: LoadReport, started: float, error: str | None,
+                event_ids: list[str] | None = None, complete: bool = False):
+        duration_ms = int((time.perf_counter() - started) * 1000)
         with conn.cursor() as cur:
             cur.execute("""
                 INSERT INTO bronze.poll_log (pages, events_fetched, events_new, inserted, duplicates, errors,
                     http_status, rate_limit_remaining, rate_limit_reset_at, poll_interval_seconds,
-                    is_gap_suspected, duration_ms, error_message)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s), %s, %s, %s, %s)""",
+                    is_gap_suspected, duration_ms, error_message, event_ids, is_complete)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s), %s, %s, %s, %s, %s::TEXT[], %s)""",
                 (result.pages, result.fetched, len(result.events), report.inserted, report.duplicates,
                  report.errors, result.status, result.rate_remaining, result.rate_reset,
-                 result.poll_interval, result.gap_suspected, duration_ms, error))
+                 result.poll_interval, result.gap_suspected, duration_ms, error, event_ids, complete))
         conn.commit()
 
     def interval(self, result: PollResult | None) -> float:
@@ -261,6 +300,17 @@ def main(argv: list[str] | None = None) -> int:
         files = expand_inputs(args.source)
     except FileNotFoundError as exc:
         log.error("%s", exc)
+        return 2
+    chosen = set(files)
+    for name in args.source:
+        if Path(name).is_dir():
+            skipped = sorted(p.name for p in Path(name).iterdir() if p.is_file() and p not in chosen)
+            if skipped:
+                log.warning("%s: skipped %d file(s) that are not event files (%s): %s", name, len(skipped),
+                            " ".join(INPUT_PATTERNS), ", ".join(skipped))
+    if not files:
+        log.error("No event file to load in %s (a directory contributes %s; name other files directly).",
+                  " ".join(args.source), " ".join(INPUT_PATTERNS))
         return 2
     log.info("Loading %d file(s) into bronze (%s).", len(files), db.describe(settings))
     with db.connection(settings) as conn:

@@ -12,13 +12,15 @@
 --   which is what makes its watermark safe against rows that commit late.
 --
 -- bronze.dead_letter_queue
---   grain:   one row per input line / event that failed to load.
+--   grain:   one row per input line / event that failed to load (unique per source, line and
+--            text: a reloaded line is not stored twice; see uq_dead_letter_queue_entry).
 --   written: bronze_loader.py. read: operators (psql, health checks, DLQ tools).
 --   raw_text is the text exactly as received, so a fixed loader can replay it.
 --   error_message (here, in poll_log and in backfill_files) is bounded by a trigger: see the end.
 -- bronze.poll_log
 --   grain:   one row per poll of the GitHub events API by the listener.
---   written: ingestion/src/main.py (listener). read: operators, health checks.
+--   written: ingestion/src/main.py (listener). read: operators, health checks, and the
+--            listener itself on start-up (its overlap: event_ids of complete polls).
 --   Freshness and suspected gaps (no overlap with the previous poll: events may
 --   have been missed) can be queried here instead of read from logs.
 -- bronze.backfill_files
@@ -80,6 +82,8 @@ CREATE TABLE IF NOT EXISTS bronze.dead_letter_queue (
     -- dlq.py replay: a replay that fails again is recorded as its own row pointing at the entry it
     -- retried (resolved at once), so the original evidence stays untouched and open.
     replay_of       BIGINT,
+    -- An entry stored twice before uq_dead_letter_queue_entry existed: the first one's dlq_id.
+    duplicate_of    BIGINT,
     CONSTRAINT pk_dead_letter_queue PRIMARY KEY (dlq_id)
 );
 
@@ -89,6 +93,17 @@ CREATE INDEX IF NOT EXISTS idx_dead_letter_queue_failed_at
 -- Health checks and `dlq.py list` look at the open entries only.
 CREATE INDEX IF NOT EXISTS idx_dead_letter_queue_unresolved
     ON bronze.dead_letter_queue (failed_at) WHERE resolved_at IS NULL;
+
+-- One entry per bad input: the same text at the same line of the same source is dead-lettered
+-- once, however often it arrives (a file reloaded after a crash, the listener seeing the same
+-- undecodable event on every poll). Every DLQ insert is ON CONFLICT DO NOTHING against this index;
+-- the loader still counts such a line as an error of that load. A NULL source_line (an API event)
+-- counts as one line. Replay trace rows (replay_of) are not entries and are left out.
+-- Duplicates stored before the index existed were linked to their first entry by duplicate_of and
+-- closed (migrations/0006_dlq_one_entry_per_input.sql), so the index could be built.
+CREATE UNIQUE INDEX IF NOT EXISTS uq_dead_letter_queue_entry
+    ON bronze.dead_letter_queue (source, COALESCE(source_line, -1), md5(raw_text))
+    WHERE replay_of IS NULL AND duplicate_of IS NULL;
 
 -- Bronze is the immutable record of what arrived: refuse edits and deletions.
 CREATE OR REPLACE FUNCTION bronze.refuse_change() RETURNS trigger
@@ -120,6 +135,15 @@ CREATE TABLE IF NOT EXISTS bronze.poll_log (
     is_gap_suspected       BOOLEAN     NOT NULL DEFAULT FALSE,
     duration_ms            INT,
     error_message          TEXT,
+    -- The listener's overlap, durable across restarts. event_ids: the ids of the events a poll handed
+    -- to the loader (stored or dead-lettered), written in the same transaction as their load.
+    -- is_complete: the poll paged down to an event of a complete poll, or to the end of what GitHub
+    -- showed, and stored it all. Only a complete poll's events may end a later poll's paging: below an
+    -- incomplete poll's events lies a hole, which the next poll pages through to fill. Bronze rows
+    -- cannot say this (they do not record which poll stored them, nor whether it finished), so a
+    -- restarted listener reads its overlap from here.
+    event_ids              TEXT[],
+    is_complete            BOOLEAN     NOT NULL DEFAULT FALSE,
     CONSTRAINT pk_poll_log PRIMARY KEY (poll_id)
 );
 

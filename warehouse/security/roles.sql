@@ -67,7 +67,8 @@ GRANT USAGE ON SCHEMA bronze TO gh_ingestion;
 GRANT INSERT ON bronze.dead_letter_queue TO gh_ingestion;
 -- raw_events and poll_log: INSERT on every column except those the database sets (see the column
 -- grants below).
--- The loader's RETURNING and the listener's restart dedup read back ids, never payloads.
+-- The loader's RETURNING and the listener's "is bronze empty?" read back ids, never payloads.
+-- The listener reads its overlap back from poll_log.event_ids (granted below).
 GRANT SELECT (event_id, raw_event_id, source, is_repaired) ON bronze.raw_events TO gh_ingestion;
 -- health.py --only listener reads the poll log; backfill.py keeps its per-file outcome.
 GRANT SELECT ON bronze.poll_log TO gh_ingestion;

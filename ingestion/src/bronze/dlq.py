@@ -39,6 +39,8 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg2
+
 from ghdw.core import db
 from ghdw.core.locks import REPLAY_LOCK_KEY
 from ghdw.core.sqlfiles import load_sql
@@ -73,6 +75,7 @@ INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source, replay_of
 SELECT t.raw_text, t.reason, %(source)s, t.original, now(),
        'replay attempt; entry ' || t.original || ' stays open'
   FROM unnest(%(ids)s::BIGINT[], %(texts)s::TEXT[], %(reasons)s::TEXT[]) AS t(original, raw_text, reason)
+ON CONFLICT DO NOTHING  -- as every DLQ insert; a trace row (replay_of set) is never a duplicate entry
 """
 
 
@@ -168,6 +171,39 @@ def _batch(attempts: list[_Attempt]) -> Chunk:
     return Chunk(data=b"\n".join(lines), rejects=rejects)
 
 
+def _verify(cur, attempts: list[_Attempt]) -> tuple[dict[int, tuple[int, int]], dict[int, str]]:
+    """Per entry, (texts replayed, of their event ids in bronze), set-based; and the entries whose
+    texts PostgreSQL cannot even read for the check (JSON too deep for its parser: `stack depth
+    limit exceeded` is an error pg_input_is_valid does not catch), with PostgreSQL's reason.
+    Only when the statement fails is each entry checked alone, under its own savepoint, so one
+    such entry never blocks the others."""
+    def check(group: list[_Attempt]) -> dict[int, tuple[int, int]]:
+        texts = [(a.dlq_id, _text_or_none(line)) for a in group for line in a.lines if line]
+        cur.execute(VERIFY_SQL, {"ids": [t[0] for t in texts], "lines": [t[1] for t in texts]})
+        return {dlq_id: (count, in_bronze) for dlq_id, count, in_bronze in cur.fetchall()}
+
+    cur.execute("SAVEPOINT dlq_verify")
+    try:
+        found = check(attempts)
+        cur.execute("RELEASE SAVEPOINT dlq_verify")
+        return found, {}
+    except psycopg2.Error as exc:
+        cur.execute("ROLLBACK TO SAVEPOINT dlq_verify")
+        log.warning("Checking the replayed entries together failed (%s); checking each alone.",
+                    (exc.pgerror or str(exc)).strip().splitlines()[0])
+    found, unverifiable = {}, {}
+    for attempt in attempts:
+        cur.execute("SAVEPOINT dlq_verify")
+        try:
+            found.update(check([attempt]))
+            cur.execute("RELEASE SAVEPOINT dlq_verify")
+        except psycopg2.Error as exc:
+            cur.execute("ROLLBACK TO SAVEPOINT dlq_verify")
+            unverifiable[attempt.dlq_id] = ("its events cannot be checked: "
+                                            + (exc.pgerror or str(exc)).strip().splitlines()[0])
+    return found, unverifiable
+
+
 def replay(conn, ids: list[int] | None, fixed_text: bytes | str | None = None) -> ReplayResult:
     """Replay open entries (all when ids is None), as stored or with one corrected text (the bytes
     of a fixed file). Returns what happened; see the module docstring for when an entry resolves."""
@@ -205,16 +241,17 @@ def replay(conn, ids: list[int] | None, fixed_text: bytes | str | None = None) -
         failed: dict[int, str] = {}
         for original, message in cur.fetchall():
             failed.setdefault(original, message)
-        texts = [(a.dlq_id, _text_or_none(line)) for a in attempts for line in a.lines if line]
-        cur.execute(VERIFY_SQL, {"ids": [t[0] for t in texts], "lines": [t[1] for t in texts]})
-        found = {dlq_id: (count, in_bronze) for dlq_id, count, in_bronze in cur.fetchall()}
+        # An entry the loader dead-lettered again stays open whatever else it holds: not checked.
+        found, unverifiable = _verify(cur, [a for a in attempts if a.dlq_id not in failed])
 
         untraced = []  # failed without a row from the loader: the trace row says why
         for attempt in attempts:
             count, in_bronze = found.get(attempt.dlq_id, (0, 0))
             if attempt.dlq_id in failed:
                 continue
-            if count == 0:
+            if attempt.dlq_id in unverifiable:
+                failed[attempt.dlq_id] = unverifiable[attempt.dlq_id]
+            elif count == 0:
                 failed[attempt.dlq_id] = NO_EVENT
             elif in_bronze < count:
                 failed[attempt.dlq_id] = f"{count - in_bronze} of the {count} replayed events are not in bronze"

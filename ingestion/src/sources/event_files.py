@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
 
-from ghdw.sources.json_split import BOM, first_value_shape, flatten, split_values
+from ghdw.sources.json_split import BOM, first_value_shape, flatten, split_values, value_end
 
 GZIP_MAGIC = b"\x1f\x8b"
 # Reading in 1 MiB blocks bounds memory and means a damaged gzip loses at most the
@@ -71,9 +71,14 @@ class Reject:
 
 @dataclass
 class Chunk:
-    """A piece of input: `data` is newline-separated JSON texts starting at line `first_line`."""
+    """A piece of input: `data` is newline-separated JSON texts starting at line `first_line`.
+
+    `line_step` 0 says every text is from that one line (the values of one line of a JSON-lines
+    file: an array, or objects side by side). `first_line` None: the texts have no line numbers
+    (an API page, whose order changes from one poll to the next)."""
     data: bytes = b""
-    first_line: int = 1
+    first_line: int | None = 1
+    line_step: int = 1
     rejects: list[Reject] = field(default_factory=list)
 
 
@@ -195,6 +200,14 @@ DETECT_BYTES = READ_BLOCK_BYTES
 # comma between them).
 DOCUMENT_AFTER_LINES = 8
 _LINE_START = re.compile(rb"(?:[ \t\r\n]++|\xef\xbb\xbf)*+")
+_LINE_START_SPACES = re.compile(rb"[ \t\r]*+")
+# Objects side by side: '}' then '{' then a key's quote (or '}'). Inside a JSON string a quote is
+# escaped, so there this can only be a string ending in '}{' ("x}{", then ',', ':', '}' or ']').
+_BRACE_PAIR = re.compile(rb'\}[ \t]*+\{(?:"[^,:}\]]|\})')
+# From a line's start: its text up to a '}' followed by '{' that is outside every string
+# (possessive: linear, no backtracking); no match when the line has none.
+_SIDE_BY_SIDE = re.compile(rb'(?:[^"}\n]++|"[^"\\\n]*+(?:\\.[^"\\\n]*+)*+"|\}(?![ \t]*+\{))*+\}[ \t]*+\{')
+_OPENING_BRACKET_LINE = re.compile(rb"\[[ \t\r]*+\n")
 
 
 def _is_json_lines(head: bytes, eof: bool) -> bool:
@@ -202,7 +215,9 @@ def _is_json_lines(head: bytes, eof: bool) -> bool:
 
     Line by line, a value is checked with the full grammar. An object or array alone on its
     line is a vote for JSON lines. A value valid across lines (complete, or still open after a
-    few lines), or two values on one line (`{..}{..}`), is a vote for a document. Anything else
+    few lines), two values on one line (`{..}{..}`), or a value followed by a comma (an array
+    with one element per line) is a vote for a document; a file opening with `[` alone on its
+    line wins a tie for a document. Anything else
     (a truncated, garbled or otherwise broken line) votes for nothing: one bad line must not
     decide how every other line is read. Most votes win, ties going to JSON lines; with no
     vote at all, a file whose first value was valid over several lines before it broke is a
@@ -210,6 +225,9 @@ def _is_json_lines(head: bytes, eof: bool) -> bool:
     """
     limit = len(head) if eof else head.rfind(b"\n") + 1 or len(head)
     position = _LINE_START.match(head, 0).end()
+    # `[` alone on the first line opens an array with its elements on the lines below, unless
+    # the lines below vote for JSON lines (a stray `[` before GH Archive lines is that one line's fault).
+    opens_array = _OPENING_BRACKET_LINE.match(head, position) is not None
     one_line = several_lines = 0
     first_fault_lines = None   # how many lines the first value spanned before it broke
     for _ in range(DETECT_LINES):
@@ -229,14 +247,14 @@ def _is_json_lines(head: bytes, eof: bool) -> bool:
         rest = head[end:line_end].strip() if shape == "complete" else b""
         if shape == "complete" and not rest and head[position:position + 1] in (b"{", b"["):
             one_line += 1
-        elif rest[:1] in (b"{", b"["):
+        elif rest[:1] in (b"{", b"[", b","):   # two values on a line, or an element of an array
             several_lines += 1
         elif first_fault_lines is None:
             first_fault_lines = head.count(b"\n", position, end)
         position = _LINE_START.match(head, line_end + 1).end()
     if one_line or several_lines:
-        return one_line >= several_lines
-    return not first_fault_lines
+        return one_line > several_lines if opens_array else one_line >= several_lines
+    return not first_fault_lines and not opens_array
 
 
 def _end_of_lines(data: bytes, position: int, lines: int, limit: int) -> int:
@@ -274,17 +292,137 @@ def _tidy_json_lines(chunk: Chunk, chunk_bytes: int) -> Iterator[Chunk]:
     while True:
         start = _next_array_line(data)
         if start < 0:
-            yield Chunk(data=data, first_line=line)
+            yield from _one_value_per_line(data, line)
             return
         end = data.find(b"\n", start)
         end = len(data) if end < 0 else end
         if start:
-            yield Chunk(data=data[:start], first_line=line)
+            yield from _one_value_per_line(data[:start], line)
             line += data.count(b"\n", 0, start)
-        yield from _document_chunks([data[start:end]], chunk_bytes, line)
+        # Every element of an array line is from that line (line_step 0).
+        yield from _document_chunks([data[start:end]], chunk_bytes, line, same_line=True)
         data, line = data[end + 1:], line + 1
         if not data.strip():
             return
+
+
+def _is_plain(data: bytes) -> bool:
+    """True when every line of `data` starts with '{', ends with '}' and holds no '}' followed by
+    '{' outside its strings: each line can only be one object, and COPY takes the chunk as it
+    is. Counted with bytes.count and found by regular expressions (C, no loop over lines), so a
+    clean GH Archive chunk costs a few scans; False only means the lines are looked at one by one."""
+    lines = data.count(b"\n") + (not data.endswith(b"\n"))
+    starts = data.count(b"\n{") + data.startswith(b"{") - data.endswith(b"\n{")
+    ends = data.count(b"}\n") + data.endswith(b"}")
+    if not starts == ends == lines:
+        return False
+    checked = -1
+    # '}{' is common inside strings (code, LaTeX in issue bodies: 22% of real lines), so only a
+    # line holding a likely pair is checked, string-aware, from its start.
+    for pair in _BRACE_PAIR.finditer(data):
+        line_start = data.rfind(b"\n", 0, pair.start()) + 1
+        if line_start != checked:
+            checked = line_start
+            if _SIDE_BY_SIDE.match(data, line_start):
+                return False
+    return True
+
+
+def _is_plain_line(line: bytes) -> bool:
+    text = line.strip(b" \t")
+    return not text or (text[:1] == b"{" and text[-1:] == b"}" and not _SIDE_BY_SIDE.match(text))
+
+
+def _one_value_per_line(data: bytes, first_line: int) -> Iterator[Chunk]:
+    """JSON lines as COPY will read them, with a second chance for a line that cannot be one value
+    as it stands (found by a cheap test of its first and last bytes, never by parsing every line):
+    from that line on, the text is read as concatenated values with the full grammar, so
+
+    * a pretty-printed value becomes one line, padded with blank lines to keep line numbers;
+    * values side by side on a line (`{..}{..}`, `{..} {..}`) become a chunk of their own, every
+      value numbered with that line (line_step 0);
+    * a value still broken across lines is ONE dead-letter entry, from its first line up to where
+      its brackets close or the next line that can stand alone (`{...}`) begins;
+    * a line that is broken on its own stays as it is: PostgreSQL dead-letters it with its reason.
+    """
+    if not data or _is_plain(data):
+        yield Chunk(data=data, first_line=first_line)
+        return
+    lines = data.split(b"\n")
+    out: list[bytes] = []
+    rejects: list[Reject] = []
+    start_line = first_line
+    index = 0
+    while index < len(lines):
+        if _is_plain_line(lines[index]):
+            out.append(lines[index])
+            index += 1
+            continue
+        # Byte offset of this line in `data`, and of every line after it, for the grammar.
+        offset = sum(len(line) + 1 for line in lines[:index]) if index else 0
+        kind, values, taken, reason = _read_values(data, offset, lines, index)
+        number = first_line + index
+        if kind == "values" and len(values) > 1:
+            if out or rejects:
+                yield Chunk(data=b"\n".join(out), first_line=start_line, rejects=rejects)
+            yield Chunk(data=b"\n".join(values), first_line=number, line_step=0)
+            out, rejects, start_line = [], [], number + 1
+        elif kind == "values":
+            out.append(values[0])
+            out.extend(b"" for _ in range(taken - 1))
+        elif taken > 1:
+            text = b"\n".join(lines[index:index + taken])
+            rejects.append(Reject(_printable(text), f"invalid JSON: a value over lines {number}-{number + taken - 1} "
+                                  f"is not valid at line {number + int(reason)}", number))
+            out.extend(b"" for _ in range(taken))
+        else:
+            out.append(lines[index])
+        index += taken
+    if out or rejects:
+        yield Chunk(data=b"\n".join(out), first_line=start_line, rejects=rejects)
+
+
+def _read_values(data: bytes, offset: int, lines: list[bytes], index: int) -> tuple[str, list[bytes], int, str]:
+    """The values starting at line `index` (at `offset` in data): ("values", texts on one line
+    each, lines they take, ""), or ("broken", [], lines the broken value takes, reason)."""
+    line_end = offset + len(lines[index])
+    values: list[bytes] = []
+    position = offset
+    while True:
+        start = _LINE_START_SPACES.match(data, position).end()
+        shape, end = first_value_shape(data, start, len(data), True)
+        if shape != "complete":
+            break
+        last_line_end = data.find(b"\n", end)
+        last_line_end = len(data) if last_line_end < 0 else last_line_end
+        text = flatten(data[start:end])
+        if text is None:
+            break
+        values.append(text)
+        rest = data[end:last_line_end].strip(b" \t\r")
+        if not rest:
+            return "values", values, data.count(b"\n", offset, end) + 1, ""
+        if end > line_end and len(values) == 1:
+            break   # a multi-line value with more on its last line: judged line by line
+        position = end
+    if values and end <= line_end:
+        return "line", [], 1, ""     # complete values then garbage on the line: the line is bad
+    if end <= line_end:
+        return "line", [], 1, ""     # broken on its own line
+    # Broken across lines: up to where its brackets close, or before the next line that stands alone.
+    end = _LINE_START.match(data, end).end()   # the fault is the token after any line break
+    fault_line = data.count(b"\n", offset, end) + 1
+    taken = 1
+    while index + taken < len(lines) and taken < fault_line and not _is_plain_line(lines[index + taken]):
+        taken += 1
+    if taken < fault_line or (index + taken < len(lines) and not _is_plain_line(lines[index + taken])):
+        stop = offset + sum(len(line) + 1 for line in lines[index:index + taken])
+        _, close, fault = value_end(data[offset:stop])
+        if fault is None:
+            taken = data.count(b"\n", offset, offset + close) + 1
+    if taken == 1:
+        return "line", [], 1, ""
+    return "broken", [], taken, f"{fault_line - 1}"
 
 
 def _next_array_line(data: bytes) -> int:
@@ -296,13 +434,16 @@ def _next_array_line(data: bytes) -> int:
 
 
 # -- documents: cut into values, one per line -------------------------------------------------
-def _document_chunks(blocks: Iterable[bytes], chunk_bytes: int, first_number: int = 1) -> Iterator[Chunk]:
+def _document_chunks(blocks: Iterable[bytes], chunk_bytes: int, first_number: int = 1,
+                     same_line: bool = False) -> Iterator[Chunk]:
     """Chunks of the values in pretty-printed or concatenated JSON (arrays flattened), one per
     line. A value PostgreSQL rejects is numbered by its place among the values (from
-    `first_number`); a fault found here carries the input's real line. (Padding chunks with
+    `first_number`), or, `same_line`, by that one line; a fault found here carries the input's
+    real line. (Padding chunks with
     empty lines to keep real line numbers costs a staged row per input line: 40% slower on a
     pretty-printed array.)"""
-    chunk, parts, size, number = Chunk(first_line=first_number), [], 0, first_number
+    step = 0 if same_line else 1
+    chunk, parts, size, number = Chunk(first_line=first_number, line_step=step), [], 0, first_number
     for piece in split_values(blocks, first_number):
         if piece.reason is not None:
             chunk.rejects.append(Reject(_printable(piece.text), piece.reason, piece.line))
@@ -314,11 +455,11 @@ def _document_chunks(blocks: Iterable[bytes], chunk_bytes: int, first_number: in
             continue
         parts.append(text)
         size += len(text)
-        number += 1
+        number += step
         if size >= chunk_bytes:
             chunk.data = b"\n".join(parts) + b"\n"
             yield chunk
-            chunk, parts, size = Chunk(first_line=number), [], 0
+            chunk, parts, size = Chunk(first_line=number, line_step=step), [], 0
     if parts:
         chunk.data = b"\n".join(parts) + b"\n"
     if chunk.data or chunk.rejects:

@@ -19,9 +19,12 @@ expressions in C, one match per bracket, never one Python step per character.
 * `dumps` is json.dumps(compact, ASCII) without recursion, for values Python holds but
   cannot serialise recursively.
 * `RawEvent` is an event Python cannot hold: its JSON text, passed through to PostgreSQL.
+* `member_text` finds one top-level member of an object's text (a RawEvent's id) by skipping
+  the other members' values, however deep, the same way.
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -145,6 +148,13 @@ def _value_end(buffer: _Buffer, start: int) -> tuple[int, int, str | None]:
         start -= shift
 
 
+def value_end(data: bytes) -> tuple[int, int, str | None]:
+    """(start, end, fault) of the first value in `data`, by its brackets only (no recursion)."""
+    buffer = _Buffer([data], 1)
+    buffer.more(0)
+    return _value_end(buffer, _SPACE.match(buffer.data, 0).end())
+
+
 def split_values(blocks: Iterable[bytes], first_line: int = 1) -> Iterator[Piece]:
     """Cut a stream of concatenated JSON values into their texts, top-level arrays into their
     elements (see the module docstring). After a structural fault the rest of the input is one
@@ -203,6 +213,55 @@ def _damage(buffer: _Buffer, position: int, reason: str, start: int | None = Non
             rest.append(buffer.data)
     return Piece(line, b"".join(rest), f"invalid JSON: {reason} (line {fault_line})")
 
+
+
+def member_text(text: bytes, name: str) -> bytes | None:
+    """The JSON text of the value of top-level member `name` of the object `text` (the last
+    one when the name repeats, as PostgreSQL and json.loads keep), or None when `text` is not
+    an object or lacks the member. Other members' values are skipped without recursion."""
+    position = _SPACE.match(text).end()
+    if not text.startswith(b"{", position):
+        return None
+    position = _SPACE.match(text, position + 1).end()
+    if text.startswith(b"}", position):
+        return None
+    found = None
+    while True:
+        key = _STRING.match(text, position)
+        if key is None:
+            return None
+        position = _SPACE.match(text, key.end()).end()
+        if not text.startswith(b":", position):
+            return None
+        start = _SPACE.match(text, position + 1).end()
+        char = text[start:start + 1]
+        if char in (b"[", b"{"):
+            end, reason = _scan_container(text, start + 1, [char[0]], eof=True)
+            if reason is not None:
+                return None
+        else:
+            value = (_STRING if char == b'"' else _SCALAR).match(text, start)
+            if value is None:
+                return None
+            end = value.end()
+        if key.group() == b'"' + name.encode() + b'"' or _decoded_key(key.group()) == name:
+            found = text[start:end]
+        position = _SPACE.match(text, end).end()
+        if text.startswith(b"}", position):
+            return found
+        if not text.startswith(b",", position):
+            return None
+        position = _SPACE.match(text, position + 1).end()
+
+
+def _decoded_key(key: bytes) -> str | None:
+    """A key's string, escapes decoded (a flat string: no recursion)."""
+    if b"\\" not in key:
+        return None  # no escape, and the plain comparison already failed
+    try:
+        return json.loads(key)
+    except ValueError:
+        return None
 
 # -- the grammar, for telling JSON lines from documents --------------------------------------
 _TOKEN = re.compile(rb"""[ \t\r\n]*+(?:

@@ -3,17 +3,19 @@
 -- that is not an event into bronze.dead_letter_queue with its reason, in one statement.
 --   Input: pg_temp.bronze_staging. Query parameters (named, psycopg2 style):
 --     source       the source recorded on every row ('api', a file name, ...)
---     line_offset  added to line_no to give the line's number in its file
+--     first_line   the input line of the first staged row (NULL: the input has no line numbers)
+--     line_step    lines between staged rows (1; an array one element per line may differ)
 --     careful      FALSE: the set-based load (a bad line fails the statement);
 --                  TRUE: the validating load (a bad line is dead-lettered with its reason)
 --     line_no      NULL: every staged line; a number: that line only (the row-by-row
 --                  fallback, one SAVEPOINT per line)
 --   \u0000 (which jsonb refuses) is repaired to \ufffd; the original line is kept alongside.
---   Output: one row (valid events, inserted, inserted after repair, dead-lettered).
+--   Output: one row (valid events, inserted, inserted after repair, rejected, newly dead-lettered:
+--   a rejected text already in the DLQ at that line of that source is not stored twice).
 --   Read by nothing else; written by ghdw.bronze_loader for the listener, file loads and backfill.
 -- =============================================================================
 WITH staged AS (
-    SELECT st.line_no + %(line_offset)s AS source_line,
+    SELECT %(first_line)s::BIGINT + (st.line_no - 1) * %(line_step)s AS source_line,
            st.line,
            -- \u0000 preceded by an even number of backslashes is the escape jsonb rejects.
            CASE WHEN strpos(st.line, '\u0000') > 0
@@ -57,6 +59,7 @@ dead AS (
            line, reject_reason, %(source)s, source_line
       FROM checked
      WHERE reject_reason IS NOT NULL
+    ON CONFLICT DO NOTHING  -- already dead-lettered by an earlier load of the same input
     RETURNING 1
 ),
 inserted AS (
@@ -70,4 +73,5 @@ inserted AS (
 SELECT (SELECT COUNT(*) FROM checked WHERE reject_reason IS NULL),
        (SELECT COUNT(*) FROM inserted),
        (SELECT COUNT(*) FROM inserted WHERE is_repaired),
+       (SELECT COUNT(*) FROM checked WHERE reject_reason IS NOT NULL),
        (SELECT COUNT(*) FROM dead)
