@@ -3,6 +3,7 @@
 The work is in ghdw.core.schema: the baseline layer files under warehouse/, then the ordered
 migrations in warehouse/migrations/, recorded in ghdw_meta.schema_migrations.
 """
+
 import sys
 
 from ghdw.core.schema import main

@@ -17,11 +17,13 @@ the time of the specification's Q1-Q3 (and of the dashboards' Q1-Q2 from the gol
 and health checks at that size.
 Figures only: nothing here passes or fails.
 """
+
 from __future__ import annotations
 
 import argparse
 import copy
 import json
+import logging
 import os
 import platform
 import resource
@@ -29,29 +31,27 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-import logging
-from dataclasses import replace
 from urllib.parse import quote
 
 from psycopg2 import sql
 
+from ghdw.bronze.backfill import run_backfill
+from ghdw.config import load_settings
 from ghdw.core import db
 from ghdw.core import schema as setup_db
-from ghdw.ops.queries import fast_queries, health_queries, sample_queries
-from ghdw.bronze.backfill import run_backfill
-from ghdw.sources.gharchive import file_targets
-from ghdw.config import load_settings
 from ghdw.dev.local_github import DEFAULT_SOURCES, read_events
+from ghdw.ops.queries import fast_queries, health_queries, sample_queries
 from ghdw.process_gold import run_gold
 from ghdw.process_silver import run_silver
+from ghdw.sources.gharchive import file_targets
 
-INCREMENT = 1_000       # new events per measured ETL cycle
-REPEATS = 3             # incremental cycles measured; the median is reported
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+INCREMENT = 1_000  # new events per measured ETL cycle
+REPEATS = 3  # incremental cycles measured; the median is reported
 ID_BASE = 900_000_000_000
 
 
@@ -81,13 +81,17 @@ def fresh_database(admin_settings, name: str):
     settings = admin_settings
     if "dsn" in kwargs:
         import psycopg2
+
         conn = psycopg2.connect(**kwargs)
         params = conn.get_dsn_parameters()
         conn.close()
         host = params.get("host", "")
         user, password = quote(params["user"], safe=""), quote(admin_settings.db_pass or "", safe="")
-        url = (f"postgresql://{user}:{password}@/{quote(name)}?host={host}&port={params['port']}"
-               if host.startswith("/") else f"postgresql://{user}:{password}@{host}:{params['port']}/{quote(name)}")
+        url = (
+            f"postgresql://{user}:{password}@/{quote(name)}?host={host}&port={params['port']}"
+            if host.startswith("/")
+            else f"postgresql://{user}:{password}@{host}:{params['port']}/{quote(name)}"
+        )
         settings = replace(admin_settings, database_url=url)
     else:
         settings = replace(admin_settings, db_name=name)
@@ -141,16 +145,21 @@ def measure_incremental(admin_settings, base: int, templates, workdir: Path) -> 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--incremental-bases", default="10000,1000000",
-                        help="comma-separated sizes of the warehouse before the measured 1,000-event cycle")
+    parser.add_argument(
+        "--incremental-bases",
+        default="10000,1000000",
+        help="comma-separated sizes of the warehouse before the measured 1,000-event cycle",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args(argv)
     logging.disable(logging.INFO)  # the loaders' per-batch lines would swamp the figures
     admin_settings = load_settings()
     templates = read_events(DEFAULT_SOURCES)
     name = f"bench_{os.getpid()}"
-    figures: dict = {"events": args.events, "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
-                                                         f"Python {platform.python_version()}"}
+    figures: dict = {
+        "events": args.events,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+    }
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         data = workdir / "events.json"
@@ -169,6 +178,7 @@ def main(argv=None) -> int:
                         with open(data, "rb") as source:
                             cur.copy_expert(REFERENCE_COPY_SQL, source)
                         conn.commit()
+
                     t_copy = timed(copy_reference)
             # The same load on one connection, in its own database: the like-for-like comparison
             # with the single-backend COPY reference. The pipeline's figure uses BACKFILL_WORKERS.
@@ -199,11 +209,15 @@ def main(argv=None) -> int:
                             samples.append(time.perf_counter() - started)
                         query_times[query.title] = round(min(samples) * 1000, 1)
             n = args.events
-            figures.update({
-                "copy_eps": round(n / t_copy), "bronze_eps": round(n / t_bronze),
-                "silver_eps": round(n / t_silver), "gold_eps": round(n / t_gold),
-                "end_to_end_eps": round(n / (t_bronze + t_silver + t_gold)),
-            })
+            figures.update(
+                {
+                    "copy_eps": round(n / t_copy),
+                    "bronze_eps": round(n / t_bronze),
+                    "silver_eps": round(n / t_silver),
+                    "gold_eps": round(n / t_gold),
+                    "end_to_end_eps": round(n / (t_bronze + t_silver + t_gold)),
+                }
+            )
             figures["bronze_vs_copy"] = round(figures["bronze_eps"] / figures["copy_eps"], 3)
             figures["backfill_workers"] = settings.backfill_workers
             figures["bronze_1conn_eps"] = round(n / t_bronze_1)
@@ -219,12 +233,18 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(figures))
         return 0
-    print(f"Benchmark: {figures['events']:,} events ({figures['input_mb']} MB of JSON lines), "
-          f"PostgreSQL {figures['postgres']}, {figures['machine']}")
-    for key, label in (("copy_eps", "COPY reference (bare JSONB table)"),
-                       ("bronze_1conn_eps", "bronze load, 1 connection"),
-                       ("bronze_eps", f"bronze load, {figures['backfill_workers']} connections"),
-                       ("silver_eps", "silver"), ("gold_eps", "gold"), ("end_to_end_eps", "end to end, file to gold")):
+    print(
+        f"Benchmark: {figures['events']:,} events ({figures['input_mb']} MB of JSON lines), "
+        f"PostgreSQL {figures['postgres']}, {figures['machine']}"
+    )
+    for key, label in (
+        ("copy_eps", "COPY reference (bare JSONB table)"),
+        ("bronze_1conn_eps", "bronze load, 1 connection"),
+        ("bronze_eps", f"bronze load, {figures['backfill_workers']} connections"),
+        ("silver_eps", "silver"),
+        ("gold_eps", "gold"),
+        ("end_to_end_eps", "end to end, file to gold"),
+    ):
         ratio = figures[key] / figures["copy_eps"]
         print(f"  {label:36s} {figures[key]:>10,} events/s   {ratio:5.2f} x COPY")
     for base, ms in figures["incremental_cycle_ms"].items():

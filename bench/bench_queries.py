@@ -12,6 +12,7 @@ skewed distributions (a few very active ones, a long tail), the event-type mix o
 data. Then VACUUM ANALYZE (what autovacuum does on a live warehouse) and each query is run
 --repeats times: the first (cold) run and the best run are printed. Figures only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,28 +24,40 @@ import sys
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from bench_pipeline import drop_database, fresh_database
 
+from ghdw.config import load_settings
 from ghdw.core import db
 from ghdw.ops.queries import NamedQuery, fast_queries, health_queries, sample_queries
-from bench_pipeline import drop_database, fresh_database
-from ghdw.config import load_settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # Each statement is run with %(events)s, %(actors)s, %(repos)s, %(days)s.
 FILL_SQL = [
-    ("actors", """
+    (
+        "actors",
+        """
 INSERT INTO gold.dim_actors (actor_id, actor_login, last_event_time)
-SELECT a, 'user' || a, now() AT TIME ZONE 'UTC' FROM generate_series(1, %(actors)s) AS a"""),
-    ("repos", """
+SELECT a, 'user' || a, now() AT TIME ZONE 'UTC' FROM generate_series(1, %(actors)s) AS a""",
+    ),
+    (
+        "repos",
+        """
 INSERT INTO gold.dim_repos (repo_id, repo_name, repo_owner, repo_project, last_event_time)
 SELECT r, 'owner' || (r %% 50000) || '/project' || r, 'owner' || (r %% 50000), 'project' || r,
        now() AT TIME ZONE 'UTC'
-  FROM generate_series(1, %(repos)s) AS r"""),
-    ("bronze", """
+  FROM generate_series(1, %(repos)s) AS r""",
+    ),
+    (
+        "bronze",
+        """
 INSERT INTO bronze.raw_events (event_id, raw_data, source)
 SELECT (40000000000 + i)::text, jsonb_build_object('id', (40000000000 + i)::text), 'bench'
-  FROM generate_series(1, %(events)s) AS i"""),
-    ("silver", """
+  FROM generate_series(1, %(events)s) AS i""",
+    ),
+    (
+        "silver",
+        """
 INSERT INTO silver.events (event_id, event_type, actor_id, actor_login, repo_id, repo_name, is_public,
                            created_at_raw, event_time, bronze_ingested_at)
 SELECT g.event_id, g.event_type, g.actor_id::text, 'user' || g.actor_id, g.repo_id::text,
@@ -60,23 +73,32 @@ SELECT g.event_id, g.event_type, g.actor_id::text, 'user' || g.actor_id, g.repo_
                       'PullRequestReviewEvent','ReleaseEvent','GollumEvent'])[1 + (i %% 18)] AS event_type,
                date_trunc('second', now() AT TIME ZONE 'UTC')
                  - make_interval(secs => (%(days)s * 86400.0) * (%(events)s - i) / %(events)s) AS event_time
-          FROM generate_series(1, %(events)s) AS i) AS g"""),
-    ("gold facts", """
+          FROM generate_series(1, %(events)s) AS i) AS g""",
+    ),
+    (
+        "gold facts",
+        """
 INSERT INTO gold.fact_events (event_id, date_id, actor_id, repo_id, event_type, event_time, event_hour,
                               silver_processed_at)
 SELECT s.event_id, to_char(s.event_time, 'YYYYMMDD')::int, s.actor_id::bigint, s.repo_id::bigint,
        s.event_type, s.event_time, EXTRACT(HOUR FROM s.event_time)::int, s.processed_at AT TIME ZONE 'UTC'
-  FROM silver.events AS s"""),
-    ("aggregates", """
-SELECT gold.rebuild_aggregates()"""),
-    ("watermarks", """
-UPDATE silver.etl_watermark SET last_xid = pg_current_xact_id(), updated_at = now()"""),
+  FROM silver.events AS s""",
+    ),
+    (
+        "aggregates",
+        """
+SELECT gold.rebuild_aggregates()""",
+    ),
+    (
+        "watermarks",
+        """
+UPDATE silver.etl_watermark SET last_xid = pg_current_xact_id(), updated_at = now()""",
+    ),
 ]
 
 
 def fill(conn, events: int, days: float, log) -> dict:
-    params = {"events": events, "days": days,
-              "actors": max(events // 25, 10), "repos": max(events // 40, 10)}
+    params = {"events": events, "days": days, "actors": max(events // 25, 10), "repos": max(events // 40, 10)}
     timings = {}
     with conn.cursor() as cur:
         for name, sql in FILL_SQL:
@@ -97,8 +119,9 @@ def fill(conn, events: int, days: float, log) -> dict:
 def time_queries(conn, repeats: int) -> dict:
     results = {}
     with conn.cursor() as cur:
-        pipeline_health = NamedQuery("health.py: gold.v_pipeline_health (every graded figure)",
-                                     "SELECT * FROM gold.v_pipeline_health")
+        pipeline_health = NamedQuery(
+            "health.py: gold.v_pipeline_health (every graded figure)", "SELECT * FROM gold.v_pipeline_health"
+        )
         for query in sample_queries()[:3] + fast_queries() + health_queries() + [pipeline_health]:
             samples = []
             for _ in range(repeats):
@@ -124,8 +147,11 @@ def main(argv=None) -> int:
     admin_settings = load_settings()
     name = "bench_queries" if args.keep else f"bench_queries_{os.getpid()}"
     settings = fresh_database(admin_settings, name)
-    figures: dict = {"events": args.events, "days": args.days,
-                     "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"}
+    figures: dict = {
+        "events": args.events,
+        "days": args.days,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+    }
     try:
         with db.connection(settings) as conn:
             say(f"Filling a warehouse with {args.events:,} events over {args.days} days ...")
@@ -143,8 +169,10 @@ def main(argv=None) -> int:
     if args.json:
         print(json.dumps(figures))
         return 0
-    print(f"Queries on {figures['gold_rows']:,} gold facts (and as many bronze and silver rows), "
-          f"PostgreSQL {figures['postgres']}, {figures['machine']}")
+    print(
+        f"Queries on {figures['gold_rows']:,} gold facts (and as many bronze and silver rows), "
+        f"PostgreSQL {figures['postgres']}, {figures['machine']}"
+    )
     for title, ms in figures["query_ms"].items():
         print(f"  first {ms['first_ms']:8.1f} ms   best {ms['best_ms']:8.1f} ms   {title}")
     return 0

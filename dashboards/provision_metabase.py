@@ -22,6 +22,7 @@ The Metabase REST API calls it makes, in order:
     GET  /api/dashboard/:id, PUT /api/dashboard/:id   place the questions (dashcards) not yet on it
 Passwords are sent only in request bodies and never logged.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,12 +62,15 @@ class Metabase:
     def call(self, method: str, path: str, body: dict | None = None, ok=(200, 202)):
         response = self.http.request(method, self.base_url + path, json=body, timeout=REQUEST_TIMEOUT_SECONDS)
         if response.status_code not in ok:
-            raise ProvisionError(f"{method} {path} -> HTTP {response.status_code}: "
-                                 f"{self._redact(response.text[:300])}")
+            raise ProvisionError(f"{method} {path} -> HTTP {response.status_code}: {self._redact(response.text[:300])}")
         return response.json() if response.content else None
 
-    @retry(retry=retry_if_exception_type(requests.ConnectionError), wait=wait_fixed(5),
-           stop=stop_after_delay(STARTUP_WAIT_SECONDS), reraise=True)
+    @retry(
+        retry=retry_if_exception_type(requests.ConnectionError),
+        wait=wait_fixed(5),
+        stop=stop_after_delay(STARTUP_WAIT_SECONDS),
+        reraise=True,
+    )
     def wait_until_up(self) -> None:
         self.call("GET", "/api/health")
 
@@ -75,12 +79,21 @@ class Metabase:
         token, user_exists = properties.get("setup-token"), properties.get("has-user-setup", True)
         if token and not user_exists:
             log.info("Fresh Metabase: creating the admin account %s", email)
-            self.call("POST", "/api/setup", {
-                "token": token,
-                "user": {"email": email, "password": password, "first_name": "Warehouse", "last_name": "Admin",
-                         "site_name": "GitHub Events Warehouse"},
-                "prefs": {"site_name": "GitHub Events Warehouse", "allow_tracking": False},
-            })
+            self.call(
+                "POST",
+                "/api/setup",
+                {
+                    "token": token,
+                    "user": {
+                        "email": email,
+                        "password": password,
+                        "first_name": "Warehouse",
+                        "last_name": "Admin",
+                        "site_name": "GitHub Events Warehouse",
+                    },
+                    "prefs": {"site_name": "GitHub Events Warehouse", "allow_tracking": False},
+                },
+            )
         session = self.call("POST", "/api/session", {"username": email, "password": password})
         self.http.headers["X-Metabase-Session"] = session["id"]
 
@@ -92,15 +105,21 @@ def _items(payload) -> list[dict]:
 
 def ensure_database(mb: Metabase, env) -> int:
     name = "GitHub Events Warehouse"
-    details = {"host": env["WAREHOUSE_HOST"], "port": int(env.get("WAREHOUSE_PORT", "5432")),
-               "dbname": env["WAREHOUSE_DB"], "user": env.get("WAREHOUSE_BI_USER", "gh_bi"),
-               "password": env["BI_DB_PASS"], "ssl": False}
+    details = {
+        "host": env["WAREHOUSE_HOST"],
+        "port": int(env.get("WAREHOUSE_PORT", "5432")),
+        "dbname": env["WAREHOUSE_DB"],
+        "user": env.get("WAREHOUSE_BI_USER", "gh_bi"),
+        "password": env["BI_DB_PASS"],
+        "ssl": False,
+    }
     for database in _items(mb.call("GET", "/api/database")):
         if database.get("name") == name:
             return database["id"]
     log.info("Registering the warehouse in Metabase as %s@%s/%s", details["user"], details["host"], details["dbname"])
-    return mb.call("POST", "/api/database", {"engine": "postgres", "name": name, "details": details,
-                                              "is_full_sync": True})["id"]
+    return mb.call(
+        "POST", "/api/database", {"engine": "postgres", "name": name, "details": details, "is_full_sync": True}
+    )["id"]
 
 
 def ensure_collection(mb: Metabase, name: str) -> int:
@@ -128,33 +147,54 @@ def provision(mb: Metabase, env, manifest: dict) -> dict:
 
     card_ids = []
     for question in manifest["questions"]:
-        body = {"name": question["name"], "collection_id": collection_id, "display": question["display"],
-                "visualization_settings": {},
-                "dataset_query": {"type": "native", "database": database_id,
-                                  "native": {"query": question["query"]}}}
+        body = {
+            "name": question["name"],
+            "collection_id": collection_id,
+            "display": question["display"],
+            "visualization_settings": {},
+            "dataset_query": {"type": "native", "database": database_id, "native": {"query": question["query"]}},
+        }
         if question["name"] not in cards:
             card_ids.append(mb.call("POST", "/api/card", body)["id"])
             done["cards_created"] += 1
             continue
         card_id = cards[question["name"]]
         current = mb.call("GET", f"/api/card/{card_id}")
-        if (current.get("dataset_query", {}).get("native", {}).get("query") != question["query"]
-                or current.get("display") != question["display"]):
+        if (
+            current.get("dataset_query", {}).get("native", {}).get("query") != question["query"]
+            or current.get("display") != question["display"]
+        ):
             mb.call("PUT", f"/api/card/{card_id}", body)
             done["cards_updated"] += 1
         card_ids.append(card_id)
 
     dashboard_id = dashboards.get(manifest["dashboard"])
     if dashboard_id is None:
-        dashboard_id = mb.call("POST", "/api/dashboard", {"name": manifest["dashboard"], "collection_id": collection_id,
-                                                          "description": manifest.get("description", "")})["id"]
+        dashboard_id = mb.call(
+            "POST",
+            "/api/dashboard",
+            {
+                "name": manifest["dashboard"],
+                "collection_id": collection_id,
+                "description": manifest.get("description", ""),
+            },
+        )["id"]
         done["dashboards_created"] += 1
     dashcards = mb.call("GET", f"/api/dashboard/{dashboard_id}").get("dashcards", [])
     placed = {d.get("card_id") for d in dashcards}
-    new = [{"id": -(n + 1), "card_id": card_id, "row": q["row"], "col": q["col"], "size_x": q["size_x"],
-            "size_y": q["size_y"], "parameter_mappings": [], "visualization_settings": {}}
-           for n, (card_id, q) in enumerate((c, q) for c, q in zip(card_ids, manifest["questions"])
-                                            if c not in placed)]
+    new = [
+        {
+            "id": -(n + 1),
+            "card_id": card_id,
+            "row": q["row"],
+            "col": q["col"],
+            "size_x": q["size_x"],
+            "size_y": q["size_y"],
+            "parameter_mappings": [],
+            "visualization_settings": {},
+        }
+        for n, (card_id, q) in enumerate((c, q) for c, q in zip(card_ids, manifest["questions"]) if c not in placed)
+    ]
     if new:
         keep = [{k: d[k] for k in ("id", "card_id", "row", "col", "size_x", "size_y") if k in d} for d in dashcards]
         mb.call("PUT", f"/api/dashboard/{dashboard_id}", {"dashcards": keep + new})
@@ -168,13 +208,17 @@ def main(env=None) -> int:
     if env is None:
         load_dotenv(HERE.parent / ".env", override=False)
         env = os.environ
-    missing = [v for v in ("METABASE_ADMIN_EMAIL", "METABASE_ADMIN_PASSWORD", "WAREHOUSE_HOST", "WAREHOUSE_DB",
-                           "BI_DB_PASS") if not env.get(v)]
+    missing = [
+        v
+        for v in ("METABASE_ADMIN_EMAIL", "METABASE_ADMIN_PASSWORD", "WAREHOUSE_HOST", "WAREHOUSE_DB", "BI_DB_PASS")
+        if not env.get(v)
+    ]
     if missing:
         print(f"Configuration error: set {', '.join(missing)} (see .env.example)", file=sys.stderr)
         return 2
-    mb = Metabase(env.get("METABASE_URL", "http://localhost:3000"),
-                  secrets=(env["METABASE_ADMIN_PASSWORD"], env["BI_DB_PASS"]))
+    mb = Metabase(
+        env.get("METABASE_URL", "http://localhost:3000"), secrets=(env["METABASE_ADMIN_PASSWORD"], env["BI_DB_PASS"])
+    )
     try:
         mb.wait_until_up()
         mb.log_in(env["METABASE_ADMIN_EMAIL"], env["METABASE_ADMIN_PASSWORD"])

@@ -5,26 +5,25 @@ DATABASE_URL when that is set. The schema is built once per session into a templ
 database; each test gets its own copy (CREATE DATABASE ... TEMPLATE), so tests are isolated
 and can run in any order.
 """
+
 from __future__ import annotations
 
 import itertools
 import os
-import sys
 import uuid
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
-import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
 import psycopg2
+import pytest
 from psycopg2 import sql
 
+from ghdw.config import load_settings
 from ghdw.core import db
 from ghdw.core import schema as setup_db
-from ghdw.config import load_settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared"))
 REAL_DATA_DIR = SHARED_DIR / "data" / "real"
@@ -133,8 +132,17 @@ def scalar(connection, sql: str, params=None):
     return query(connection, sql, params)[0][0]
 
 
-def make_event(event_id: str, *, event_type="PushEvent", actor_id=1, login="octocat", repo_id=10,
-               repo_name="octocat/hello", created_at="2024-01-15T12:34:56Z", **extra) -> dict:
+def make_event(
+    event_id: str,
+    *,
+    event_type="PushEvent",
+    actor_id=1,
+    login="octocat",
+    repo_id=10,
+    repo_name="octocat/hello",
+    created_at="2024-01-15T12:34:56Z",
+    **extra,
+) -> dict:
     """A GitHub event in the API's shape, with only the fields the warehouse reads."""
     event = {
         "id": event_id,

@@ -5,6 +5,7 @@ dashcards), answers the endpoints the provisioning script uses with Metabase's s
 codes, demands the X-Metabase-Session header after login, and records every request so a test
 can check which calls were made. It is not Metabase: it checks the requests, not the SQL.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -53,7 +54,11 @@ class FakeMetabase:
             self.user = body["user"]
             return 200, {"id": self._new_session()}
         if (method, path) == ("POST", "/api/session"):
-            if not self.user or body.get("username") != self.user["email"] or body.get("password") != self.user["password"]:
+            if (
+                not self.user
+                or body.get("username") != self.user["email"]
+                or body.get("password") != self.user["password"]
+            ):
                 return 401, {"errors": {"password": "did not match stored password"}}
             return 200, {"id": self._new_session()}
         if session not in self.sessions:
@@ -63,19 +68,27 @@ class FakeMetabase:
         if (method, path) == ("POST", "/api/database"):
             if body.get("engine") != "postgres" or not body.get("details", {}).get("user"):
                 return 400, {"message": "engine and details required"}
-            return 200, self._add(self.databases, {"name": body["name"], "engine": body["engine"],
-                                                   "details": body["details"]})
+            return 200, self._add(
+                self.databases, {"name": body["name"], "engine": body["engine"], "details": body["details"]}
+            )
         if (method, path) == ("GET", "/api/collection"):
             return 200, list(self.collections.values())
         if (method, path) == ("POST", "/api/collection"):
-            return 200, self._add(self.collections, {"name": body["name"], "color": body.get("color"),
-                                                     "archived": False})
+            return 200, self._add(
+                self.collections, {"name": body["name"], "color": body.get("color"), "archived": False}
+            )
         if match := re.fullmatch(r"/api/collection/(\d+)/items", path):
             cid = int(match.group(1))
-            items = [{"id": i, "name": c["name"], "model": "card"} for i, c in self.cards.items()
-                     if c["collection_id"] == cid]
-            items += [{"id": i, "name": d["name"], "model": "dashboard"} for i, d in self.dashboards.items()
-                      if d["collection_id"] == cid]
+            items = [
+                {"id": i, "name": c["name"], "model": "card"}
+                for i, c in self.cards.items()
+                if c["collection_id"] == cid
+            ]
+            items += [
+                {"id": i, "name": d["name"], "model": "dashboard"}
+                for i, d in self.dashboards.items()
+                if d["collection_id"] == cid
+            ]
             return 200, {"data": items, "total": len(items)}
         if (method, path) == ("POST", "/api/card"):
             if body.get("dataset_query", {}).get("database") not in self.databases:
@@ -123,8 +136,9 @@ class FakeMetabase:
                 body = json.loads(self.rfile.read(length)) if length else None
                 with fake._lock:
                     fake.requests.append((method, self.path, body))
-                    status, payload = fake.handle(method, self.path.split("?")[0], body,
-                                                  self.headers.get("X-Metabase-Session"))
+                    status, payload = fake.handle(
+                        method, self.path.split("?")[0], body, self.headers.get("X-Metabase-Session")
+                    )
                 data = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

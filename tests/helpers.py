@@ -1,12 +1,14 @@
 """Small helpers shared by the tests: run the pipeline steps on a warehouse connection."""
+
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
 
-from ghdw.bronze_loader import load_events
 from conftest import REPO_ROOT
+
+from ghdw.bronze_loader import load_events
 from ghdw.process_gold import run_gold
 from ghdw.process_silver import run_silver
 
@@ -24,10 +26,15 @@ def load_and_etl(conn, events: list[dict], source: str = "test") -> list[str]:
 
 def run_cli(settings, *args, timeout=180, env_extra: dict | None = None):
     """Run one of the project's commands as a user would, against this test's database."""
-    env = {"DATABASE_URL": settings.database_url, "LOG_DIR": str(settings.log_dir),
-           "PATH": os.environ.get("PATH", "/usr/bin:/bin"), **(env_extra or {})}
-    return subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    env = {
+        "DATABASE_URL": settings.database_url,
+        "LOG_DIR": str(settings.log_dir),
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        **(env_extra or {}),
+    }
+    return subprocess.run(
+        [sys.executable, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def free_port() -> int:
@@ -76,9 +83,22 @@ class ThrowawayPostgres:
             for path in (root, self.socket_dir, pwfile):
                 os.chown(path, entry.pw_uid, entry.pw_gid)
             self.user = "pgserver"
-        made = subprocess.run([str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
-                               "--auth=scram-sha-256", f"--pwfile={pwfile}", "--no-sync"],
-                              capture_output=True, text=True, timeout=180, **self._as_postgres_user())
+        made = subprocess.run(
+            [
+                str(self.bin / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "--auth=scram-sha-256",
+                f"--pwfile={pwfile}",
+                "--no-sync",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            **self._as_postgres_user(),
+        )
         assert made.returncode == 0, made.stdout + made.stderr
 
     def _as_postgres_user(self) -> dict:
@@ -87,16 +107,35 @@ class ThrowawayPostgres:
     def start(self, tcp: bool = True) -> None:
         listen = "127.0.0.1" if tcp else ""
         options = f"-p {self.port} -k {self.socket_dir} -c listen_addresses='{listen}' -c fsync=off"
-        started = subprocess.run([str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-l",
-                                  str(self.data.parent / "server.log"), "-w", "start"],
-                                 capture_output=True, text=True, timeout=180, **self._as_postgres_user())
+        started = subprocess.run(
+            [
+                str(self.bin / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-o",
+                options,
+                "-l",
+                str(self.data.parent / "server.log"),
+                "-w",
+                "start",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            **self._as_postgres_user(),
+        )
         assert started.returncode == 0, started.stdout + started.stderr
 
     def stop(self) -> None:
-        subprocess.run([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"],
-                       capture_output=True, text=True, timeout=180, **self._as_postgres_user())
+        subprocess.run(
+            [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"],
+            capture_output=True,
+            text=True,
+            timeout=180,
+            **self._as_postgres_user(),
+        )
 
-    def __enter__(self) -> "ThrowawayPostgres":
+    def __enter__(self) -> ThrowawayPostgres:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -1,12 +1,13 @@
 """Gold aggregates (gold/07_aggregates.sql): exact, incremental, and equal to the specification's Q1/Q2."""
+
 from datetime import date
 
 import pytest
-
-from ghdw.ops.queries import anchor, busiest_week_end, latest_event_day, sample_queries
 from conftest import make_event, query, real_data_files, scalar
 from helpers import load_and_etl, run_etl
+
 from ghdw.main import load_files
+from ghdw.ops.queries import anchor, busiest_week_end, latest_event_day, sample_queries
 from ghdw.process_gold import run_gold
 
 RECOMPUTED_DAILY = """
@@ -29,26 +30,42 @@ def assert_aggregates_match_facts(conn):
     assert daily == query(conn, RECOMPUTED_DAILY)
     assert monthly == query(conn, RECOMPUTED_MONTHLY)
     # the pair tables hold exactly the distinct pairs the counts were raised by
-    assert scalar(conn, "SELECT COUNT(*) FROM gold.agg_daily_actors") \
-        == scalar(conn, "SELECT COUNT(*) FROM (SELECT DISTINCT date_id, actor_id FROM gold.fact_events) AS p")
-    assert scalar(conn, "SELECT COUNT(*) FROM gold.agg_monthly_repo_actors") \
-        == scalar(conn, "SELECT COALESCE(SUM(contributors), 0) FROM gold.agg_monthly_repo_activity")
+    assert scalar(conn, "SELECT COUNT(*) FROM gold.agg_daily_actors") == scalar(
+        conn, "SELECT COUNT(*) FROM (SELECT DISTINCT date_id, actor_id FROM gold.fact_events) AS p"
+    )
+    assert scalar(conn, "SELECT COUNT(*) FROM gold.agg_monthly_repo_actors") == scalar(
+        conn, "SELECT COALESCE(SUM(contributors), 0) FROM gold.agg_monthly_repo_activity"
+    )
 
 
 def test_aggregates_follow_the_facts_across_runs_sentinels_and_late_events(conn):
-    load_and_etl(conn, [make_event("1", actor_id=1, repo_id=10, created_at="2024-06-08T10:00:00Z"),
-                        make_event("2", actor_id=2, repo_id=10, created_at="2024-06-08T11:00:00Z"),
-                        make_event("3", actor_id=1, repo_id=11, created_at="2024-06-09T09:00:00Z")])
+    load_and_etl(
+        conn,
+        [
+            make_event("1", actor_id=1, repo_id=10, created_at="2024-06-08T10:00:00Z"),
+            make_event("2", actor_id=2, repo_id=10, created_at="2024-06-08T11:00:00Z"),
+            make_event("3", actor_id=1, repo_id=11, created_at="2024-06-09T09:00:00Z"),
+        ],
+    )
     assert query(conn, STORED_DAILY) == [(20240608, 2, 2, 1), (20240609, 1, 1, 1)]
     # the next batch repeats an actor and a repository of a day already counted, brings an
     # unknown actor (sentinel -1, counted once however often) and a late event from May
-    load_and_etl(conn, [make_event("4", actor_id=1, repo_id=10, created_at="2024-06-08T12:00:00Z"),
-                        make_event("5", actor_id="not-a-number", repo_id=12, created_at="2024-06-08T13:00:00Z"),
-                        make_event("6", actor_id="also-bad", repo_id=12, created_at="2024-06-08T14:00:00Z"),
-                        make_event("7", actor_id=3, repo_id=10, created_at="2024-05-31T23:59:59Z")])
+    load_and_etl(
+        conn,
+        [
+            make_event("4", actor_id=1, repo_id=10, created_at="2024-06-08T12:00:00Z"),
+            make_event("5", actor_id="not-a-number", repo_id=12, created_at="2024-06-08T13:00:00Z"),
+            make_event("6", actor_id="also-bad", repo_id=12, created_at="2024-06-08T14:00:00Z"),
+            make_event("7", actor_id=3, repo_id=10, created_at="2024-05-31T23:59:59Z"),
+        ],
+    )
     assert query(conn, STORED_DAILY) == [(20240531, 1, 1, 1), (20240608, 5, 3, 2), (20240609, 1, 1, 1)]
-    assert query(conn, STORED_MONTHLY) == [(date(2024, 5, 1), 10, 1, 1), (date(2024, 6, 1), 10, 3, 2),
-                                           (date(2024, 6, 1), 11, 1, 1), (date(2024, 6, 1), 12, 2, 1)]
+    assert query(conn, STORED_MONTHLY) == [
+        (date(2024, 5, 1), 10, 1, 1),
+        (date(2024, 6, 1), 10, 3, 2),
+        (date(2024, 6, 1), 11, 1, 1),
+        (date(2024, 6, 1), 12, 2, 1),
+    ]
     assert_aggregates_match_facts(conn)
 
 
@@ -65,8 +82,13 @@ def test_rereading_silver_counts_no_fact_twice(conn):
 
 
 def test_rebuild_recomputes_what_the_etl_maintained(conn):
-    load_and_etl(conn, [make_event(str(i), actor_id=i % 7, repo_id=i % 5,
-                                   created_at=f"2024-0{1 + i % 3}-1{i % 10}T00:00:00Z") for i in range(1, 60)])
+    load_and_etl(
+        conn,
+        [
+            make_event(str(i), actor_id=i % 7, repo_id=i % 5, created_at=f"2024-0{1 + i % 3}-1{i % 10}T00:00:00Z")
+            for i in range(1, 60)
+        ],
+    )
     incremental = stored(conn)
     with conn.cursor() as cur:
         cur.execute("SELECT gold.rebuild_aggregates()")
@@ -108,10 +130,13 @@ def test_fast_q1_q2_answer_exactly_like_the_specification_on_real_data(conn):
 
 def test_setup_on_a_warehouse_from_before_the_aggregates_fills_them_once(conn):
     from ghdw.core import schema as setup_db
+
     load_and_etl(conn, [make_event(str(i), actor_id=i % 4, repo_id=i % 3) for i in range(1, 21)])
     with conn.cursor() as cur:  # the warehouse as an earlier release left it
-        cur.execute("DROP TABLE gold.agg_daily_actors, gold.agg_daily_repos, gold.agg_daily_activity, "
-                    "gold.agg_monthly_repo_actors, gold.agg_monthly_repo_activity")
+        cur.execute(
+            "DROP TABLE gold.agg_daily_actors, gold.agg_daily_repos, gold.agg_daily_activity, "
+            "gold.agg_monthly_repo_actors, gold.agg_monthly_repo_activity"
+        )
     conn.commit()
     setup_db.apply_schema(conn)
     assert query(conn, STORED_DAILY) == [(20240115, 20, 4, 3)]

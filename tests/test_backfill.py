@@ -1,4 +1,5 @@
 """GH Archive backfill: ranges over HTTP, resumable, damaged files, completeness, concurrency."""
+
 import gzip
 import json
 import os
@@ -11,11 +12,11 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from conftest import REPO_ROOT, make_event, query, scalar
 
 from ghdw.bronze.backfill import run_backfill
 from ghdw.ops.completeness import completeness
 from ghdw.sources.gharchive import file_targets, hour_targets, parse_hour
-from conftest import REPO_ROOT, make_event, query, scalar
 
 pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
 
@@ -23,8 +24,14 @@ pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads th
 def hour_file(directory, name: str, count: int, start: int = 0, pad: int = 0) -> list[str]:
     ids = [f"{name}-{i}" for i in range(start, start + count)]
     hour = parse_hour(name)
-    lines = [json.dumps(make_event(i, created_at=hour.strftime("%Y-%m-%dT%H:17:00Z"),
-                                   payload={"pad": os.urandom(pad).hex()} if pad else {})) for i in ids]
+    lines = [
+        json.dumps(
+            make_event(
+                i, created_at=hour.strftime("%Y-%m-%dT%H:17:00Z"), payload={"pad": os.urandom(pad).hex()} if pad else {}
+            )
+        )
+        for i in ids
+    ]
     (directory / f"{name}.json.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
     return ids
 
@@ -54,9 +61,15 @@ def test_a_range_of_hours_is_fetched_over_http(settings, conn, archive):
     assert outcomes == {f"2024-01-01-{h}.json.gz": "completed" for h in range(3)}
     assert total.inserted == 150
     assert query(conn, "SELECT DISTINCT source FROM bronze.raw_events ORDER BY 1") == [
-        ("gharchive:2024-01-01-0",), ("gharchive:2024-01-01-1",), ("gharchive:2024-01-01-2",)]
-    row = query(conn, "SELECT status, lines, loaded, bytes > 0, length(sha256) FROM bronze.backfill_files "
-                      "WHERE file_name = '2024-01-01-1.json.gz'")
+        ("gharchive:2024-01-01-0",),
+        ("gharchive:2024-01-01-1",),
+        ("gharchive:2024-01-01-2",),
+    ]
+    row = query(
+        conn,
+        "SELECT status, lines, loaded, bytes > 0, length(sha256) FROM bronze.backfill_files "
+        "WHERE file_name = '2024-01-01-1.json.gz'",
+    )
     assert row == [("completed", 50, 50, True, 64)]
 
 
@@ -91,16 +104,23 @@ def test_corrupt_line_goes_to_the_dlq(settings, conn, tmp_path):
     outcomes, total = run_backfill(settings, file_targets([str(path)]))
     assert outcomes[path.name] == "completed" and (total.inserted, total.errors) == (2, 1)
     assert query(conn, "SELECT raw_text, source_line, source FROM bronze.dead_letter_queue") == [
-        ("{broken", 2, "gharchive:2024-01-03-0")]
+        ("{broken", 2, "gharchive:2024-01-03-0")
+    ]
 
 
 def test_killed_mid_file_then_rerun_gives_exactly_the_file_once(settings, conn, tmp_path):
     path = tmp_path / "2024-01-04-0.json.gz"
     ids = hour_file(tmp_path, "2024-01-04-0", 60_000, pad=100)
     env = {"DATABASE_URL": settings.database_url, "LOG_DIR": str(tmp_path / "logs"), "PATH": os.environ["PATH"]}
-    proc = subprocess.Popen([sys.executable, "ingestion/src/backfill.py", str(path)], cwd=REPO_ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "ingestion/src/backfill.py", str(path)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     import time
+
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 0:
         time.sleep(0.05)
@@ -109,8 +129,14 @@ def test_killed_mid_file_then_rerun_gives_exactly_the_file_once(settings, conn, 
     partial_count = scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events")
     assert 0 < partial_count < len(ids)
     assert scalar(conn, "SELECT status FROM bronze.backfill_files") == "loading"
-    rerun = subprocess.run([sys.executable, "ingestion/src/backfill.py", str(path)], cwd=REPO_ROOT, env=env,
-                           capture_output=True, text=True, timeout=300)
+    rerun = subprocess.run(
+        [sys.executable, "ingestion/src/backfill.py", str(path)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert rerun.returncode == 0, rerun.stderr
     assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == len(ids)
     assert {r[0] for r in query(conn, "SELECT event_id FROM bronze.raw_events")} == set(ids)
@@ -118,8 +144,10 @@ def test_killed_mid_file_then_rerun_gives_exactly_the_file_once(settings, conn, 
 
 
 def test_completeness_report_lists_a_missing_hour_and_listener_only_hours(settings, conn, tmp_path):
-    from ghdw.bronze_loader import load_events
     from helpers import run_etl
+
+    from ghdw.bronze_loader import load_events
+
     hour_file(tmp_path, "2024-01-05-0", 5)
     hour_file(tmp_path, "2024-01-05-2", 5)
     run_backfill(settings, file_targets([str(tmp_path / "*.json.gz")]))
@@ -127,13 +155,17 @@ def test_completeness_report_lists_a_missing_hour_and_listener_only_hours(settin
     run_etl(conn)
     rows = completeness(conn, parse_hour("2024-01-05-0"), parse_hour("2024-01-05-3"))
     assert [(r[0], r[1], r[2], r[5]) for r in rows] == [
-        ("2024-01-05-0", 5, 5, "archive"), ("2024-01-05-1", 0, 0, "missing"),
-        ("2024-01-05-2", 5, 5, "archive"), ("2024-01-05-3", 1, 1, "listener sample only")]
+        ("2024-01-05-0", 5, 5, "archive"),
+        ("2024-01-05-1", 0, 0, "missing"),
+        ("2024-01-05-2", 5, 5, "archive"),
+        ("2024-01-05-3", 1, 1, "listener sample only"),
+    ]
 
 
 def test_backfill_and_listener_concurrently_lose_and_duplicate_nothing(settings, conn, tmp_path):
-    from ghdw.core import db
     from ghdw.bronze_loader import load_events
+    from ghdw.core import db
+
     ids = hour_file(tmp_path, "2024-01-06-0", 20_000)
     overlap = [make_event(i) for i in ids[::7]] + [make_event(f"live-{i}") for i in range(500)]
     errors = []
@@ -142,7 +174,7 @@ def test_backfill_and_listener_concurrently_lose_and_duplicate_nothing(settings,
         try:
             with db.connection(settings) as c:
                 for start in range(0, len(overlap), 100):
-                    load_events(c, overlap[start:start + 100], "api")
+                    load_events(c, overlap[start : start + 100], "api")
         except Exception as exc:  # surfaced below
             errors.append(exc)
 
@@ -159,6 +191,7 @@ def test_parallel_load_of_many_chunks_with_repeated_events_is_exact(settings, co
     """Two connections loading chunks of one file at once, the same events in several chunks and
     files: every event once, and the file's counts add up."""
     from ghdw.bronze import file_loads
+
     monkeypatch.setattr(file_loads, "CHUNK_BYTES", 8_192)  # a chunk per 1 MiB block read: several per file
     first = hour_file(tmp_path, "2024-01-07-0", 1_500, pad=1_000)
     # The second file repeats the first one's last 500 events, then 1,000 new ones.

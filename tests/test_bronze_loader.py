@@ -1,8 +1,10 @@
 """Bronze: dedup by event id, bad rows isolated to the DLQ, \\u0000 repaired, nothing lost."""
+
 import json
 
-from ghdw.bronze_loader import FAST_LOAD, LINES_LOAD_SQL, load_chunk, load_events
 from conftest import make_event, query, scalar
+
+from ghdw.bronze_loader import FAST_LOAD, LINES_LOAD_SQL, load_chunk, load_events
 from ghdw.sources.event_files import Chunk
 
 
@@ -37,9 +39,12 @@ def test_fast_statement_fails_on_bad_json_so_fallback_is_real(conn):
     """The set-based fast path really does fail on such a row; the fallback is what isolates it."""
     import psycopg2
     import pytest
+
     with conn.cursor() as cur:
-        cur.execute("CREATE TEMP TABLE IF NOT EXISTS bronze_staging (line_no BIGINT GENERATED ALWAYS AS "
-                    "IDENTITY, line TEXT) ON COMMIT DELETE ROWS")
+        cur.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS bronze_staging (line_no BIGINT GENERATED ALWAYS AS "
+            "IDENTITY, line TEXT) ON COMMIT DELETE ROWS"
+        )
         cur.execute("INSERT INTO bronze_staging (line) VALUES (%s)", ('{"id":"1","x":"\\ud800"}',))
         with pytest.raises(psycopg2.Error):
             cur.execute(LINES_LOAD_SQL, {"source": "t", "first_line": 1, "line_step": 1, **FAST_LOAD})
@@ -47,13 +52,18 @@ def test_fast_statement_fails_on_bad_json_so_fallback_is_real(conn):
 
 
 def test_event_with_nul_escape_is_repaired_and_loaded_with_original_kept(conn):
-    line = '{"id":"77","type":"PushEvent","actor":{"id":1,"login":"a\\u0000b"},"repo":{"id":2,"name":"o/r"},' \
-           '"created_at":"2024-01-01T00:00:00Z","payload":{"msg":"x\\\\u0000y"}}'
+    line = (
+        '{"id":"77","type":"PushEvent","actor":{"id":1,"login":"a\\u0000b"},"repo":{"id":2,"name":"o/r"},'
+        '"created_at":"2024-01-01T00:00:00Z","payload":{"msg":"x\\\\u0000y"}}'
+    )
     report = load_chunk(conn, Chunk(data=line.encode()), "test")
     assert (report.inserted, report.errors, report.repaired) == (1, 0, 1)
-    login, escaped_text, is_repaired, original = query(conn, """
+    login, escaped_text, is_repaired, original = query(
+        conn,
+        """
         SELECT raw_data->'actor'->>'login', raw_data->'payload'->>'msg', is_repaired, original_text
-        FROM bronze.raw_events WHERE event_id = '77'""")[0]
+        FROM bronze.raw_events WHERE event_id = '77'""",
+    )[0]
     assert login == "a\ufffdb"
     assert escaped_text == "x\\u0000y"  # an escaped backslash followed by 'u0000' is not a NUL: untouched
     assert is_repaired is True
@@ -93,6 +103,7 @@ def test_row_by_row_fallback_isolates_a_row_the_set_based_paths_cannot(conn):
 def test_bronze_is_append_only(conn):
     import psycopg2
     import pytest
+
     load_events(conn, [make_event("1")])
     with pytest.raises(psycopg2.Error, match="append-only"):
         with conn.cursor() as cur:

@@ -1,5 +1,6 @@
 """Every command says first which database it uses; the Makefile says which database each target
 uses and never drops one silently; a .env copied from .env.example cannot slow the demo down."""
+
 from __future__ import annotations
 
 import os
@@ -10,7 +11,6 @@ import sys
 from urllib.parse import urlsplit
 
 import pytest
-
 from conftest import REPO_ROOT, SAMPLE_FILE, scalar
 from helpers import run_cli
 
@@ -49,15 +49,21 @@ def test_every_command_first_says_which_database_it_uses_without_its_password(se
     assert result.returncode in (0, 1), result.stderr
     database = urlsplit(settings.database_url).path.lstrip("/")
     first_line = result.stderr.splitlines()[0]
-    assert re.search(rf" - DATABASE - INFO - Database: PostgreSQL postgres@.*/{database} \(DATABASE_URL\)$",
-                     first_line), first_line
+    assert re.search(
+        rf" - DATABASE - INFO - Database: PostgreSQL postgres@.*/{database} \(DATABASE_URL\)$", first_line
+    ), first_line
     assert PASSWORD not in result.stderr + result.stdout
 
 
 def _make(*args: str) -> str:
     """What make would run (-n: nothing is run), from a directory where the venv looks installed."""
-    result = subprocess.run(["make", "-n", "-s", "-f", str(REPO_ROOT / "Makefile"), "-o", ".venv/.installed",
-                             *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["make", "-n", "-s", "-f", str(REPO_ROOT / "Makefile"), "-o", ".venv/.installed", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -65,8 +71,13 @@ def _make(*args: str) -> str:
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_help_lists_every_target_with_one_line_each():
     phony = re.search(r"^\.PHONY:(.*)$", (REPO_ROOT / "Makefile").read_text(), flags=re.MULTILINE).group(1).split()
-    result = subprocess.run(["make", "-s", "-f", str(REPO_ROOT / "Makefile"), "help"], cwd=REPO_ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["make", "-s", "-f", str(REPO_ROOT / "Makefile"), "help"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     described = dict(re.findall(r"^\s*make (\S+)\s+(\S.*)$", result.stdout, flags=re.MULTILINE))
     assert set(described) == set(phony)
 
@@ -102,11 +113,21 @@ PRODUCTION_PACE = "POLL_INTERVAL_SECONDS=60\nDEMO_INTERVAL_SECONDS=120\nETL_MODE
 def test_the_demo_polls_several_times_whatever_a_dotenv_from_env_example_says(repo_copy, settings, conn, extra):
     (repo_copy / ".env").write_text((REPO_ROOT / ".env.example").read_text() + extra)
     # GHDW_HOME: the installed package reads this directory's .env (and warehouse/), not the checkout's.
-    env = {"PATH": os.environ.get("PATH", ""), "DATABASE_URL": settings.database_url,
-           "LOG_DIR": str(settings.log_dir), "GHDW_HOME": str(repo_copy)}
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DATABASE_URL": settings.database_url,
+        "LOG_DIR": str(settings.log_dir),
+        "GHDW_HOME": str(repo_copy),
+    }
     # The demo's command (see the Makefile's demo target), run for 20 s.
-    result = subprocess.run([sys.executable, "-m", "ghdw", "run", "--local-github", "--duration", "20"],
-                            cwd=repo_copy, env=env, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "ghdw", "run", "--local-github", "--duration", "20"],
+        cwd=repo_copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Demo mode: ETL runs every 10 seconds." in result.stderr
     polls = scalar(conn, "SELECT COUNT(*) FROM bronze.poll_log")

@@ -1,6 +1,7 @@
 """docker-compose.yml, Dockerfile and .dockerignore, checked without a Docker engine: the compose
 file parsed and validated (every service, dependency, healthcheck, volume and variable), the
 Dockerfile linted with hadolint, and the exact commands the containers run, run here."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import yaml
-
 from conftest import REPO_ROOT, SAMPLE_FILE, scalar
+
 from ghdw.dev.local_github import LocalGitHub, read_events
 
 pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
@@ -32,14 +33,23 @@ def _env_example_names() -> set[str]:
 
 
 def test_compose_has_the_services_their_order_and_their_restart_policies():
-    assert set(SERVICES) == {"postgres", "setup", "bronze-listener", "silver-gold-etl", "metabase-db",
-                             "metabase", "metabase-provision"}
+    assert set(SERVICES) == {
+        "postgres",
+        "setup",
+        "bronze-listener",
+        "silver-gold-etl",
+        "metabase-db",
+        "metabase",
+        "metabase-provision",
+    }
     assert SERVICES["postgres"]["image"] == "postgres:16"
     assert SERVICES["setup"]["command"] == ["python", "setup_db.py"]
     assert SERVICES["setup"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
     assert SERVICES["setup"]["restart"] == "on-failure"  # after its own bounded wait for the server
-    for name, command in (("bronze-listener", ["python", "ingestion/src/main.py"]),
-                          ("silver-gold-etl", ["python", "ingestion/src/process_etl.py"])):
+    for name, command in (
+        ("bronze-listener", ["python", "ingestion/src/main.py"]),
+        ("silver-gold-etl", ["python", "ingestion/src/process_etl.py"]),
+    ):
         service = SERVICES[name]
         assert service["command"] == command
         assert service["depends_on"] == {"setup": {"condition": "service_completed_successfully"}}
@@ -73,8 +83,13 @@ def test_postgres_healthcheck_passes_only_once_the_server_accepts_tcp_connection
     command = SERVICES["postgres"]["healthcheck"]["test"][1].replace("$$", "$")
     with ThrowawayPostgres("hc-pw") as server:
         command = command.replace("-p 5432", f"-p {server.port}")
-        env = {"PATH": f"{server.bin}:{os.environ.get('PATH', '')}", "POSTGRES_USER": "postgres",
-               "POSTGRES_DB": "postgres", "PGHOST": str(server.socket_dir), "PGPORT": str(server.port)}
+        env = {
+            "PATH": f"{server.bin}:{os.environ.get('PATH', '')}",
+            "POSTGRES_USER": "postgres",
+            "POSTGRES_DB": "postgres",
+            "PGHOST": str(server.socket_dir),
+            "PGPORT": str(server.port),
+        }
 
         def healthcheck() -> int:
             return subprocess.run(["sh", "-c", command], env=env, capture_output=True, timeout=60).returncode
@@ -128,12 +143,19 @@ def test_every_variable_the_compose_file_reads_is_documented_in_env_example():
 
 @pytest.mark.skipif(shutil.which("docker-compose") is None, reason="Debian's docker-compose is not installed")
 def test_docker_compose_config_accepts_the_file(tmp_path):
-    env = {**os.environ, "DB_PASS": "x", **ROLE_PASSWORDS, "METABASE_DB_PASS": "m",
-           "METABASE_ADMIN_EMAIL": "a@example.com", "METABASE_ADMIN_PASSWORD": "p"}
+    env = {
+        **os.environ,
+        "DB_PASS": "x",
+        **ROLE_PASSWORDS,
+        "METABASE_DB_PASS": "m",
+        "METABASE_ADMIN_EMAIL": "a@example.com",
+        "METABASE_ADMIN_PASSWORD": "p",
+    }
     for files in (["docker-compose.yml"], ["docker-compose.yml", "docker-compose.warehouse-port.yml"]):
         command = ["docker-compose"] + [arg for name in files for arg in ("-f", str(REPO_ROOT / name))]
-        result = subprocess.run([*command, "config", "-q"], cwd=tmp_path, env=env, capture_output=True,
-                                text=True, timeout=60)
+        result = subprocess.run(
+            [*command, "config", "-q"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+        )
         assert result.returncode == 0, result.stderr
 
 
@@ -145,8 +167,11 @@ def test_dockerfile_passes_hadolint_and_builds_a_small_non_root_image():
     assert re.search(r"^FROM python:3\.\d+-slim", dockerfile, flags=re.MULTILINE)
     users = re.findall(r"^USER (\S+)", dockerfile, flags=re.MULTILINE)
     assert users and users[-1].split(":")[0] not in ("root", "0")
-    assert dockerfile.index("COPY requirements.txt") < dockerfile.index("RUN pip install") < \
-        dockerfile.index("COPY ingestion/src/")
+    assert (
+        dockerfile.index("COPY requirements.txt")
+        < dockerfile.index("RUN pip install")
+        < dockerfile.index("COPY ingestion/src/")
+    )
     assert not re.search(r"^(ENV|ARG) .*(PASS|TOKEN|SECRET)", dockerfile, flags=re.MULTILINE)
     assert "pixeltable" not in (REPO_ROOT / "requirements.txt").read_text()  # the image needs no embedded server
     ignored = (REPO_ROOT / ".dockerignore").read_text().split()
@@ -193,21 +218,40 @@ def _wait_for(conn, sql: str, deadline_seconds: float = 60) -> int:
 
 def test_the_containers_commands_run_the_pipeline_each_as_its_own_role(settings, conn):
     setup_env = _container_env(settings, "setup", DATABASE_URL=settings.database_url, **ROLE_PASSWORDS)
-    setup = subprocess.run(_command("setup"), cwd=REPO_ROOT, env=setup_env, capture_output=True,
-                           text=True, timeout=120)
+    setup = subprocess.run(_command("setup"), cwd=REPO_ROOT, env=setup_env, capture_output=True, text=True, timeout=120)
     assert setup.returncode == 0, setup.stderr
     assert "Service roles gh_bi, gh_etl, gh_ingestion can log in." in setup.stderr
     assert not any(p in setup.stderr for p in ROLE_PASSWORDS.values())
 
     with LocalGitHub(read_events([SAMPLE_FILE])) as github:
-        listener_env = _container_env(settings, "bronze-listener", GITHUB_API_URL=github.url,
-                                      DATABASE_URL=_as_role(settings, "gh_ingestion", ROLE_PASSWORDS["INGESTION_DB_PASS"]))
-        etl_env = _container_env(settings, "silver-gold-etl", DEMO_INTERVAL_SECONDS="1",
-                                 DATABASE_URL=_as_role(settings, "gh_etl", ROLE_PASSWORDS["ETL_DB_PASS"]))
-        listener = subprocess.Popen(_command("bronze-listener"), cwd=REPO_ROOT, env=listener_env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        etl = subprocess.Popen(_command("silver-gold-etl"), cwd=REPO_ROOT, env=etl_env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        listener_env = _container_env(
+            settings,
+            "bronze-listener",
+            GITHUB_API_URL=github.url,
+            DATABASE_URL=_as_role(settings, "gh_ingestion", ROLE_PASSWORDS["INGESTION_DB_PASS"]),
+        )
+        etl_env = _container_env(
+            settings,
+            "silver-gold-etl",
+            DEMO_INTERVAL_SECONDS="1",
+            DATABASE_URL=_as_role(settings, "gh_etl", ROLE_PASSWORDS["ETL_DB_PASS"]),
+        )
+        listener = subprocess.Popen(
+            _command("bronze-listener"),
+            cwd=REPO_ROOT,
+            env=listener_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        etl = subprocess.Popen(
+            _command("silver-gold-etl"),
+            cwd=REPO_ROOT,
+            env=etl_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             assert _wait_for(conn, "SELECT COUNT(*) FROM bronze.raw_events") >= 300
             assert _wait_for(conn, "SELECT COUNT(*) FROM gold.fact_events") >= 300
@@ -226,18 +270,36 @@ def test_the_image_requirements_cover_every_import_of_the_code_it_copies():
     """The image installs only requirements.txt: every third-party module imported at the top of
     the code it copies must come from there (the embedded server is imported lazily, never in compose)."""
     import ast
-    provided = {"psycopg2": "psycopg2-binary", "requests": "requests", "dotenv": "python-dotenv",
-                "schedule": "schedule", "tenacity": "tenacity", "tqdm": "tqdm"}
-    pinned = {line.split("==")[0].strip().lower() for line in (REPO_ROOT / "requirements.txt").read_text().splitlines()
-              if "==" in line and not line.startswith("#")}
+
+    provided = {
+        "psycopg2": "psycopg2-binary",
+        "requests": "requests",
+        "dotenv": "python-dotenv",
+        "schedule": "schedule",
+        "tenacity": "tenacity",
+        "tqdm": "tqdm",
+    }
+    pinned = {
+        line.split("==")[0].strip().lower()
+        for line in (REPO_ROOT / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
     assert set(provided.values()) == pinned
     local = {"ghdw", "setup_db"}
-    for path in [*(REPO_ROOT / "ingestion" / "src").rglob("*.py"), REPO_ROOT / "setup_db.py",
-                 *(REPO_ROOT / "dashboards").glob("*.py")]:
+    for path in [
+        *(REPO_ROOT / "ingestion" / "src").rglob("*.py"),
+        REPO_ROOT / "setup_db.py",
+        *(REPO_ROOT / "dashboards").glob("*.py"),
+    ]:
         tree = ast.parse(path.read_text())
         for node in tree.body:  # module level only: lazy imports inside functions are deliberate
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and node.module and not node.level
+                else []
+            )
             for name in names:
                 top = name.split(".")[0]
                 if top in sys.stdlib_module_names or top in local or top == "__future__":

@@ -1,4 +1,5 @@
 """config.py: every setting read once, validated, with a clear message on a bad value."""
+
 import logging
 
 import pytest
@@ -15,21 +16,26 @@ def test_defaults_use_the_embedded_database():
 
 
 def test_database_settings_from_spec_variables():
-    settings = load_settings({"DB_HOST": "db", "DB_NAME": "gh", "DB_USER": "etl", "DB_PASS": "s3cret", "DB_PORT": "6543"})
+    settings = load_settings(
+        {"DB_HOST": "db", "DB_NAME": "gh", "DB_USER": "etl", "DB_PASS": "s3cret", "DB_PORT": "6543"}
+    )
     assert not settings.uses_embedded_db
     assert (settings.db_host, settings.db_name, settings.db_user, settings.db_port) == ("db", "gh", "etl", 6543)
     assert "s3cret" not in repr(settings)
 
 
-@pytest.mark.parametrize("env, message", [
-    ({"DB_PORT": "abc"}, "DB_PORT='abc' is not an integer"),
-    ({"DB_PORT": "70000"}, "DB_PORT=70000 is out of range"),
-    ({"SILVER_BATCH_SIZE": "0"}, "SILVER_BATCH_SIZE=0 is out of range"),
-    ({"ETL_MODE": "hourly"}, "ETL_MODE='hourly' is not one of demo, production"),
-    ({"PRODUCTION_TIME": "25:00"}, "PRODUCTION_TIME='25:00' is not a time of day"),
-    ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL must start with postgresql://"),
-    ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL='LOUD' is not one of"),
-])
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"DB_PORT": "abc"}, "DB_PORT='abc' is not an integer"),
+        ({"DB_PORT": "70000"}, "DB_PORT=70000 is out of range"),
+        ({"SILVER_BATCH_SIZE": "0"}, "SILVER_BATCH_SIZE=0 is out of range"),
+        ({"ETL_MODE": "hourly"}, "ETL_MODE='hourly' is not one of demo, production"),
+        ({"PRODUCTION_TIME": "25:00"}, "PRODUCTION_TIME='25:00' is not a time of day"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL must start with postgresql://"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL='LOUD' is not one of"),
+    ],
+)
 def test_bad_values_fail_with_a_clear_message(env, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         load_settings(env)

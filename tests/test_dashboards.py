@@ -1,5 +1,6 @@
 """Dashboards: every Metabase question runs against gold built from real events, as the BI role;
 the provisioning script makes the right Metabase API calls, and a second run changes nothing."""
+
 from __future__ import annotations
 
 import json
@@ -9,20 +10,26 @@ from dataclasses import replace
 from datetime import date
 
 import pytest
-
-from ghdw.core import schema as setup_db
-from ghdw.ops.queries import anchor
 from conftest import REPO_ROOT, real_data_files
-from dashboards.provision_metabase import Metabase, load_manifest, provision
-from helpers import run_etl
-from ghdw.main import load_files
 from fake_metabase import FakeMetabase
+from helpers import run_etl
+
+from dashboards.provision_metabase import Metabase, load_manifest, provision
+from ghdw.core import schema as setup_db
+from ghdw.main import load_files
+from ghdw.ops.queries import anchor
 
 pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
 
-ENV = {"WAREHOUSE_HOST": "postgres", "WAREHOUSE_PORT": "5432", "WAREHOUSE_DB": "github_events",
-       "WAREHOUSE_BI_USER": "gh_bi", "BI_DB_PASS": "bi-pass-xyz",
-       "METABASE_ADMIN_EMAIL": "admin@example.com", "METABASE_ADMIN_PASSWORD": "mb-admin-pass-42"}
+ENV = {
+    "WAREHOUSE_HOST": "postgres",
+    "WAREHOUSE_PORT": "5432",
+    "WAREHOUSE_DB": "github_events",
+    "WAREHOUSE_BI_USER": "gh_bi",
+    "BI_DB_PASS": "bi-pass-xyz",
+    "METABASE_ADMIN_EMAIL": "admin@example.com",
+    "METABASE_ADMIN_PASSWORD": "mb-admin-pass-42",
+}
 
 
 def test_every_dashboard_question_runs_on_real_gold_as_the_bi_role(settings, conn):
@@ -37,6 +44,7 @@ def test_every_dashboard_question_runs_on_real_gold_as_the_bi_role(settings, con
     setup_db.apply_role_passwords(conn, replace(settings, role_passwords={"gh_bi": "bi-secret"}))
     bi_url = settings.database_url.replace("postgres:@", "gh_bi:bi-secret@", 1)
     import psycopg2
+
     bi = psycopg2.connect(bi_url)
     try:
         results = {}
@@ -48,9 +56,13 @@ def test_every_dashboard_question_runs_on_real_gold_as_the_bi_role(settings, con
     finally:
         bi.close()
     assert len(results) == 7
-    for name in ("Q1: Daily event volume (last 7 days)", "Q2: Top 10 repositories (this month)",
-                 "Q3: Hourly pattern, weekday vs weekend (last 30 days)", "Event-type mix (last 30 days)",
-                 "Top 10 actors (last 30 days)"):
+    for name in (
+        "Q1: Daily event volume (last 7 days)",
+        "Q2: Top 10 repositories (this month)",
+        "Q3: Hourly pattern, weekday vs weekend (last 30 days)",
+        "Event-type mix (last 30 days)",
+        "Top 10 actors (last 30 days)",
+    ):
         assert results[name], f"{name} returned no rows on real data"
     mix = results["Event-type mix (last 30 days)"]
     assert abs(sum(row[3] for row in mix) - 100) < 1  # shares add up to 100 %
@@ -76,8 +88,12 @@ def test_provisioning_creates_database_questions_and_dashboard_then_is_idempoten
 
         fake.requests.clear()
         second = provision(mb, ENV, manifest)
-        assert (second["cards_created"], second["cards_updated"], second["dashboards_created"],
-                second["dashcards_added"]) == (0, 0, 0, 0)
+        assert (
+            second["cards_created"],
+            second["cards_updated"],
+            second["dashboards_created"],
+            second["dashcards_added"],
+        ) == (0, 0, 0, 0)
         assert fake.calls("POST") == [] and fake.calls("PUT") == []
 
         manifest["questions"][0]["query"] += "\n-- edited"
@@ -89,16 +105,27 @@ def test_provisioning_command_runs_against_a_local_metabase_and_keeps_passwords_
     with FakeMetabase() as fake:
         env = {**ENV, "METABASE_URL": fake.url, "PATH": "/usr/bin:/bin"}
         for _ in range(2):
-            result = subprocess.run([sys.executable, "dashboards/provision_metabase.py"], cwd=REPO_ROOT, env=env,
-                                    capture_output=True, text=True, timeout=60)
+            result = subprocess.run(
+                [sys.executable, "dashboards/provision_metabase.py"],
+                cwd=REPO_ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert result.returncode == 0, result.stderr
         assert "Metabase provisioned" in result.stderr and "'cards_created': 0" in result.stderr
         assert len(fake.cards) == 7 and len(fake.dashboards) == 1
         output = result.stdout + result.stderr
         assert ENV["BI_DB_PASS"] not in output and ENV["METABASE_ADMIN_PASSWORD"] not in output
-        wrong = subprocess.run([sys.executable, "dashboards/provision_metabase.py"], cwd=REPO_ROOT,
-                               env={**env, "METABASE_ADMIN_PASSWORD": "wrong-pass-77"},
-                               capture_output=True, text=True, timeout=60)
+        wrong = subprocess.run(
+            [sys.executable, "dashboards/provision_metabase.py"],
+            cwd=REPO_ROOT,
+            env={**env, "METABASE_ADMIN_PASSWORD": "wrong-pass-77"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert wrong.returncode == 1 and "POST /api/session -> HTTP 401" in wrong.stderr
         assert "wrong-pass-77" not in wrong.stdout + wrong.stderr
 

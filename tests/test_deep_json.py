@@ -1,21 +1,20 @@
 """Events nested deeper than Python's recursion limit: files, backfill and the listener load the
 events around them, and the deep event itself reaches bronze, or the DLQ with a reason, never a
 RecursionError (PostgreSQL accepts JSON nested far deeper than json.loads can go)."""
+
 import gzip
 import json
-import sys
 
 import pytest
-
-
-from ghdw.sources import json_split
-from ghdw.bronze.backfill import run_backfill
-from ghdw.sources.gharchive import file_targets
-from ghdw.bronze_loader import events_to_chunk, load_chunk, load_events
 from conftest import SAMPLE_FILE, make_event, query, scalar
+from test_listener import make_listener
+
+from ghdw.bronze.backfill import run_backfill
+from ghdw.bronze_loader import events_to_chunk, load_chunk, load_events
 from ghdw.dev.local_github import LocalGitHub, read_events
 from ghdw.main import load_files
-from test_listener import make_listener
+from ghdw.sources import json_split
+from ghdw.sources.gharchive import file_targets
 
 pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
 
@@ -27,9 +26,13 @@ DEPTHS = [10_000, 100_000]
 
 def deep_event_text(depth: int, event_id: str = "deep", newline: str = "") -> str:
     """An event whose payload is `depth` nested arrays; with newline="\\n", one bracket a line."""
-    return (f'{{"id": "{event_id}", "type": "PushEvent", "actor": {{"id": 1, "login": "octocat"}}, '
-            f'"repo": {{"id": 10, "name": "octocat/hello"}}, "created_at": "2024-01-15T12:34:56Z", "payload": '
-            + ("[" + newline) * depth + ("]" + newline) * depth + "}")
+    return (
+        f'{{"id": "{event_id}", "type": "PushEvent", "actor": {{"id": 1, "login": "octocat"}}, '
+        f'"repo": {{"id": 10, "name": "octocat/hello"}}, "created_at": "2024-01-15T12:34:56Z", "payload": '
+        + ("[" + newline) * depth
+        + ("]" + newline) * depth
+        + "}"
+    )
 
 
 def deep_value(depth: int):
@@ -42,8 +45,9 @@ def deep_value(depth: int):
 
 def assert_deep_event_in_bronze_or_dlq(conn, event_id="deep"):
     in_bronze = scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events WHERE event_id = %s", (event_id,))
-    reasons = query(conn, "SELECT error_message FROM bronze.dead_letter_queue WHERE raw_text LIKE %s",
-                    (f'{{"id": "{event_id}"%',))
+    reasons = query(
+        conn, "SELECT error_message FROM bronze.dead_letter_queue WHERE raw_text LIKE %s", (f'{{"id": "{event_id}"%',)
+    )
     assert in_bronze + len(reasons) == 1
     assert all(reason for (reason,) in reasons)
     return in_bronze
@@ -55,8 +59,9 @@ def good_ids(conn) -> set[str]:
 
 @pytest.mark.parametrize("depth", DEPTHS)
 @pytest.mark.parametrize("compress", [False, True])
-@pytest.mark.parametrize("shape", ["json_lines_first_line", "json_lines_middle", "array", "pretty_array",
-                                   "single_pretty_document"])
+@pytest.mark.parametrize(
+    "shape", ["json_lines_first_line", "json_lines_middle", "array", "pretty_array", "single_pretty_document"]
+)
 def test_deep_event_in_a_file_loads_with_the_events_around_it(conn, tmp_path, shape, compress, depth):
     deep = deep_event_text(depth, newline="\n" if shape in ("pretty_array", "single_pretty_document") else "")
     good = [json.dumps(e) for e in GOOD]
@@ -79,14 +84,20 @@ def test_deep_event_in_a_file_loads_with_the_events_around_it(conn, tmp_path, sh
     in_bronze = assert_deep_event_in_bronze_or_dlq(conn)
     if depth == 10_000:
         assert in_bronze == 1
-        assert scalar(conn, "SELECT jsonb_typeof(raw_data #> '{payload,0,0,0}') FROM bronze.raw_events "
-                            "WHERE event_id = 'deep'") == "array"
+        assert (
+            scalar(
+                conn,
+                "SELECT jsonb_typeof(raw_data #> '{payload,0,0,0}') FROM bronze.raw_events WHERE event_id = 'deep'",
+            )
+            == "array"
+        )
 
 
 def test_backfill_of_a_file_with_a_deep_first_line_ends_completed(settings, conn, tmp_path):
     path = tmp_path / "2024-01-15-12.json.gz"
-    path.write_bytes(gzip.compress(("\n".join([deep_event_text(100_000)] + [json.dumps(e) for e in GOOD]) + "\n")
-                                   .encode()))
+    path.write_bytes(
+        gzip.compress(("\n".join([deep_event_text(100_000)] + [json.dumps(e) for e in GOOD]) + "\n").encode())
+    )
     outcomes, total = run_backfill(settings, file_targets([str(path)]))
     assert outcomes == {path.name: "completed"}
     assert scalar(conn, "SELECT status FROM bronze.backfill_files") == "completed"
@@ -98,9 +109,16 @@ def test_backfill_of_a_file_with_a_deep_first_line_ends_completed(settings, conn
 def test_listener_loads_a_page_holding_a_deep_event(settings, conn, depth):
     events = read_events([SAMPLE_FILE])
     with LocalGitHub(events, initially_produced=300, poll_interval=60) as github:
-        page = events[-1:-101:-1]   # what page 1 holds anyway, newest first
-        body = "[" + ",".join([json.dumps(e) for e in page[:50]] + [deep_event_text(depth, newline="\n")]
-                              + [json.dumps(e) for e in page[50:]]) + "]"
+        page = events[-1:-101:-1]  # what page 1 holds anyway, newest first
+        body = (
+            "["
+            + ",".join(
+                [json.dumps(e) for e in page[:50]]
+                + [deep_event_text(depth, newline="\n")]
+                + [json.dumps(e) for e in page[50:]]
+            )
+            + "]"
+        )
         github.serve_raw(body.encode())
         listener = make_listener(settings, github)
 
@@ -125,7 +143,11 @@ def test_a_deep_event_that_stays_in_the_window_is_dead_lettered_once(settings, c
             window = [json.dumps(e) for e in github.visible()]
             github.serve_raw(("[" + ",".join(window[:1] + [deep] + window[1:]) + "]").encode())
             result = listener.poll_once()
-            assert (len(result.events), result.overlap_found, result.gap_suspected) == (2 if poll == 0 else 1, True, False)
+            assert (len(result.events), result.overlap_found, result.gap_suspected) == (
+                2 if poll == 0 else 1,
+                True,
+                False,
+            )
     assert_deep_event_in_bronze_or_dlq(conn)
 
 
@@ -146,8 +168,18 @@ def test_raw_event_text_is_passed_through_as_is(conn):
 
 def test_dumps_without_recursion_writes_what_json_dumps_writes():
     values = read_events([SAMPLE_FILE]) + [
-        {"s": "\u00e9\ud83d\ude00\n\"\\", "n": [0, -1, 2 ** 70, 1.5, 1e300, float("nan"), float("inf")],
-         "b": [True, False, None], 1: "int key", 2.5: "float key", None: "null key", True: "bool key",
-         "t": (1, 2), "e": {}, "l": []}]
+        {
+            "s": '\u00e9\ud83d\ude00\n"\\',
+            "n": [0, -1, 2**70, 1.5, 1e300, float("nan"), float("inf")],
+            "b": [True, False, None],
+            1: "int key",
+            2.5: "float key",
+            None: "null key",
+            True: "bool key",  # noqa: F601 - collides with 1, as json.dumps sees it
+            "t": (1, 2),
+            "e": {},
+            "l": [],
+        }
+    ]  # noqa: F601 - True and 1 collide, as json.dumps sees it
     for value in values:
         assert json_split.dumps(value) == json.dumps(value, separators=(",", ":"))

@@ -1,4 +1,5 @@
 """dlq.py: list, replay through the normal loader exactly once, resolve without deleting evidence."""
+
 from __future__ import annotations
 
 import gzip
@@ -6,18 +7,20 @@ import json
 import re
 
 import pytest
-
-from ghdw.core import schema as setup_db
-from ghdw.bronze_loader import load_chunk
 from conftest import make_event, query, scalar
-from ghdw.bronze.dlq import list_entries, replay
-from ghdw.sources.event_files import Chunk
 from helpers import run_cli
+
+from ghdw.bronze.dlq import list_entries, replay
+from ghdw.bronze_loader import load_chunk
+from ghdw.core import schema as setup_db
+from ghdw.sources.event_files import Chunk
 
 pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
 
-BROKEN = '{"id": "501", "type": "PushEvent", "actor": {"id": 1, "login": "a"}, "repo": {"id": 2, "name": "o/r"}, ' \
-         '"created_at": "2024-01-15T12:00:00Z"'  # truncated: the closing brace is missing
+BROKEN = (
+    '{"id": "501", "type": "PushEvent", "actor": {"id": 1, "login": "a"}, "repo": {"id": 2, "name": "o/r"}, '
+    '"created_at": "2024-01-15T12:00:00Z"'
+)  # truncated: the closing brace is missing
 
 
 def _dead_letter(conn, text: str) -> int:
@@ -35,8 +38,9 @@ def test_replay_with_a_fixed_text_loads_the_event_exactly_once(settings, conn, t
     again = run_cli(settings, "ingestion/src/dlq.py", "replay", "--id", str(dlq_id), "--fixed-file", str(fixed))
     assert again.returncode == 0 and "Replayed 0 entries" in again.stdout  # resolved: nothing to do
     assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events WHERE event_id = '501'") == 1
-    raw_text, resolution = query(conn, "SELECT raw_text, resolution FROM bronze.dead_letter_queue "
-                                       "WHERE dlq_id = %s", (dlq_id,))[0]
+    raw_text, resolution = query(
+        conn, "SELECT raw_text, resolution FROM bronze.dead_letter_queue WHERE dlq_id = %s", (dlq_id,)
+    )[0]
     assert raw_text == BROKEN  # the evidence is untouched
     assert resolution.startswith("replayed with a corrected text")
 
@@ -47,9 +51,11 @@ def test_replay_as_stored_dedups_and_a_second_failure_stays_open(conn):
     # and one that is still broken.
     load_chunk(conn, Chunk(data=loaded.encode()), "test")
     with conn.cursor() as cur:
-        cur.execute("INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source) VALUES "
-                    "(%s, 'old bug', 'test'), (%s, 'old bug', 'test')",
-                    (json.dumps(make_event("601")), loaded))
+        cur.execute(
+            "INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source) VALUES "
+            "(%s, 'old bug', 'test'), (%s, 'old bug', 'test')",
+            (json.dumps(make_event("601")), loaded),
+        )
     conn.commit()
     broken_id = _dead_letter(conn, BROKEN)
     result = replay(conn, None)
@@ -75,6 +81,7 @@ def test_list_and_resolve_keep_the_entry(settings, conn):
 
 # --- Replay resolves an entry only when its events are in bronze (issue 10, item 7) -------------
 
+
 def _open_ids(conn) -> set[int]:
     return {e["dlq_id"] for e in list_entries(conn, limit=1000)}
 
@@ -82,8 +89,11 @@ def _open_ids(conn) -> set[int]:
 def _store_entry(conn, raw_text: str) -> int:
     """An open DLQ entry as an older loader (or a hand-made row) left it."""
     with conn.cursor() as cur:
-        cur.execute("INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source) "
-                    "VALUES (%s, 'old loader', 'test') RETURNING dlq_id", (raw_text,))
+        cur.execute(
+            "INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source) "
+            "VALUES (%s, 'old loader', 'test') RETURNING dlq_id",
+            (raw_text,),
+        )
         dlq_id = cur.fetchone()[0]
     conn.commit()
     return dlq_id
@@ -93,18 +103,21 @@ def _line(event_id: str, **extra) -> str:
     return json.dumps(make_event(event_id, **extra))
 
 
-@pytest.mark.parametrize("fixed", [
-    pytest.param(b"", id="empty"),
-    pytest.param(b"  \n\t\n ", id="whitespace"),
-    pytest.param(b"not json at all", id="invalid-json"),
-    pytest.param(b"{}", id="object-without-id"),
-    pytest.param(b"null", id="json-null"),
-    pytest.param(b"[1, 2]", id="array-of-non-events"),
-    pytest.param(b'[{"id": "700", "type": "PushEvent"}', id="unclosed-array"),
-    pytest.param(b'{"id": "700", "type": "PushEvent"}]', id="object-closed-as-array"),
-    pytest.param(b'{"id": "700", "type": "\xff"}', id="not-utf8"),
-    pytest.param(b'{"id": "700", "type": "\x00"}', id="raw-nul-byte"),
-])
+@pytest.mark.parametrize(
+    "fixed",
+    [
+        pytest.param(b"", id="empty"),
+        pytest.param(b"  \n\t\n ", id="whitespace"),
+        pytest.param(b"not json at all", id="invalid-json"),
+        pytest.param(b"{}", id="object-without-id"),
+        pytest.param(b"null", id="json-null"),
+        pytest.param(b"[1, 2]", id="array-of-non-events"),
+        pytest.param(b'[{"id": "700", "type": "PushEvent"}', id="unclosed-array"),
+        pytest.param(b'{"id": "700", "type": "PushEvent"}]', id="object-closed-as-array"),
+        pytest.param(b'{"id": "700", "type": "\xff"}', id="not-utf8"),
+        pytest.param(b'{"id": "700", "type": "\x00"}', id="raw-nul-byte"),
+    ],
+)
 def test_replay_with_a_fixed_file_that_holds_no_loadable_event_resolves_nothing(settings, conn, tmp_path, fixed):
     dlq_id = _dead_letter(conn, BROKEN)
     path = tmp_path / "fixed.json"
@@ -114,21 +127,30 @@ def test_replay_with_a_fixed_file_that_holds_no_loadable_event_resolves_nothing(
     assert "0 resolved, 1 still open" in result.stdout
     assert f"#{dlq_id} still open:" in result.stdout
     assert dlq_id in _open_ids(conn)
-    assert query(conn, "SELECT resolved_at, resolution FROM bronze.dead_letter_queue WHERE dlq_id = %s",
-                 (dlq_id,)) == [(None, None)]
+    assert query(conn, "SELECT resolved_at, resolution FROM bronze.dead_letter_queue WHERE dlq_id = %s", (dlq_id,)) == [
+        (None, None)
+    ]
     # The attempt leaves a trace, resolved at once, so it does not pile up open entries.
-    assert scalar(conn, "SELECT COUNT(*) FROM bronze.dead_letter_queue "
-                        "WHERE replay_of = %s AND resolved_at IS NOT NULL", (dlq_id,)) >= 1
+    assert (
+        scalar(
+            conn,
+            "SELECT COUNT(*) FROM bronze.dead_letter_queue WHERE replay_of = %s AND resolved_at IS NOT NULL",
+            (dlq_id,),
+        )
+        >= 1
+    )
 
 
 @pytest.mark.parametrize("shape", ["json-array", "json-lines", "pretty-printed", "gzip"])
 def test_replay_with_a_fixed_file_of_several_events_loads_them_all(settings, conn, tmp_path, shape):
     dlq_id = _dead_letter(conn, BROKEN)
     events = [make_event("501"), make_event("502")]
-    text = {"json-array": json.dumps(events),
-            "json-lines": "\n".join(json.dumps(e) for e in events) + "\n",
-            "pretty-printed": "\n".join(json.dumps(e, indent=2) for e in events),
-            "gzip": json.dumps(events)}[shape].encode()
+    text = {
+        "json-array": json.dumps(events),
+        "json-lines": "\n".join(json.dumps(e) for e in events) + "\n",
+        "pretty-printed": "\n".join(json.dumps(e, indent=2) for e in events),
+        "gzip": json.dumps(events),
+    }[shape].encode()
     path = tmp_path / "fixed.json"
     path.write_bytes(gzip.compress(text) if shape == "gzip" else text)
     result = run_cli(settings, "ingestion/src/dlq.py", "replay", "--id", str(dlq_id), "--fixed-file", str(path))
@@ -161,28 +183,32 @@ def test_replay_all_resolves_exactly_the_entries_whose_events_reach_bronze(setti
         _store_entry(conn, json.dumps(make_event("807"), indent=2)): ["807"],
     }
     still_broken = [
-        _store_entry(conn, BROKEN),                                 # invalid JSON
-        _store_entry(conn, ""),                                     # nothing at all
-        _store_entry(conn, "   "),                                  # whitespace
-        _store_entry(conn, '"just a string"'),                      # valid JSON, not an event
-        _store_entry(conn, '{"type": "PushEvent"}'),                # an object without an id
-        _store_entry(conn, "[1, 2]"),                               # an array of non-events
-        _store_entry(conn, _line("820") + "]"),                     # object closed as an array
-        _store_entry(conn, "[" + _line("821")),                     # unclosed array
-        _store_entry(conn, _line("822") + "\nnot json"),            # one good line, one bad
-        _store_entry(conn, '{"id": "823", "type": "\\xff"}'),       # unreadable text, as the loader stores it
-        _store_entry(conn, '{"id": "824", "bad": "\\ud800"}'),      # a lone surrogate jsonb refuses
+        _store_entry(conn, BROKEN),  # invalid JSON
+        _store_entry(conn, ""),  # nothing at all
+        _store_entry(conn, "   "),  # whitespace
+        _store_entry(conn, '"just a string"'),  # valid JSON, not an event
+        _store_entry(conn, '{"type": "PushEvent"}'),  # an object without an id
+        _store_entry(conn, "[1, 2]"),  # an array of non-events
+        _store_entry(conn, _line("820") + "]"),  # object closed as an array
+        _store_entry(conn, "[" + _line("821")),  # unclosed array
+        _store_entry(conn, _line("822") + "\nnot json"),  # one good line, one bad
+        _store_entry(conn, '{"id": "823", "type": "\\xff"}'),  # unreadable text, as the loader stores it
+        _store_entry(conn, '{"id": "824", "bad": "\\ud800"}'),  # a lone surrogate jsonb refuses
     ]
     result = run_cli(settings, "ingestion/src/dlq.py", "replay", "--all")
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"{len(resolvable)} resolved, {len(still_broken)} still open" in result.stdout
     assert _open_ids(conn) == set(still_broken)
     every_event = [e for events in resolvable.values() for e in events]
-    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events WHERE event_id = ANY(%s)",
-                  (every_event,)) == len(every_event)
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events WHERE event_id = ANY(%s)", (every_event,)) == len(
+        every_event
+    )
     # Every entry that failed again has its own resolved trace row, pointing back at it.
-    traced = query(conn, "SELECT DISTINCT replay_of FROM bronze.dead_letter_queue "
-                         "WHERE replay_of IS NOT NULL AND resolved_at IS NOT NULL")
+    traced = query(
+        conn,
+        "SELECT DISTINCT replay_of FROM bronze.dead_letter_queue "
+        "WHERE replay_of IS NOT NULL AND resolved_at IS NOT NULL",
+    )
     assert {r[0] for r in traced} == set(still_broken)
     again = run_cli(settings, "ingestion/src/dlq.py", "replay", "--all")
     assert again.returncode == 1 and f"0 resolved, {len(still_broken)} still open" in again.stdout
@@ -191,7 +217,7 @@ def test_replay_all_resolves_exactly_the_entries_whose_events_reach_bronze(setti
 # --- Stored error messages and listings are bounded (issue 10, item 8) ---------------------------
 
 GARBAGE_CHARS = 50 << 20  # the 50 MB garbage line that once stored a 52 MB error_message
-OUTPUT_BOUND = 64 << 10   # generous for a page of entries or a log, tiny next to the garbage
+OUTPUT_BOUND = 64 << 10  # generous for a page of entries or a log, tiny next to the garbage
 # Twice the DDL's bound (bronze.error_message_max_chars(), 2,000): these tests are about floods,
 # and the exact figure is checked once, below.
 MESSAGE_BOUND = 4_000
@@ -209,8 +235,9 @@ def test_a_50_mb_garbage_line_through_main_stores_a_bounded_message_and_the_whol
     assert loaded.returncode == 0, loaded.stderr[-2000:]
     assert len(loaded.stdout) + len(loaded.stderr) < OUTPUT_BOUND
     assert sum(f.stat().st_size for f in settings.log_dir.rglob("*") if f.is_file()) < OUTPUT_BOUND
-    dlq_id, message, raw_chars = query(conn, "SELECT dlq_id, error_message, length(raw_text) "
-                                             "FROM bronze.dead_letter_queue")[0]
+    dlq_id, message, raw_chars = query(
+        conn, "SELECT dlq_id, error_message, length(raw_text) FROM bronze.dead_letter_queue"
+    )[0]
     _assert_bounded(conn, message)
     assert message.startswith("invalid JSON")
     assert raw_chars == GARBAGE_CHARS  # the evidence is whole
@@ -237,11 +264,16 @@ def test_a_50_mb_garbage_line_through_the_loader_stores_a_bounded_message(conn):
 def test_every_stored_error_message_is_bounded_on_insert_and_update(conn):
     long_message = "y" * 100_000
     with conn.cursor() as cur:
-        cur.execute("INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source) "
-                    "VALUES ('z', %s, 'test')", (long_message,))
+        cur.execute(
+            "INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source) VALUES ('z', %s, 'test')",
+            (long_message,),
+        )
         cur.execute("INSERT INTO bronze.poll_log (error_message) VALUES (%s)", (long_message,))
-        cur.execute("INSERT INTO bronze.backfill_files (file_name, source_uri, status, error_message) "
-                    "VALUES ('f', 'u', 'failed', %s)", (long_message,))
+        cur.execute(
+            "INSERT INTO bronze.backfill_files (file_name, source_uri, status, error_message) "
+            "VALUES ('f', 'u', 'failed', %s)",
+            (long_message,),
+        )
         for table in ("dead_letter_queue", "poll_log", "backfill_files"):
             cur.execute(f"SELECT error_message FROM bronze.{table}")
             _assert_bounded(conn, cur.fetchone()[0])
@@ -253,8 +285,8 @@ def test_every_stored_error_message_is_bounded_on_insert_and_update(conn):
         assert 0 <= cur.fetchone()[0] < 10
         cur.execute("SELECT error_message FROM bronze.poll_log")
         message = cur.fetchone()[0]
-        kept = message[:message.index(" [... ")]
-        assert kept == long_message[:len(kept)]
+        kept = message[: message.index(" [... ")]
+        assert kept == long_message[: len(kept)]
         assert message.endswith(f"[... {100_001 - len(kept)} of 100001 chars cut]")
     conn.commit()
 
@@ -263,8 +295,10 @@ def test_setup_bounds_messages_stored_before_the_bound_existed(conn):
     with conn.cursor() as cur:
         cur.execute("DROP SCHEMA ghdw_meta CASCADE")  # a warehouse from before the version table
         cur.execute("ALTER TABLE bronze.dead_letter_queue DISABLE TRIGGER trg_dead_letter_queue_bound_error_message")
-        cur.execute("INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source) "
-                    "VALUES ('z', %s, 'test')", ("y" * 100_000,))
+        cur.execute(
+            "INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source) VALUES ('z', %s, 'test')",
+            ("y" * 100_000,),
+        )
         cur.execute("ALTER TABLE bronze.dead_letter_queue ENABLE TRIGGER trg_dead_letter_queue_bound_error_message")
     conn.commit()
     setup_db.apply_schema(conn)
@@ -300,7 +334,9 @@ def test_the_same_bad_text_at_the_same_line_is_one_entry_however_often_it_is_loa
     assert (first.errors, first.already_in_dlq) == (2, 0)
     assert (again.errors, again.already_in_dlq) == (2, 2)  # still this load's errors, stored once
     assert query(conn, "SELECT raw_text, source_line FROM bronze.dead_letter_queue ORDER BY dlq_id") == [
-        ("{broken", 2), ("[1, 2]", 3)]
+        ("{broken", 2),
+        ("[1, 2]", 3),
+    ]
     load_chunk(conn, chunk, "file:other.json")  # another source is another entry
     assert scalar(conn, "SELECT COUNT(*) FROM bronze.dead_letter_queue") == 4
 
@@ -322,13 +358,18 @@ def test_upgrade_keeps_older_duplicate_entries_as_closed_evidence(conn):
         cur.execute("DROP SCHEMA ghdw_meta CASCADE")  # a warehouse from before the version table
         cur.execute("DROP INDEX bronze.uq_dead_letter_queue_entry")
         for _ in range(3):
-            cur.execute("INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source, source_line) "
-                        "VALUES ('{broken', 'invalid JSON', 'file:a.json', 7), ('oops', 'invalid', 'api', NULL)")
+            cur.execute(
+                "INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source, source_line) "
+                "VALUES ('{broken', 'invalid JSON', 'file:a.json', 7), ('oops', 'invalid', 'api', NULL)"
+            )
     conn.commit()
     setup_db.apply_schema(conn)
     setup_db.apply_schema(conn)  # a second run changes nothing
-    rows = query(conn, "SELECT dlq_id, raw_text, resolved_at IS NULL, resolution, duplicate_of "
-                       "FROM bronze.dead_letter_queue ORDER BY dlq_id")
+    rows = query(
+        conn,
+        "SELECT dlq_id, raw_text, resolved_at IS NULL, resolution, duplicate_of "
+        "FROM bronze.dead_letter_queue ORDER BY dlq_id",
+    )
     assert len(rows) == 6  # nothing deleted
     firsts = {text: dlq_id for dlq_id, text, *_ in rows[:2]}
     assert [r[2:] for r in rows[:2]] == [(True, None, None)] * 2
@@ -343,16 +384,18 @@ def test_replay_all_leaves_an_entry_too_deep_for_postgresql_open_and_resolves_th
     deep_id = _dead_letter(conn, DEEP_EVENT)
     assert "stack depth" in scalar(conn, "SELECT error_message FROM bronze.dead_letter_queue")
     with conn.cursor() as cur:
-        cur.execute("INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source) "
-                    "VALUES (%s, 'old bug', 'test') RETURNING dlq_id", (json.dumps(make_event("700")),))
+        cur.execute(
+            "INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source) "
+            "VALUES (%s, 'old bug', 'test') RETURNING dlq_id",
+            (json.dumps(make_event("700")),),
+        )
         fine_id = cur.fetchone()[0]
     conn.commit()
     result = replay(conn, None)
     assert (result.entries, result.resolved, result.inserted) == (2, 1, 1)
     assert list(result.still_open) == [deep_id] and "stack depth" in result.still_open[deep_id]
     assert [e["dlq_id"] for e in list_entries(conn)] == [deep_id]
-    assert scalar(conn, "SELECT resolved_at IS NOT NULL FROM bronze.dead_letter_queue WHERE dlq_id = %s",
-                  (fine_id,))
+    assert scalar(conn, "SELECT resolved_at IS NOT NULL FROM bronze.dead_letter_queue WHERE dlq_id = %s", (fine_id,))
     assert scalar(conn, "SELECT COUNT(*) FROM bronze.dead_letter_queue WHERE replay_of = %s", (deep_id,)) == 1
 
 
@@ -360,7 +403,10 @@ def test_replay_check_of_a_text_too_deep_for_postgresql_fails_that_entry_only(co
     from ghdw.bronze.dlq import _Attempt, _verify
 
     load_chunk(conn, Chunk(data=json.dumps(make_event("800")).encode()), "test")
-    attempts = [_Attempt(1, "", [DEEP_EVENT.encode()], []), _Attempt(2, "", [json.dumps(make_event("800")).encode()], [])]
+    attempts = [
+        _Attempt(1, "", [DEEP_EVENT.encode()], []),
+        _Attempt(2, "", [json.dumps(make_event("800")).encode()], []),
+    ]
     with conn.cursor() as cur:
         found, unverifiable = _verify(cur, attempts)
     conn.rollback()

@@ -1,4 +1,5 @@
 """Real recorded GitHub events, end to end; the specification's queries and commands, verbatim."""
+
 import json
 import os
 import re
@@ -6,11 +7,11 @@ import subprocess
 import sys
 
 import pytest
-
-from ghdw.ops.queries import health_queries, sample_queries
 from conftest import REPO_ROOT, SAMPLE_FILE, SPEC_README, query, real_data_files, scalar
 from helpers import run_cli, run_etl
+
 from ghdw.main import load_files
+from ghdw.ops.queries import health_queries, sample_queries
 
 pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
 
@@ -91,8 +92,11 @@ def test_spec_health_checks_run_verbatim(loaded_sample):
     if not SPEC_README.exists():
         pytest.skip("specification not found")
     [block] = spec_sql_blocks("### Health Check Queries")
-    statements = [s for s in block.split(";") if s.strip() and not all(
-        line.strip().startswith("--") for line in s.strip().splitlines())]
+    statements = [
+        s
+        for s in block.split(";")
+        if s.strip() and not all(line.strip().startswith("--") for line in s.strip().splitlines())
+    ]
     assert len(statements) == 5
     results = []
     with loaded_sample.cursor() as cur:
@@ -102,7 +106,9 @@ def test_spec_health_checks_run_verbatim(loaded_sample):
     assert results[1] == [(0,)]  # nothing waiting in bronze
     assert results[2] == [(0,)] and results[3] == [(0,)]
     ours = [normalise(q.sql.rstrip(";")) for q in health_queries()]
-    theirs = [normalise("\n".join(l for l in s.splitlines() if not l.strip().startswith("--"))) for s in statements]
+    theirs = [
+        normalise("\n".join(line for line in s.splitlines() if not line.strip().startswith("--"))) for s in statements
+    ]
     assert ours == theirs
 
 
@@ -134,8 +140,13 @@ def test_etl_once_exits_non_zero_when_a_step_fails(settings, conn):
 
 
 def test_bad_configuration_fails_at_start_with_a_clear_message(settings):
-    env_run = subprocess.run([sys.executable, "ingestion/src/process_etl.py", "--once"], cwd=REPO_ROOT,
-                             env={"PATH": os.environ.get("PATH", ""), "SILVER_BATCH_SIZE": "lots",
-                                  "DATABASE_URL": settings.database_url}, capture_output=True, text=True, timeout=60)
+    env_run = subprocess.run(
+        [sys.executable, "ingestion/src/process_etl.py", "--once"],
+        cwd=REPO_ROOT,
+        env={"PATH": os.environ.get("PATH", ""), "SILVER_BATCH_SIZE": "lots", "DATABASE_URL": settings.database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert env_run.returncode == 2
     assert "SILVER_BATCH_SIZE='lots' is not an integer" in env_run.stderr

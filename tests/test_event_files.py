@@ -1,13 +1,14 @@
 """The input shapes real data comes in: JSON array, JSON lines, single object, gzip of each."""
+
 import gzip
 import json
 import os
 
 import pytest
-
 from conftest import make_event, query, real_data_files, scalar
-from ghdw.sources.event_files import InputDamaged, iter_file_chunks
+
 from ghdw.main import load_files
+from ghdw.sources.event_files import InputDamaged, iter_file_chunks
 
 pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
 
@@ -34,8 +35,9 @@ def test_every_input_shape_loads(conn, tmp_path, shape, compress):
     report, damaged = load_files(conn, [path])
     assert damaged == []
     assert (report.inserted, report.errors) == (len(events), 0)
-    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events WHERE source = %s", (f"file:{path.name}",)) \
-        == len(events)
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events WHERE source = %s", (f"file:{path.name}",)) == len(
+        events
+    )
 
 
 def test_json_lines_bad_line_goes_to_dlq_not_a_crash(conn, tmp_path):
@@ -57,11 +59,14 @@ def test_truncated_array_file_loads_the_complete_elements_and_dead_letters_the_r
 PRETTY_ELEMENTS = [json.dumps(make_event(str(i)), indent=2) for i in range(1, 8)]
 
 
-@pytest.mark.parametrize("broken_fourth, loaded, reason", [
-    (lambda e: e[: len(e) // 2] + "\0", 3, "input ends inside"),                    # the file ends there
-    (lambda e: e.replace("}", "]", 1), 3, "does not close"),                  # brackets mismatch
-    (lambda e: e + " " + e, 4, "expected ',' or ']'"),                              # a missing comma
-])
+@pytest.mark.parametrize(
+    "broken_fourth, loaded, reason",
+    [
+        (lambda e: e[: len(e) // 2] + "\0", 3, "input ends inside"),  # the file ends there
+        (lambda e: e.replace("}", "]", 1), 3, "does not close"),  # brackets mismatch
+        (lambda e: e + " " + e, 4, "expected ',' or ']'"),  # a missing comma
+    ],
+)
 def test_broken_pretty_array_loads_every_element_before_the_damage(conn, tmp_path, broken_fourth, loaded, reason):
     elements = PRETTY_ELEMENTS[:3] + [broken_fourth(PRETTY_ELEMENTS[3])] + PRETTY_ELEMENTS[4:]
     text = "[\n" + ",\n".join(elements) + "\n]\n"
@@ -71,22 +76,25 @@ def test_broken_pretty_array_loads_every_element_before_the_damage(conn, tmp_pat
     assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == loaded
     ((raw, message, line),) = query(conn, "SELECT raw_text, error_message, source_line FROM bronze.dead_letter_queue")
     assert message.startswith("invalid JSON") and reason in message
-    assert text.endswith(raw) and line == text.count("\n", 0, len(text) - len(raw)) + 1   # the rest, from its line
+    assert text.endswith(raw) and line == text.count("\n", 0, len(text) - len(raw)) + 1  # the rest, from its line
 
 
 GOOD_LINES = [json.dumps(make_event(str(i))) for i in range(1, 21)]
 
 
 @pytest.mark.parametrize("compress", [False, True])
-@pytest.mark.parametrize("first_line", [
-    '{"id": "x", "type": "PushEvent", "actor": {"id": 1, "login": "oc',      # truncated in a string
-    '{"id": "x", "type": "PushEvent", "payload": {"commits": [',            # truncated after a bracket
-    '{"id": "x", "type":',                                                 # truncated after a colon
-    '{"id": "x"',                                                          # truncated after a value
-    "this is not JSON",
-    '{"id": "x", "payload": ' + "[" * 10_000 + "]" * 10_000 + ", }",       # deep, and invalid
-    '"just a string"',
-])
+@pytest.mark.parametrize(
+    "first_line",
+    [
+        '{"id": "x", "type": "PushEvent", "actor": {"id": 1, "login": "oc',  # truncated in a string
+        '{"id": "x", "type": "PushEvent", "payload": {"commits": [',  # truncated after a bracket
+        '{"id": "x", "type":',  # truncated after a colon
+        '{"id": "x"',  # truncated after a value
+        "this is not JSON",
+        '{"id": "x", "payload": ' + "[" * 10_000 + "]" * 10_000 + ", }",  # deep, and invalid
+        '"just a string"',
+    ],
+)
 def test_a_bad_first_line_costs_that_line_only(conn, tmp_path, first_line, compress):
     path = write(tmp_path / "lines.json", "\n".join([first_line] + GOOD_LINES) + "\n", compress)
     report, damaged = load_files(conn, [path])
@@ -100,8 +108,12 @@ def test_several_bad_lines_at_the_start_cost_those_lines_only(conn, tmp_path):
     report, _ = load_files(conn, [path])
     assert report.inserted == 20
     # The last two lines are one value broken across them: one entry, from its first line.
-    assert query(conn, "SELECT source_line, raw_text FROM bronze.dead_letter_queue ORDER BY source_line") \
-        == [(1, bad[0]), (2, bad[1]), (3, bad[2]), (4, bad[3] + "\n" + bad[4])]
+    assert query(conn, "SELECT source_line, raw_text FROM bronze.dead_letter_queue ORDER BY source_line") == [
+        (1, bad[0]),
+        (2, bad[1]),
+        (3, bad[2]),
+        (4, bad[3] + "\n" + bad[4]),
+    ]
 
 
 def test_json_lines_whose_first_line_is_an_array_load_its_events_and_every_line(conn, tmp_path):
@@ -119,8 +131,13 @@ def test_json_lines_whose_first_line_is_an_array_of_non_events_dead_letter_its_e
 
 @pytest.mark.parametrize("compress", [False, True])
 def test_json_lines_with_bom_crlf_and_blank_lines_load_every_event(conn, tmp_path, compress):
-    lines = ["\ufeff" + GOOD_LINES[0], "", "   ", "\t"] + GOOD_LINES[1:10] + ["\ufeff" + GOOD_LINES[10]] \
-        + GOOD_LINES[11:] + ["not json", ""]
+    lines = (
+        ["\ufeff" + GOOD_LINES[0], "", "   ", "\t"]
+        + GOOD_LINES[1:10]
+        + ["\ufeff" + GOOD_LINES[10]]
+        + GOOD_LINES[11:]
+        + ["not json", ""]
+    )
     path = write(tmp_path / "lines.json", "\r\n".join(lines) + "\r\n", compress)
     report, damaged = load_files(conn, [path])
     assert (report.inserted, report.errors, damaged) == (20, 1, [])
@@ -134,8 +151,14 @@ def test_json_lines_with_a_bad_line_keep_real_line_numbers_after_blank_lines(con
 
 
 def test_concatenated_pretty_and_compact_objects_load(conn, tmp_path):
-    text = (json.dumps(make_event("1"), indent=2) + "\n" + json.dumps(make_event("2"), indent=4)
-            + json.dumps(make_event("3")) + json.dumps(make_event("4")) + "\n")
+    text = (
+        json.dumps(make_event("1"), indent=2)
+        + "\n"
+        + json.dumps(make_event("2"), indent=4)
+        + json.dumps(make_event("3"))
+        + json.dumps(make_event("4"))
+        + "\n"
+    )
     report, _ = load_files(conn, [write(tmp_path / "objects.json", text)])
     assert (report.inserted, report.errors) == (4, 0)
 
@@ -145,7 +168,7 @@ def test_an_invalid_element_of_a_pretty_array_costs_that_element_only(conn, tmp_
     text = json.dumps([make_event(str(i)) for i in range(1, 6)], indent=2).replace(f'"id": "{bad}"', '"id": NaN')
     report, _ = load_files(conn, [write(tmp_path / "array.json", text)])
     assert (report.inserted, report.errors) == (4, 1)
-    assert scalar(conn, "SELECT source_line FROM bronze.dead_letter_queue") == bad   # its place in the array
+    assert scalar(conn, "SELECT source_line FROM bronze.dead_letter_queue") == bad  # its place in the array
 
 
 def test_recorded_real_files_load_exactly_their_events(conn, tmp_path):
@@ -193,7 +216,8 @@ ARRAY_EVENTS = [json.dumps(make_event(f"arr-{i}")) for i in range(1, 7)]
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
 @pytest.mark.parametrize("opening", ["bracket_alone", "bracket_with_first_element"])
 def test_an_array_with_one_element_per_line_and_a_broken_first_element_loads_the_others(
-        conn, tmp_path, newline, opening):
+    conn, tmp_path, newline, opening
+):
     elements = ['{"id": "x" "type": 1}'] + ARRAY_EVENTS
     body = ("," + newline).join(elements)
     text = ("[" + newline + body + newline + "]" if opening == "bracket_alone" else "[" + body + "]") + newline
@@ -204,8 +228,12 @@ def test_an_array_with_one_element_per_line_and_a_broken_first_element_loads_the
 
 
 def test_a_pretty_printed_event_among_json_lines_loads_as_one_event(conn, tmp_path):
-    lines = [json.dumps(make_event("p1")), json.dumps(make_event("p2"), indent=2), json.dumps(make_event("p3")),
-             "not json"]
+    lines = [
+        json.dumps(make_event("p1")),
+        json.dumps(make_event("p2"), indent=2),
+        json.dumps(make_event("p3")),
+        "not json",
+    ]
     path = write(tmp_path / "mixed.jsonl", "\n".join(lines) + "\n")
     report, _ = load_files(conn, [path])
     assert (report.inserted, report.errors) == (3, 1)
@@ -225,22 +253,32 @@ def test_objects_side_by_side_on_a_line_all_load(conn, tmp_path, between):
 
 def test_a_pretty_printed_value_still_broken_is_one_dlq_entry(conn, tmp_path):
     broken = '{\n  "id": "zz",\n  "type": \n}'
-    path = write(tmp_path / "broken.jsonl", json.dumps(make_event("b1")) + "\n" + broken + "\n"
-                 + json.dumps(make_event("b2")) + "\n")
+    path = write(
+        tmp_path / "broken.jsonl",
+        json.dumps(make_event("b1")) + "\n" + broken + "\n" + json.dumps(make_event("b2")) + "\n",
+    )
     report, _ = load_files(conn, [path])
     assert (report.inserted, report.errors) == (2, 1)
     assert query(conn, "SELECT raw_text, source_line FROM bronze.dead_letter_queue") == [(broken, 2)]
 
 
 def test_the_elements_of_an_array_line_keep_that_line_number(conn, tmp_path):
-    lines = [json.dumps(make_event("l1")), '["bad-a", ' + json.dumps(make_event("l2")) + ', "bad-b", "bad-c"]',
-             "garbage-3", json.dumps(make_event("l4")), "garbage-5"]
+    lines = [
+        json.dumps(make_event("l1")),
+        '["bad-a", ' + json.dumps(make_event("l2")) + ', "bad-b", "bad-c"]',
+        "garbage-3",
+        json.dumps(make_event("l4")),
+        "garbage-5",
+    ]
     path = write(tmp_path / "arrline.jsonl", "\n".join(lines) + "\n")
     report, _ = load_files(conn, [path])
     # Per event: an array line counts one per element (4), every other line one.
     assert (report.inserted, report.errors) == (3, 5)
-    assert query(conn, "SELECT source_line, COUNT(*) FROM bronze.dead_letter_queue GROUP BY 1 ORDER BY 1") \
-        == [(2, 3), (3, 1), (5, 1)]
+    assert query(conn, "SELECT source_line, COUNT(*) FROM bronze.dead_letter_queue GROUP BY 1 ORDER BY 1") == [
+        (2, 3),
+        (3, 1),
+        (5, 1),
+    ]
 
 
 def test_a_directory_without_event_files_is_an_error_naming_what_was_skipped(settings, tmp_path):

@@ -1,13 +1,24 @@
 """Gold: the star schema, SCD guard, sentinels, auto-discovery, idempotence, all-or-nothing."""
-import pytest
 
+import pytest
 from conftest import make_event, query, scalar
 from helpers import load_and_etl, run_etl
+
 from ghdw.process_gold import GoldEtlError, run_gold
 
-GOLD_TABLES = ("gold.dim_date", "gold.dim_actors", "gold.dim_repos", "gold.dim_event_types",
-               "gold.fact_events", "gold.etl_watermark", "gold.agg_daily_actors", "gold.agg_daily_repos",
-               "gold.agg_daily_activity", "gold.agg_monthly_repo_actors", "gold.agg_monthly_repo_activity")
+GOLD_TABLES = (
+    "gold.dim_date",
+    "gold.dim_actors",
+    "gold.dim_repos",
+    "gold.dim_event_types",
+    "gold.fact_events",
+    "gold.etl_watermark",
+    "gold.agg_daily_actors",
+    "gold.agg_daily_repos",
+    "gold.agg_daily_activity",
+    "gold.agg_monthly_repo_actors",
+    "gold.agg_monthly_repo_activity",
+)
 
 
 def snapshot(conn):
@@ -15,42 +26,71 @@ def snapshot(conn):
 
 
 def test_events_land_in_the_star_schema(conn):
-    notices = load_and_etl(conn, [make_event("1", actor_id=5, login="linus", repo_id=8, repo_name="torvalds/linux",
-                                             created_at="2024-06-08T13:14:15Z")])
-    assert query(conn, "SELECT event_id, date_id, actor_id, repo_id, event_type, event_hour FROM gold.fact_events") \
-        == [("1", 20240608, 5, 8, "PushEvent", 13)]
-    assert query(conn, "SELECT repo_name, repo_owner, repo_project FROM gold.dim_repos WHERE repo_id = 8") \
-        == [("torvalds/linux", "torvalds", "linux")]
+    notices = load_and_etl(
+        conn,
+        [
+            make_event(
+                "1", actor_id=5, login="linus", repo_id=8, repo_name="torvalds/linux", created_at="2024-06-08T13:14:15Z"
+            )
+        ],
+    )
+    assert query(conn, "SELECT event_id, date_id, actor_id, repo_id, event_type, event_hour FROM gold.fact_events") == [
+        ("1", 20240608, 5, 8, "PushEvent", 13)
+    ]
+    assert query(conn, "SELECT repo_name, repo_owner, repo_project FROM gold.dim_repos WHERE repo_id = 8") == [
+        ("torvalds/linux", "torvalds", "linux")
+    ]
     assert scalar(conn, "SELECT is_weekend FROM gold.dim_date WHERE date_id = 20240608") is True
     assert any(n.startswith("[4/4] fact_events: 1 rows | Duration:") for n in notices)
 
 
 def test_non_numeric_actor_or_repo_id_routes_to_sentinel_rows(conn):
-    load_and_etl(conn, [make_event("1", actor_id="abc", repo_id=12),
-                        make_event("2", actor_id=3, repo_id="12x"),
-                        make_event("3", actor_id=None, repo_id="99999999999999999999999")])
+    load_and_etl(
+        conn,
+        [
+            make_event("1", actor_id="abc", repo_id=12),
+            make_event("2", actor_id=3, repo_id="12x"),
+            make_event("3", actor_id=None, repo_id="99999999999999999999999"),
+        ],
+    )
     rows = query(conn, "SELECT event_id, actor_id, repo_id FROM gold.fact_events ORDER BY 1")
     assert rows == [("1", -1, 12), ("2", 3, -1), ("3", -1, -1)]
     assert scalar(conn, "SELECT actor_login FROM gold.dim_actors WHERE actor_id = -1") == "unknownuser"
 
 
 def test_19_digit_id_that_fits_bigint_is_kept_and_only_overflow_is_the_sentinel(conn):
-    load_and_etl(conn, [make_event("fits", actor_id=9223372036854775807, repo_id="1000000000000000000"),
-                        make_event("overflows", actor_id=9223372036854775808, repo_id="99999999999999999999")])
+    load_and_etl(
+        conn,
+        [
+            make_event("fits", actor_id=9223372036854775807, repo_id="1000000000000000000"),
+            make_event("overflows", actor_id=9223372036854775808, repo_id="99999999999999999999"),
+        ],
+    )
     rows = query(conn, "SELECT event_id, actor_id, repo_id FROM gold.fact_events ORDER BY 1")
     assert rows == [("fits", 9223372036854775807, 1000000000000000000), ("overflows", -1, -1)]
 
 
 def test_event_without_usable_time_stays_out_of_gold_counted_with_its_reason(conn):
-    load_and_etl(conn, [make_event("ok"), make_event("none", created_at=None),
-                        make_event("month-13", created_at="2015-13-45"), make_event("number", created_at=1705322096)])
-    assert query(conn, "SELECT event_id, reject_reason FROM silver.events WHERE reject_reason IS NOT NULL "
-                       "ORDER BY 1") == [("month-13", "created_at is not an ISO 8601 date and time"),
-                                         ("none", "created_at missing"),
-                                         ("number", "created_at is a JSON number, not a string")]
+    load_and_etl(
+        conn,
+        [
+            make_event("ok"),
+            make_event("none", created_at=None),
+            make_event("month-13", created_at="2015-13-45"),
+            make_event("number", created_at=1705322096),
+        ],
+    )
+    assert query(
+        conn, "SELECT event_id, reject_reason FROM silver.events WHERE reject_reason IS NOT NULL ORDER BY 1"
+    ) == [
+        ("month-13", "created_at is not an ISO 8601 date and time"),
+        ("none", "created_at missing"),
+        ("number", "created_at is a JSON number, not a string"),
+    ]
     assert scalar(conn, "SELECT rejected_events FROM gold.v_pipeline_health") == 3
-    assert scalar(conn, "SELECT COUNT(*) FROM silver.events") == \
-        scalar(conn, "SELECT COUNT(*) FROM gold.fact_events") + 3
+    assert (
+        scalar(conn, "SELECT COUNT(*) FROM silver.events") == scalar(conn, "SELECT COUNT(*) FROM gold.fact_events") + 3
+    )
 
 
 def test_event_without_type_reaches_gold_as_unknown_counted_with_its_reason(conn):
@@ -58,13 +98,22 @@ def test_event_without_type_reaches_gold_as_unknown_counted_with_its_reason(conn
     del untyped["type"]
     load_and_etl(conn, [make_event("typed"), untyped])
     assert scalar(conn, "SELECT event_type FROM gold.fact_events WHERE event_id = 'untyped'") == "Unknown"
-    assert scalar(conn, "SELECT sentinel_reason FROM silver.events WHERE event_id = 'untyped'") == "type missing: Unknown"
+    assert (
+        scalar(conn, "SELECT sentinel_reason FROM silver.events WHERE event_id = 'untyped'") == "type missing: Unknown"
+    )
     assert scalar(conn, "SELECT unknown_type_facts FROM gold.v_pipeline_health") == 1
 
 
 def test_null_or_unparseable_created_at_never_reaches_gold(conn):
-    load_and_etl(conn, [make_event("ok"), make_event("none", created_at=None),
-                        make_event("junk", created_at="yesterday-ish"), make_event("feb30", created_at="2023-02-30T01:00:00Z")])
+    load_and_etl(
+        conn,
+        [
+            make_event("ok"),
+            make_event("none", created_at=None),
+            make_event("junk", created_at="yesterday-ish"),
+            make_event("feb30", created_at="2023-02-30T01:00:00Z"),
+        ],
+    )
     assert [r[0] for r in query(conn, "SELECT event_id FROM gold.fact_events")] == ["ok"]
     assert scalar(conn, "SELECT COUNT(*) FROM silver.events WHERE event_time IS NULL") == 3
     assert scalar(conn, "SELECT COUNT(*) FROM silver.v_events WHERE event_time IS NULL") == 0
@@ -73,24 +122,31 @@ def test_null_or_unparseable_created_at_never_reaches_gold(conn):
 def test_late_event_does_not_overwrite_newer_actor_login(conn):
     load_and_etl(conn, [make_event("2", actor_id=7, login="new-login", created_at="2024-05-02T00:00:00Z")])
     load_and_etl(conn, [make_event("1", actor_id=7, login="old-login", created_at="2024-05-01T00:00:00Z")])
-    assert query(conn, "SELECT actor_login, last_event_time::TEXT FROM gold.dim_actors WHERE actor_id = 7") \
-        == [("new-login", "2024-05-02 00:00:00")]
+    assert query(conn, "SELECT actor_login, last_event_time::TEXT FROM gold.dim_actors WHERE actor_id = 7") == [
+        ("new-login", "2024-05-02 00:00:00")
+    ]
     load_and_etl(conn, [make_event("3", actor_id=7, login="newest", created_at="2024-05-03T00:00:00Z")])
     assert scalar(conn, "SELECT actor_login FROM gold.dim_actors WHERE actor_id = 7") == "newest"
     assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_events WHERE actor_id = 7") == 3
 
 
 def test_newest_event_in_one_batch_wins_for_actor_and_repo(conn):
-    load_and_etl(conn, [make_event("1", actor_id=7, login="b", repo_name="o/b", created_at="2024-05-02T00:00:00Z"),
-                        make_event("2", actor_id=7, login="a", repo_name="o/a", created_at="2024-05-01T00:00:00Z")])
+    load_and_etl(
+        conn,
+        [
+            make_event("1", actor_id=7, login="b", repo_name="o/b", created_at="2024-05-02T00:00:00Z"),
+            make_event("2", actor_id=7, login="a", repo_name="o/a", created_at="2024-05-01T00:00:00Z"),
+        ],
+    )
     assert scalar(conn, "SELECT actor_login FROM gold.dim_actors WHERE actor_id = 7") == "b"
     assert scalar(conn, "SELECT repo_name FROM gold.dim_repos WHERE repo_id = 10") == "o/b"
 
 
 def test_unknown_event_type_is_auto_discovered_as_uncurated(conn):
     load_and_etl(conn, [make_event("1", event_type="SponsorshipEvent")])
-    assert query(conn, "SELECT is_curated, event_category FROM gold.dim_event_types "
-                       "WHERE event_type = 'SponsorshipEvent'") == [(False, "Uncategorized")]
+    assert query(
+        conn, "SELECT is_curated, event_category FROM gold.dim_event_types WHERE event_type = 'SponsorshipEvent'"
+    ) == [(False, "Uncategorized")]
     assert scalar(conn, "SELECT event_type FROM gold.fact_events") == "SponsorshipEvent"
 
 
@@ -108,8 +164,14 @@ def test_failure_mid_gold_rolls_back_every_table_and_the_watermark(conn):
     before = snapshot(conn)
     from ghdw.bronze_loader import load_events
     from ghdw.process_silver import run_silver
-    load_events(conn, [make_event("2", actor_id=1, login="after", created_at="2025-01-01T00:00:00Z"),
-                       make_event("3", actor_id=2, event_type="NeverSeenEvent", created_at="2031-01-01T00:00:00Z")])
+
+    load_events(
+        conn,
+        [
+            make_event("2", actor_id=1, login="after", created_at="2025-01-01T00:00:00Z"),
+            make_event("3", actor_id=2, event_type="NeverSeenEvent", created_at="2031-01-01T00:00:00Z"),
+        ],
+    )
     run_silver(conn, 100)
     with conn.cursor() as cur:  # the fact insert, the last step, fails
         cur.execute("""CREATE FUNCTION gold.fail() RETURNS trigger LANGUAGE plpgsql AS

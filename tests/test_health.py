@@ -1,14 +1,16 @@
 """health.py: exit 0 when healthy, 1 on a warning, 2 on a critical finding; the table and --json."""
+
 from __future__ import annotations
 
 import json
 from dataclasses import replace
 
-from ghdw.bronze_loader import load_chunk, load_events
 from conftest import make_event
-from ghdw.sources.event_files import Chunk
-from ghdw.ops.health import run_checks
 from helpers import run_cli, run_etl
+
+from ghdw.bronze_loader import load_chunk, load_events
+from ghdw.ops.health import run_checks
+from ghdw.sources.event_files import Chunk
 
 
 def _healthy_warehouse(conn):
@@ -47,8 +49,9 @@ def test_dead_letter_entry_is_a_warning_exit_1(settings, conn):
 def test_backlog_over_critical_threshold_exits_2(settings, conn):
     _healthy_warehouse(conn)
     load_events(conn, [make_event(str(i)) for i in range(10, 20)])  # not yet through silver
-    code, out, _ = _health(settings, "--only", "etl", "--json", HEALTH_BACKLOG_EVENTS_WARN=5,
-                           HEALTH_BACKLOG_EVENTS_CRIT=10)
+    code, out, _ = _health(
+        settings, "--only", "etl", "--json", HEALTH_BACKLOG_EVENTS_WARN=5, HEALTH_BACKLOG_EVENTS_CRIT=10
+    )
     assert code == 2
     backlog = next(c for c in json.loads(out)["checks"] if c["name"] == "silver: bronze backlog")
     assert (backlog["value"], backlog["status"]) == (10, "CRITICAL")
@@ -69,8 +72,9 @@ def test_stale_listener_and_unreachable_database_are_critical(settings, conn):
 def test_empty_warehouse_is_a_warning_not_a_crash(settings):
     code, out, _ = _health(settings, "--json")
     assert code == 1
-    assert {c["name"]: c["detail"] for c in json.loads(out)["checks"]}["bronze: last insert"] == \
-        "last event stored: none yet"
+    assert {c["name"]: c["detail"] for c in json.loads(out)["checks"]}[
+        "bronze: last insert"
+    ] == "last event stored: none yet"
 
 
 def test_rejected_event_is_a_warning_with_thresholds_from_the_environment(settings, conn):
@@ -81,8 +85,9 @@ def test_rejected_event_is_a_warning_with_thresholds_from_the_environment(settin
     rejected = next(c for c in json.loads(out)["checks"] if c["name"] == "silver: rejected events (24 h)")
     assert (code, rejected["value"], rejected["status"]) == (1, 2, "WARNING")
     assert "2 in all" in rejected["detail"]
-    code, out, _ = _health(settings, "--only", "etl", "--json", HEALTH_REJECTED_EVENTS_24H_WARN=1,
-                           HEALTH_REJECTED_EVENTS_24H_CRIT=2)
+    code, out, _ = _health(
+        settings, "--only", "etl", "--json", HEALTH_REJECTED_EVENTS_24H_WARN=1, HEALTH_REJECTED_EVENTS_24H_CRIT=2
+    )
     rejected = next(c for c in json.loads(out)["checks"] if c["name"] == "silver: rejected events (24 h)")
     assert (code, rejected["status"]) == (2, "CRITICAL")
 

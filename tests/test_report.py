@@ -1,4 +1,5 @@
 """report.py: a self-contained HTML report from gold, rendered in headless Chromium with its charts."""
+
 from __future__ import annotations
 
 import html
@@ -11,9 +12,9 @@ import zlib
 from pathlib import Path
 
 import pytest
-
 from conftest import SAMPLE_FILE, make_event
 from helpers import load_and_etl, run_cli, run_etl
+
 from ghdw.main import load_files
 
 pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
@@ -21,9 +22,17 @@ pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads th
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 CHARTS = ("chart-daily-volume", "chart-top-repositories", "chart-hour-of-day", "chart-event-types")
 # Headless, offline, no sandbox (CI runs as root), nothing fetched in the background.
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run", "--hide-scrollbars",
-                  "--disable-dev-shm-usage")
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--hide-scrollbars",
+    "--disable-dev-shm-usage",
+)
 
 
 def decode_png(path: Path) -> tuple[int, int, int, bytes]:
@@ -32,8 +41,8 @@ def decode_png(path: Path) -> tuple[int, int, int, bytes]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, width = 8, b"", 0
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunk = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        chunk = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             width, height, depth, colour = struct.unpack(">IIBB", chunk[:10])
             assert depth == 8
@@ -43,7 +52,7 @@ def decode_png(path: Path) -> tuple[int, int, int, bytes]:
         pos += 12 + length
     raw, stride, rows, prev = zlib.decompress(idat), width * bpp, [], bytearray(width * bpp)
     for y in range(height):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for i in range(stride):
             a = line[i - bpp] if i >= bpp else 0
             b, c = prev[i], prev[i - bpp] if i >= bpp else 0
@@ -86,25 +95,39 @@ def test_report_is_self_contained_with_every_chart(report_file):
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; .ci/run does)")
 def test_report_renders_in_headless_chromium_with_its_charts(report_file, tmp_path):
     profile = tmp_path / "chromium-profile"
-    dom = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom",
-                          report_file.as_uri()], capture_output=True, text=True, timeout=120)
+    dom = subprocess.run(
+        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--dump-dom", report_file.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert dom.returncode == 0, dom.stderr[-2000:]
     for chart in CHARTS:
         assert f'id="{chart}"' in dom.stdout
     assert dom.stdout.count('class="bar"') >= 10
     shot = tmp_path / "report.png"
-    run = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--screenshot={shot}",
-                          "--window-size=1400,1600", report_file.as_uri()], capture_output=True, text=True,
-                         timeout=120)
+    run = subprocess.run(
+        [
+            CHROMIUM,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--screenshot={shot}",
+            "--window-size=1400,1600",
+            report_file.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0 and shot.exists(), run.stderr[-2000:]
     width, height, bpp, pixels = decode_png(shot)
     assert (width, height) == (1400, 1600)
     background = pixels[:bpp]
-    differing = sum(1 for i in range(0, len(pixels), bpp * 7) if pixels[i:i + bpp] != background)
+    differing = sum(1 for i in range(0, len(pixels), bpp * 7) if pixels[i : i + bpp] != background)
     assert differing / (len(pixels) / (bpp * 7)) > 0.05, "the screenshot is (nearly) blank"
     # The bar colour of the charts is on screen, not only in the markup.
     bar = bytes.fromhex("2f6fb0")
-    assert any(pixels[i:i + 3] == bar for i in range(0, len(pixels), bpp)), "no chart bars were painted"
+    assert any(pixels[i : i + 3] == bar for i in range(0, len(pixels), bpp)), "no chart bars were painted"
 
 
 def _svg(page: str, chart_id: str) -> str:
@@ -114,8 +137,15 @@ def _svg(page: str, chart_id: str) -> str:
 
 
 def _events(day: str, hour: int, count: int, prefix: str) -> list[dict]:
-    return [make_event(f"{prefix}-{day}-{hour}-{i}", actor_id=1 + i % 5, repo_id=10 + i % 3,
-                       created_at=f"{day}T{hour:02d}:{i % 60:02d}:00Z") for i in range(count)]
+    return [
+        make_event(
+            f"{prefix}-{day}-{hour}-{i}",
+            actor_id=1 + i % 5,
+            repo_id=10 + i % 3,
+            created_at=f"{day}T{hour:02d}:{i % 60:02d}:00Z",
+        )
+        for i in range(count)
+    ]
 
 
 def test_daily_chart_is_a_calendar_axis_with_quiet_days_drawn_as_zero_and_values_printed(conn, settings):
@@ -125,8 +155,16 @@ def test_daily_chart_is_a_calendar_axis_with_quiet_days_drawn_as_zero_and_values
     load_and_etl(conn, _events("2024-01-15", 10, 5, "a") + _events("2024-01-18", 11, 12, "b"))
     svg = _svg(build_report(conn, settings.health_thresholds, "2024-01-18"), "chart-daily-volume")
     bars = re.findall(r'<rect class="bar" data-date="([\d-]+)" data-value="(\d+)"', svg)
-    assert bars == [("2024-01-11", "0"), ("2024-01-12", "0"), ("2024-01-13", "0"), ("2024-01-14", "0"),
-                    ("2024-01-15", "5"), ("2024-01-16", "0"), ("2024-01-17", "0"), ("2024-01-18", "12")]
+    assert bars == [
+        ("2024-01-11", "0"),
+        ("2024-01-12", "0"),
+        ("2024-01-13", "0"),
+        ("2024-01-14", "0"),
+        ("2024-01-15", "5"),
+        ("2024-01-16", "0"),
+        ("2024-01-17", "0"),
+        ("2024-01-18", "12"),
+    ]
     assert re.findall(r'<text class="value"[^>]*>(\d+)</text>', svg) == ["0", "0", "0", "0", "5", "0", "0", "12"]
     assert re.findall(r'class="axis y-tick"[^>]*>([\d.,]+)<', svg)[0] == "0"
     assert "events per day" in svg and "day (UTC)" in svg
@@ -136,13 +174,26 @@ def test_hour_of_day_chart_compares_an_average_weekday_and_weekend_day_on_one_la
     from ghdw.ops.report import build_report
 
     # 82 events at 10h over the five weekdays of 15-19 January 2024, one event on Saturday 20th at 04h.
-    weekday = [e for day, n in (("2024-01-15", 17), ("2024-01-16", 17), ("2024-01-17", 16), ("2024-01-18", 16),
-                                ("2024-01-19", 16)) for e in _events(day, 10, n, "w")]
+    weekday = [
+        e
+        for day, n in (
+            ("2024-01-15", 17),
+            ("2024-01-16", 17),
+            ("2024-01-17", 16),
+            ("2024-01-18", 16),
+            ("2024-01-19", 16),
+        )
+        for e in _events(day, 10, n, "w")
+    ]
     load_and_etl(conn, weekday + _events("2024-01-20", 4, 1, "s"))
     page = build_report(conn, settings.health_thresholds, "2024-01-20")
     svg = _svg(page, "chart-hour-of-day")
-    points = {(kind, int(hour)): (float(value), float(cy)) for kind, hour, value, cy in re.findall(
-        r'<circle class="point point-(\w+)" data-hour="(\d+)" data-value="([\d.]+)" cx="[\d.]+" cy="([\d.]+)"', svg)}
+    points = {
+        (kind, int(hour)): (float(value), float(cy))
+        for kind, hour, value, cy in re.findall(
+            r'<circle class="point point-(\w+)" data-hour="(\d+)" data-value="([\d.]+)" cx="[\d.]+" cy="([\d.]+)"', svg
+        )
+    }
     assert points[("weekday", 10)][0] == 82 / 5  # per weekday: the five days hold data
     assert points[("weekend", 4)][0] == 1.0  # one weekend day holds data, with one event
     # One scale: the lone weekend event is drawn far lower (larger y) than the weekday peak.
@@ -162,7 +213,7 @@ def test_health_panel_shows_every_check_of_health_py_with_the_same_status(report
     result = run_cli(settings, "ingestion/src/health.py", "--json")
     verdict = json.loads(result.stdout)
     assert [(c["status"], html.escape(c["name"])) for c in verdict["checks"]] == tiles
-    headline = re.search(r'Pipeline health: <span[^>]*>(\w+)</span>', page).group(1)
+    headline = re.search(r"Pipeline health: <span[^>]*>(\w+)</span>", page).group(1)
     assert headline == verdict["status"]
 
 

@@ -1,4 +1,5 @@
 """Least privilege: each service role can do its job and is refused outside it."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -6,10 +7,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import pytest
-
-from ghdw.core import schema as setup_db
-from ghdw.bronze_loader import load_events
 from conftest import make_event, scalar
+
+from ghdw.bronze_loader import load_events
+from ghdw.core import schema as setup_db
 from ghdw.process_gold import run_gold
 from ghdw.process_silver import run_silver
 
@@ -33,6 +34,7 @@ def roles(settings, conn):
 
 def _connect(settings):
     from ghdw.core import db
+
     return db.connect(settings)
 
 
@@ -115,29 +117,42 @@ def test_role_setup_is_idempotent_and_roles_without_password_cannot_log_in(setti
     setup_db.apply_schema(conn)
     setup_db.apply_schema(conn)
     with conn.cursor() as cur:
-        cur.execute("SELECT rolname, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles "
-                    "WHERE rolname LIKE 'gh\\_%' ORDER BY 1")
-        assert cur.fetchall() == [("gh_bi", False, False, False), ("gh_etl", False, False, False),
-                                  ("gh_ingestion", False, False, False)]
+        cur.execute(
+            "SELECT rolname, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles WHERE rolname LIKE 'gh\\_%' ORDER BY 1"
+        )
+        assert cur.fetchall() == [
+            ("gh_bi", False, False, False),
+            ("gh_etl", False, False, False),
+            ("gh_ingestion", False, False, False),
+        ]
     conn.rollback()
     assert setup_db.apply_role_passwords(conn, replace(settings, role_passwords={})) == []
 
 
-@pytest.mark.parametrize("column, value", [("ingest_xid", "'1'::xid8"), ("ingested_at", "now() - INTERVAL '1 day'"),
-                                           ("raw_event_id", "1")])
+@pytest.mark.parametrize(
+    "column, value", [("ingest_xid", "'1'::xid8"), ("ingested_at", "now() - INTERVAL '1 day'"), ("raw_event_id", "1")]
+)
 def test_ingestion_role_cannot_set_the_columns_the_database_fills_in(roles, conn, column, value):
     ingestion = _connect(roles["gh_ingestion"])
     try:
         overriding = "OVERRIDING SYSTEM VALUE" if column == "raw_event_id" else ""
-        assert _refused(ingestion, f"INSERT INTO bronze.raw_events (event_id, raw_data, source, {column}) "
-                                   f"{overriding} VALUES ('forged', '{{}}', 'test', {value})")
-        assert _refused(ingestion, "INSERT INTO bronze.poll_log (pages, polled_at) VALUES (1, now() + INTERVAL '1 day')")
+        assert _refused(
+            ingestion,
+            f"INSERT INTO bronze.raw_events (event_id, raw_data, source, {column}) "
+            f"{overriding} VALUES ('forged', '{{}}', 'test', {value})",
+        )
+        assert _refused(
+            ingestion, "INSERT INTO bronze.poll_log (pages, polled_at) VALUES (1, now() + INTERVAL '1 day')"
+        )
         # What it may write, it writes; the database stamps the transaction, so silver sees the row.
         assert load_events(ingestion, [make_event("honest")]).inserted == 1
     finally:
         ingestion.close()
-    assert scalar(conn, "SELECT ingest_xid <> '1'::xid8 AND ingested_at > now() - INTERVAL '1 hour' "
-                        "FROM bronze.raw_events WHERE event_id = 'honest'")
+    assert scalar(
+        conn,
+        "SELECT ingest_xid <> '1'::xid8 AND ingested_at > now() - INTERVAL '1 hour' "
+        "FROM bronze.raw_events WHERE event_id = 'honest'",
+    )
     assert run_silver(conn, 1000).rows_inserted == 1
 
 
@@ -145,8 +160,9 @@ def test_ingestion_role_cannot_set_the_columns_the_database_fills_in(roles, conn
 def test_etl_role_cannot_set_silver_processed_xid_or_processed_at(roles, column, value):
     etl = _connect(roles["gh_etl"])
     try:
-        assert _refused(etl, f"INSERT INTO silver.events (event_id, bronze_ingested_at, {column}) "
-                             f"VALUES ('forged', now(), {value})")
+        assert _refused(
+            etl, f"INSERT INTO silver.events (event_id, bronze_ingested_at, {column}) VALUES ('forged', now(), {value})"
+        )
         assert _refused(etl, f"UPDATE silver.events SET {column} = {value}")
     finally:
         etl.close()
@@ -209,8 +225,11 @@ def test_bi_role_with_read_only_and_timeout_switched_off_can_write_nowhere(roles
             for statement in statements:
                 error = _attempt(bi, statement)
                 # On the warehouse's own schemas the refusal must come from the grants.
-                if error is None or (schema in ("bronze", "silver", "gold", "public") and kind in "rp"
-                                     and error != "InsufficientPrivilege"):
+                if error is None or (
+                    schema in ("bronze", "silver", "gold", "public")
+                    and kind in "rp"
+                    and error != "InsufficientPrivilege"
+                ):
                     succeeded.append((statement, error))
         for sequence in sequences:
             for statement in (f"SELECT nextval('{sequence}')", f"SELECT setval('{sequence}', 42)"):
@@ -222,18 +241,42 @@ def test_bi_role_with_read_only_and_timeout_switched_off_can_write_nowhere(roles
         bi.close()
     # The catalog agrees: no write privilege of any kind, anywhere in this database (PUBLIC's UPDATE
     # on the pg_settings view is SET by another name: session settings, not data).
-    assert scalar(conn, """SELECT COUNT(*) FROM pg_class AS c WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+    assert (
+        scalar(
+            conn,
+            """SELECT COUNT(*) FROM pg_class AS c WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
         AND c.oid <> 'pg_catalog.pg_settings'::regclass
         AND (has_table_privilege('gh_bi', c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
-             OR has_any_column_privilege('gh_bi', c.oid, 'INSERT, UPDATE, REFERENCES'))""") == 0
-    assert scalar(conn, """SELECT COUNT(*) FROM pg_class AS c
-        WHERE CASE WHEN c.relkind = 'S' THEN has_sequence_privilege('gh_bi', c.oid, 'USAGE, UPDATE') END""") == 0
-    assert scalar(conn, """SELECT COUNT(*) FROM pg_namespace AS n
-        WHERE has_schema_privilege('gh_bi', n.oid, 'CREATE')""") == 0
+             OR has_any_column_privilege('gh_bi', c.oid, 'INSERT, UPDATE, REFERENCES'))""",
+        )
+        == 0
+    )
+    assert (
+        scalar(
+            conn,
+            """SELECT COUNT(*) FROM pg_class AS c
+        WHERE CASE WHEN c.relkind = 'S' THEN has_sequence_privilege('gh_bi', c.oid, 'USAGE, UPDATE') END""",
+        )
+        == 0
+    )
+    assert (
+        scalar(
+            conn,
+            """SELECT COUNT(*) FROM pg_namespace AS n
+        WHERE has_schema_privilege('gh_bi', n.oid, 'CREATE')""",
+        )
+        == 0
+    )
     assert scalar(conn, "SELECT has_database_privilege('gh_bi', current_database(), 'CREATE, TEMPORARY')") is False
-    assert scalar(conn, """SELECT COUNT(*) FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
+    assert (
+        scalar(
+            conn,
+            """SELECT COUNT(*) FROM pg_proc AS p JOIN pg_namespace AS n ON n.oid = p.pronamespace
         WHERE has_function_privilege('gh_bi', p.oid, 'EXECUTE')
-          AND (p.prosecdef OR n.nspname IN ('bronze', 'silver', 'gold', 'public'))""") == 0
+          AND (p.prosecdef OR n.nspname IN ('bronze', 'silver', 'gold', 'public'))""",
+        )
+        == 0
+    )
 
 
 def test_service_roles_keep_their_temp_tables(roles, conn):

@@ -1,5 +1,6 @@
 """Secrets stay in the process: never in a log line, printed output, an exception, a URL, a
 child's command line or environment, or a table another role can read."""
+
 from __future__ import annotations
 
 import json
@@ -11,14 +12,13 @@ import sys
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
+from conftest import REPO_ROOT, SAMPLE_FILE, scalar
 from psycopg2.extensions import parse_dsn
 
-from conftest import REPO_ROOT, SAMPLE_FILE, scalar
 from ghdw.core.redaction import secret_forms
+from ghdw.dev.local_github import LocalGitHub, read_events
 
 pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
-
-from ghdw.dev.local_github import LocalGitHub, read_events
 
 # Every character with a meaning in a URL, between pieces unusual enough to grep for.
 PASSWORD = "Zq7x%Kw2@Pm4v:Rt9y/Ln3b Hd6s"
@@ -48,8 +48,9 @@ def _run(args, env: dict, tmp_path) -> tuple[subprocess.CompletedProcess, str]:
     """Run a command as a user would; returns it and everything it wrote (output and log files)."""
     log_dir = tmp_path / "logs"
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LOG_DIR": str(log_dir), **env}
-    result = subprocess.run([sys.executable, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, *args], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
     logs = "".join(p.read_text(errors="replace") for p in log_dir.glob("*")) if log_dir.is_dir() else ""
     return result, result.stdout + result.stderr + logs
 
@@ -87,8 +88,9 @@ def test_unencoded_database_password_is_refused_without_echoing_it(settings, tmp
 
 def test_unreachable_database_with_a_stray_percent_is_not_quoted_by_health(settings, tmp_path):
     # libpq's parse error quotes the token it could not decode: the password, here.
-    result, output = _run(["ingestion/src/health.py"],
-                          {"DATABASE_URL": "postgresql://app:Zq7x%Kw2@127.0.0.1:1/none"}, tmp_path)
+    result, output = _run(
+        ["ingestion/src/health.py"], {"DATABASE_URL": "postgresql://app:Zq7x%Kw2@127.0.0.1:1/none"}, tmp_path
+    )
     assert result.returncode == 2
     assert _leaks(output, "Zq7x%Kw2", ("Zq7x",)) == []
 
@@ -97,8 +99,11 @@ def test_unreachable_database_with_a_stray_percent_is_not_quoted_by_health(setti
 def test_token_reflected_in_a_rejected_poll_reaches_no_table_and_no_log(settings, conn, tmp_path, pad):
     with LocalGitHub(EVENTS) as github:
         github.inject(f"reflect-auth:422:{pad}")
-        result, output = _run(["ingestion/src/main.py", "--once"], {
-            "DATABASE_URL": settings.database_url, "GITHUB_API_URL": github.url, "GITHUB_TOKEN": TOKEN}, tmp_path)
+        result, output = _run(
+            ["ingestion/src/main.py", "--once"],
+            {"DATABASE_URL": settings.database_url, "GITHUB_API_URL": github.url, "GITHUB_TOKEN": TOKEN},
+            tmp_path,
+        )
         assert github.requests[0]["authorization"] == f"Bearer {TOKEN}"  # it was sent, and echoed
     assert result.returncode == 0, output
     stored = scalar(conn, "SELECT error_message FROM bronze.poll_log")
@@ -109,14 +114,18 @@ def test_token_reflected_in_a_rejected_poll_reaches_no_table_and_no_log(settings
         assert _leaks(text, TOKEN, (TOKEN[:12],)) == []
 
 
-@pytest.mark.parametrize("variable, value", [
-    ("GITHUB_API_URL", "https://octocat:ghp_InUrlSecret42@api.example.com"),
-    ("GITHUB_API_URL", "https://ghp_InUrlSecret42@api.example.com"),
-    ("GHARCHIVE_URL", "ftp://mirror:ghp_InUrlSecret42@archive.example.com"),
-])
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("GITHUB_API_URL", "https://octocat:ghp_InUrlSecret42@api.example.com"),
+        ("GITHUB_API_URL", "https://ghp_InUrlSecret42@api.example.com"),
+        ("GHARCHIVE_URL", "ftp://mirror:ghp_InUrlSecret42@archive.example.com"),
+    ],
+)
 def test_configuration_error_does_not_echo_credentials_inside_a_url(settings, tmp_path, variable, value):
-    result, output = _run(["ingestion/src/health.py"], {"DATABASE_URL": settings.database_url, variable: value},
-                          tmp_path)
+    result, output = _run(
+        ["ingestion/src/health.py"], {"DATABASE_URL": settings.database_url, variable: value}, tmp_path
+    )
     assert result.returncode == 2 and variable in result.stderr
     assert "ghp_InUrlSecret42" not in output
 
@@ -144,8 +153,13 @@ def test_psql_gets_the_password_in_a_private_file_never_in_argv_or_environment(s
     if how == "DATABASE_URL":
         env = {"DATABASE_URL": f"postgresql://app:{quote(PASSWORD, safe='')}@db.example.com:6543/warehouse"}
     else:
-        env = {"DB_HOST": "db.example.com", "DB_PORT": "6543", "DB_USER": "app", "DB_NAME": "warehouse",
-               "DB_PASS": PASSWORD}
+        env = {
+            "DB_HOST": "db.example.com",
+            "DB_PORT": "6543",
+            "DB_USER": "app",
+            "DB_NAME": "warehouse",
+            "DB_PASS": PASSWORD,
+        }
     env["PATH"] = f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}"
     result, _ = _run(["-m", "ghdw", "psql", "-c", "SELECT 1"], env, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -153,8 +167,12 @@ def test_psql_gets_the_password_in_a_private_file_never_in_argv_or_environment(s
     assert _leaks(" ".join(call["argv"]), PASSWORD, PIECES) == []
     assert _leaks("\n".join(call["env"].values()), PASSWORD, PIECES) == []
     conninfo = parse_dsn(call["argv"][1])
-    assert (conninfo["host"], conninfo["port"], conninfo["user"], conninfo["dbname"]) == \
-        ("db.example.com", "6543", "app", "warehouse")
+    assert (conninfo["host"], conninfo["port"], conninfo["user"], conninfo["dbname"]) == (
+        "db.example.com",
+        "6543",
+        "app",
+        "warehouse",
+    )
     assert call["argv"][2:] == ["-c", "SELECT 1"]
     # libpq's pgpass format: ':' and '\' escaped; readable by the owner only, gone afterwards.
     assert call["passfile"] == "*:*:*:*:" + PASSWORD.replace(":", "\\:") + "\n"
@@ -163,8 +181,9 @@ def test_psql_gets_the_password_in_a_private_file_never_in_argv_or_environment(s
 
 def _python(code: str, tmp_path) -> subprocess.CompletedProcess:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_log_lines_mask_a_secret_in_every_encoding_and_any_url_credentials(tmp_path):
@@ -211,8 +230,11 @@ def test_a_warning_from_every_module_that_logs_is_redacted_and_reaches_the_log(t
     package_dir = REPO_ROOT / "ingestion" / "src"
     for path in package_dir.rglob("*.py"):
         for node in ast.parse(path.read_text()).body:
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and \
-                    getattr(node.value.func, "attr", "") == "getLogger":
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and getattr(node.value.func, "attr", "") == "getLogger"
+            ):
                 relative = path.relative_to(package_dir).with_suffix("")
                 modules[".".join(("ghdw", *relative.parts))] = node.targets[0].id
     assert "ghdw.bronze.dlq" in modules and len(modules) >= 10, modules

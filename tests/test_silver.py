@@ -1,7 +1,9 @@
 """Silver: typed rows from bronze in batches, an xid8 watermark that never skips a late commit."""
-from ghdw.core import db
-from ghdw.bronze_loader import load_events
+
 from conftest import make_event, query, scalar
+
+from ghdw.bronze_loader import load_events
+from ghdw.core import db
 from ghdw.process_silver import run_silver
 
 
@@ -14,18 +16,40 @@ def test_silver_processes_in_batches_until_caught_up(conn):
 
 
 def test_silver_extracts_typed_columns(conn):
-    load_events(conn, [make_event("9", actor_id=42, login="ada", repo_id=7, repo_name="ada/engine",
-                                  created_at="2024-03-05T06:07:08Z", org={"login": "analytical"})])
+    load_events(
+        conn,
+        [
+            make_event(
+                "9",
+                actor_id=42,
+                login="ada",
+                repo_id=7,
+                repo_name="ada/engine",
+                created_at="2024-03-05T06:07:08Z",
+                org={"login": "analytical"},
+            )
+        ],
+    )
     run_silver(conn, 100)
-    row = query(conn, """SELECT event_type, actor_id, actor_login, repo_id, repo_name, org_login, is_public,
-                                event_time::TEXT FROM silver.events""")[0]
+    row = query(
+        conn,
+        """SELECT event_type, actor_id, actor_login, repo_id, repo_name, org_login, is_public,
+                                event_time::TEXT FROM silver.events""",
+    )[0]
     assert row == ("PushEvent", "42", "ada", "7", "ada/engine", "analytical", True, "2024-03-05 06:07:08")
 
 
 def test_unparseable_created_at_becomes_null_in_silver_without_failing_the_batch(conn):
-    load_events(conn, [make_event("1", created_at="not a date"), make_event("2", created_at="2024-02-30T00:00:00Z"),
-                       make_event("3", created_at="now"), make_event("4", created_at=None),
-                       make_event("5", created_at="2024-02-29T10:00:00+02:00")])
+    load_events(
+        conn,
+        [
+            make_event("1", created_at="not a date"),
+            make_event("2", created_at="2024-02-30T00:00:00Z"),
+            make_event("3", created_at="now"),
+            make_event("4", created_at=None),
+            make_event("5", created_at="2024-02-29T10:00:00+02:00"),
+        ],
+    )
     run_silver(conn, 100)
     rows = dict(query(conn, "SELECT event_id, event_time::TEXT FROM silver.events"))
     assert rows == {"1": None, "2": None, "3": None, "4": None, "5": "2024-02-29 08:00:00"}
@@ -51,16 +75,25 @@ def test_silver_does_not_skip_a_row_committed_late_by_a_concurrent_transaction(s
 def load_in_open_transaction(connection, event):
     """Insert into bronze the way the loader does, but leave the transaction open."""
     import json
+
     with connection.cursor() as cur:
-        cur.execute("INSERT INTO bronze.raw_events (event_id, raw_data, source) VALUES (%s, %s, 'slow')",
-                    (event["id"], json.dumps(event)))
+        cur.execute(
+            "INSERT INTO bronze.raw_events (event_id, raw_data, source) VALUES (%s, %s, 'slow')",
+            (event["id"], json.dumps(event)),
+        )
 
 
 def test_silver_cost_follows_new_rows_through_the_watermark_index(conn):
     load_events(conn, [make_event(str(i)) for i in range(50)])
     run_silver(conn, 1000)
-    plan = "\n".join(r[0] for r in query(conn, """
+    plan = "\n".join(
+        r[0]
+        for r in query(
+            conn,
+            """
         EXPLAIN SELECT b.raw_event_id FROM bronze.raw_events b
         WHERE (b.ingest_xid, b.raw_event_id) > ('1'::xid8, 0) AND b.ingest_xid < '999999'::xid8
-        ORDER BY b.ingest_xid, b.raw_event_id LIMIT 5000"""))
+        ORDER BY b.ingest_xid, b.raw_event_id LIMIT 5000""",
+        )
+    )
     assert "idx_raw_events_ingest_xid" in plan

@@ -1,6 +1,7 @@
 """The project's tooling does what the README says: CI (GitHub Actions and .ci/run) runs the same
 make targets a developer runs, pre-commit runs the venv's tools, and the package is importable
 without path tricks."""
+
 from __future__ import annotations
 
 import ast
@@ -9,7 +10,6 @@ import sys
 from pathlib import Path
 
 import yaml
-
 from conftest import REPO_ROOT
 
 PACKAGE_DIR = REPO_ROOT / "ingestion" / "src"
@@ -45,16 +45,25 @@ def test_pre_commit_hooks_are_local_and_use_the_venvs_tools():
 
 
 def test_no_module_edits_sys_path_or_imports_from_tests_or_tools():
-    for path in [*PACKAGE_DIR.rglob("*.py"), REPO_ROOT / "setup_db.py", *(REPO_ROOT / "bench").glob("*.py"),
-                 *(REPO_ROOT / "tests").glob("*.py")]:
+    for path in [
+        *PACKAGE_DIR.rglob("*.py"),
+        REPO_ROOT / "setup_db.py",
+        *(REPO_ROOT / "bench").glob("*.py"),
+        *(REPO_ROOT / "tests").glob("*.py"),
+    ]:
         if path == Path(__file__):
             continue
         text = path.read_text()
         assert "sys.path" not in text and "noqa: E402" not in text, path
     for path in [*PACKAGE_DIR.rglob("*.py"), REPO_ROOT / "setup_db.py"]:
         for node in ast.walk(ast.parse(path.read_text())):
-            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            modules = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             for module in modules:
                 assert module.split(".")[0] not in ("tests", "tools", "conftest", "helpers"), f"{path}: {module}"
 

@@ -6,6 +6,7 @@ sources (files, GH Archive) -> bronze (backfill, DLQ) -> transform -> ops (healt
 report, psql, supervisor); core holds the shared plumbing, dev the local GitHub of the demo.
 The `ghdw` command (ghdw.cli) runs every one of them.
 """
+
 import logging
 
 # Every module logs through logging.getLogger(__name__), a child of this logger; logger.py

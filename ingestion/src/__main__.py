@@ -1,4 +1,5 @@
 """`python -m ghdw <command>`: the same as the `ghdw` command."""
+
 import sys
 
 from ghdw.cli import main

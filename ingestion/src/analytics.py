@@ -1,4 +1,5 @@
 """`python ingestion/src/analytics.py`, as the README and docker-compose have run it: the same as `ghdw queries`."""
+
 import sys
 
 from ghdw.cli import main

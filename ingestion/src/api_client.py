@@ -11,6 +11,7 @@ Facts of the API this client respects (GitHub REST docs):
   remaining 0 (wait for the reset), or a secondary limit (wait >= 60 s, then back off).
 The retry policy lives in `_retrying()` and nowhere else.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,8 @@ import logging
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import requests
 import tenacity
@@ -29,15 +30,15 @@ from ghdw.sources.json_split import RawEvent, flatten, member_text, split_values
 
 log = logging.getLogger("ghdw.API_CLIENT")
 
-MAX_PER_PAGE = 100          # GitHub's maximum page size for /events
-MAX_EVENTS = 300            # GitHub serves at most the latest 300 events
+MAX_PER_PAGE = 100  # GitHub's maximum page size for /events
+MAX_EVENTS = 300  # GitHub serves at most the latest 300 events
 MAX_PAGES = MAX_EVENTS // MAX_PER_PAGE
-REQUEST_TIMEOUT = (5, 30)   # seconds: connect, read
-MAX_ATTEMPTS = 6            # per request, for retriable failures
-BACKOFF_MAX_SECONDS = 120   # cap of the jittered exponential backoff for 5xx / network errors
+REQUEST_TIMEOUT = (5, 30)  # seconds: connect, read
+MAX_ATTEMPTS = 6  # per request, for retriable failures
+BACKOFF_MAX_SECONDS = 120  # cap of the jittered exponential backoff for 5xx / network errors
 SECONDARY_LIMIT_SECONDS = 60  # GitHub: wait at least a minute after a secondary rate limit
 USER_AGENT = "github-events-dw (+https://github.com/)"
-BODY_EXCERPT_CHARS = 200    # of a rejected request's body, kept in the error (and the poll log)
+BODY_EXCERPT_CHARS = 200  # of a rejected request's body, kept in the error (and the poll log)
 
 
 class GitHubError(Exception):
@@ -78,19 +79,19 @@ class Page:
 
 @dataclass
 class PollResult:
-    events: list = field(default_factory=list)   # events not yet stored, newest first, deduplicated
-    fetched: int = 0                             # events received, including repeats and stored ones
+    events: list = field(default_factory=list)  # events not yet stored, newest first, deduplicated
+    fetched: int = 0  # events received, including repeats and stored ones
     pages: int = 0
-    status: int | None = None                    # first page's status (200, 304, ...), or the failure's
-    overlap_found: bool = False                  # reached an event a complete earlier poll stored
-    reached_stored: bool = False                 # reached an event an incomplete earlier poll stored
+    status: int | None = None  # first page's status (200, 304, ...), or the failure's
+    overlap_found: bool = False  # reached an event a complete earlier poll stored
+    reached_stored: bool = False  # reached an event an incomplete earlier poll stored
     gap_suspected: bool = False
-    poll_interval: int | None = None             # GitHub's latest X-Poll-Interval, remembered across polls
+    poll_interval: int | None = None  # GitHub's latest X-Poll-Interval, remembered across polls
     rate_remaining: int | None = None
     rate_reset: int | None = None
-    started_at: float | None = None              # client.monotonic() at this poll's first request
-    error: GitHubError | None = None             # why paging ended early; events before it are kept
-    etags: dict = field(default_factory=dict)    # url -> ETag of pages answered 200, to trust once stored
+    started_at: float | None = None  # client.monotonic() at this poll's first request
+    error: GitHubError | None = None  # why paging ended early; events before it are kept
+    etags: dict = field(default_factory=dict)  # url -> ETag of pages answered 200, to trust once stored
 
 
 def event_id_of(event) -> str | None:
@@ -144,18 +145,26 @@ def _int_header(headers, name: str) -> int | None:
 
 
 class GitHubClient:
-    def __init__(self, base_url: str, token: str | None = None, *,
-                 sleep: Callable[[float], None] = time.sleep, now: Callable[[], float] = time.time,
-                 monotonic: Callable[[], float] = time.monotonic,
-                 session: requests.Session | None = None, max_attempts: int = MAX_ATTEMPTS):
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        session: requests.Session | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+    ):
         self.base_url = base_url.rstrip("/")
         self.sleep = sleep
         self.now = now
         self.monotonic = monotonic  # times polls for X-Poll-Interval; a test passes its own clock
         self.max_attempts = max_attempts
         self.session = session or requests.Session()
-        self.session.headers.update({"Accept": "application/vnd.github+json",
-                                     "X-GitHub-Api-Version": "2022-11-28", "User-Agent": USER_AGENT})
+        self.session.headers.update(
+            {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28", "User-Agent": USER_AGENT}
+        )
         if token:
             # The token only ever travels in this header: never in a URL, never in a log line.
             self.session.headers["Authorization"] = f"Bearer {token}"
@@ -176,13 +185,18 @@ class GitHubClient:
         exc = retry_state.outcome.exception()
         if isinstance(exc, RetriableError) and exc.wait_seconds is not None:
             return exc.wait_seconds
-        backoff = min(BACKOFF_MAX_SECONDS, 2 ** retry_state.attempt_number)
+        backoff = min(BACKOFF_MAX_SECONDS, 2**retry_state.attempt_number)
         return random.uniform(backoff / 2, backoff)  # full jitter on the upper half
 
     def _before_sleep(self, retry_state: tenacity.RetryCallState) -> None:
         exc = retry_state.outcome.exception()
-        log.warning("%s; retry %d/%d in %.1fs.", exc, retry_state.attempt_number, self.max_attempts - 1,
-                    retry_state.next_action.sleep)
+        log.warning(
+            "%s; retry %d/%d in %.1fs.",
+            exc,
+            retry_state.attempt_number,
+            self.max_attempts - 1,
+            retry_state.next_action.sleep,
+        )
 
     def _retrying(self) -> tenacity.Retrying:
         return tenacity.Retrying(
@@ -207,12 +221,15 @@ class GitHubClient:
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise RetriableError(f"network error: {type(exc).__name__}") from None
         h = response.headers
-        page = Page(status=response.status_code, etag=h.get("ETag"),
-                    next_url=response.links.get("next", {}).get("url"),
-                    poll_interval=_int_header(h, "X-Poll-Interval"),
-                    rate_limit=_int_header(h, "X-RateLimit-Limit"),
-                    rate_remaining=_int_header(h, "X-RateLimit-Remaining"),
-                    rate_reset=_int_header(h, "X-RateLimit-Reset"))
+        page = Page(
+            status=response.status_code,
+            etag=h.get("ETag"),
+            next_url=response.links.get("next", {}).get("url"),
+            poll_interval=_int_header(h, "X-Poll-Interval"),
+            rate_limit=_int_header(h, "X-RateLimit-Limit"),
+            rate_remaining=_int_header(h, "X-RateLimit-Remaining"),
+            rate_reset=_int_header(h, "X-RateLimit-Reset"),
+        )
         status = response.status_code
         if status == 304:
             return page
@@ -228,8 +245,11 @@ class GitHubClient:
                 raise RetriableError("GitHub returned 200 with a body that is not a list of events", 200)
             return page
         if status == 401:
-            raise AuthenticationError("GitHub rejected the token (401 Bad credentials): check GITHUB_TOKEN "
-                                      "or unset it to poll unauthenticated", 401)
+            raise AuthenticationError(
+                "GitHub rejected the token (401 Bad credentials): check GITHUB_TOKEN "
+                "or unset it to poll unauthenticated",
+                401,
+            )
         if status in (403, 429):
             retry_after = _int_header(h, "Retry-After")
             if retry_after is not None:
@@ -252,8 +272,9 @@ class GitHubClient:
         return self._redact(response.text)[:BODY_EXCERPT_CHARS]
 
     # -- one poll --------------------------------------------------------------------------------
-    def poll(self, seen: Callable[[str], bool], expect_overlap: bool = True,
-             stored: Callable[[str], bool] | None = None) -> PollResult:
+    def poll(
+        self, seen: Callable[[str], bool], expect_overlap: bool = True, stored: Callable[[str], bool] | None = None
+    ) -> PollResult:
         """Fetch pages of /events until one holds an event stored before this poll, or the 300 run out.
 
         `seen(event_id)` says whether an event was stored by an earlier poll that was complete (paged
@@ -323,17 +344,28 @@ class GitHubClient:
             if result.pages:
                 # Paging stopped short of the overlap: what lay below the last page is unknown.
                 result.gap_suspected = True
-                log.warning("Paging ended early: keeping the %d new event(s) fetched, but events may have "
-                            "been missed since the last poll.", len(result.events))
+                log.warning(
+                    "Paging ended early: keeping the %d new event(s) fetched, but events may have "
+                    "been missed since the last poll.",
+                    len(result.events),
+                )
         elif not result.overlap_found and not result.reached_stored and expect_overlap and result.fetched:
             result.gap_suspected = True
-            log.warning("No overlap with earlier events in %d page(s) (%d events): events may have been "
-                        "missed since the last poll.", result.pages, result.fetched)
+            log.warning(
+                "No overlap with earlier events in %d page(s) (%d events): events may have been "
+                "missed since the last poll.",
+                result.pages,
+                result.fetched,
+            )
         if result.status == 304:
             log.info("Not modified (304): no new events.")
         elif result.error is None:
-            log.info("Successfully fetched %d events (%d new) in %d page(s).",
-                     result.fetched, len(result.events), result.pages)
+            log.info(
+                "Successfully fetched %d events (%d new) in %d page(s).",
+                result.fetched,
+                len(result.events),
+                result.pages,
+            )
 
     def _announce(self, page: Page) -> None:
         if self._announced or page.rate_limit is None:
@@ -342,5 +374,8 @@ class GitHubClient:
         if self.authenticated:
             log.info("Authenticated! Limit: %s (Remaining: %s)", page.rate_limit, page.rate_remaining)
         else:
-            log.info("Unauthenticated. Limit: %s (Remaining: %s); set GITHUB_TOKEN for 5000/hour.",
-                     page.rate_limit, page.rate_remaining)
+            log.info(
+                "Unauthenticated. Limit: %s (Remaining: %s); set GITHUB_TOKEN for 5000/hour.",
+                page.rate_limit,
+                page.rate_remaining,
+            )

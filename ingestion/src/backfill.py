@@ -1,4 +1,5 @@
 """`python ingestion/src/backfill.py`, as the README and docker-compose have run it: the same as `ghdw backfill`."""
+
 import sys
 
 from ghdw.cli import main

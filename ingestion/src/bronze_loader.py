@@ -17,14 +17,15 @@ How a batch is loaded (one transaction per batch):
    describes: a bad row rolls back only itself and lands in the DLQ.
 The report counts inserted, duplicate, dead-lettered and repaired events.
 """
+
 from __future__ import annotations
 
 import io
 import json
 import logging
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
-from typing import Iterable, Iterator
 
 import psycopg2
 from psycopg2.extras import execute_values
@@ -39,7 +40,9 @@ log = logging.getLogger("ghdw.BRONZE_LOADER")
 # Bytes that valid JSON text never contains raw (JSON escapes control characters), used as
 # CSV delimiter and quote so that COPY passes each line through byte for byte.
 COPY_SQL = r"COPY pg_temp.bronze_staging (line) FROM STDIN WITH (FORMAT csv, DELIMITER E'\x01', QUOTE E'\x02')"
-JSON_COPY_SQL = r"COPY pg_temp.bronze_staging_jsonb (doc) FROM STDIN WITH (FORMAT csv, DELIMITER E'\x01', QUOTE E'\x02')"
+JSON_COPY_SQL = (
+    r"COPY pg_temp.bronze_staging_jsonb (doc) FROM STDIN WITH (FORMAT csv, DELIMITER E'\x01', QUOTE E'\x02')"
+)
 
 LOAD_WORK_MEM = "256MB"
 
@@ -68,11 +71,11 @@ class LoadReport:
     lines: int = 0
     inserted: int = 0
     duplicates: int = 0
-    errors: int = 0          # events rejected by this load, stored in the DLQ or already there
+    errors: int = 0  # events rejected by this load, stored in the DLQ or already there
     repaired: int = 0
     already_in_dlq: int = 0  # of the errors: the same text at the same line was dead-lettered before
 
-    def __iadd__(self, other: "LoadReport") -> "LoadReport":
+    def __iadd__(self, other: LoadReport) -> LoadReport:
         for f in fields(self):
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
         return self
@@ -131,8 +134,14 @@ def _stage_lines_one_by_one(cur, data: bytes, params: dict) -> LoadReport:
 def _run_load(cur, sql: str, params: dict) -> LoadReport:
     cur.execute(sql, params)
     valid, inserted, repaired, rejected, dead = cur.fetchone()
-    return LoadReport(lines=valid + rejected, inserted=inserted, duplicates=valid - inserted,
-                      errors=rejected, repaired=repaired, already_in_dlq=rejected - dead)
+    return LoadReport(
+        lines=valid + rejected,
+        inserted=inserted,
+        duplicates=valid - inserted,
+        errors=rejected,
+        repaired=repaired,
+        already_in_dlq=rejected - dead,
+    )
 
 
 def _load_row_by_row(cur, params: dict) -> LoadReport:
@@ -162,12 +171,12 @@ def load_chunk(conn, chunk: Chunk, source: str, commit: bool = True) -> LoadRepo
         # A chunk's materialised CTEs hold ~16 MB of text; keep them in memory, not spilled to disk.
         cur.execute("SET LOCAL work_mem = %s", (LOAD_WORK_MEM,))
         # PostgreSQL text cannot hold NUL: kept visible as \x00, as _printable does.
-        report += _insert_rejects(cur, [(r.raw_text.replace("\x00", "\\x00"), r.reason, source, r.line)
-                                        for r in chunk.rejects])
+        report += _insert_rejects(
+            cur, [(r.raw_text.replace("\x00", "\\x00"), r.reason, source, r.line) for r in chunk.rejects]
+        )
         # jsonb refuses \u0000 (GH Archive has some): such a batch goes straight to the path that
         # repairs it rather than paying for a fast attempt bound to fail.
-        fast = (_load_parsed_by_copy(cur, chunk.data, source)
-                if chunk.data and NUL_ESCAPE not in chunk.data else None)
+        fast = _load_parsed_by_copy(cur, chunk.data, source) if chunk.data and NUL_ESCAPE not in chunk.data else None
         if fast is not None:
             report += fast
         elif chunk.data:
@@ -178,8 +187,11 @@ def load_chunk(conn, chunk: Chunk, source: str, commit: bool = True) -> LoadRepo
                 _stage(cur, chunk.data)
             except psycopg2.Error as exc:
                 cur.execute("ROLLBACK TO SAVEPOINT bronze_copy")
-                log.warning("COPY refused the batch from line %s (%s); staging line by line.",
-                            chunk.first_line, str(exc).strip().splitlines()[0])
+                log.warning(
+                    "COPY refused the batch from line %s (%s); staging line by line.",
+                    chunk.first_line,
+                    str(exc).strip().splitlines()[0],
+                )
                 report += _stage_lines_one_by_one(cur, chunk.data, params)
             report += _load_staged(cur, params)
     if commit:
@@ -198,8 +210,7 @@ def _load_parsed_by_copy(cur, data: bytes, source: str) -> LoadReport | None:
         staged, inserted = cur.fetchone()
     except psycopg2.Error as exc:
         cur.execute("ROLLBACK TO SAVEPOINT bronze_fast")
-        log.info("Fast load refused the batch (%s); loading it line-aware.",
-                 str(exc).strip().splitlines()[0])
+        log.info("Fast load refused the batch (%s); loading it line-aware.", str(exc).strip().splitlines()[0])
         return None
     cur.execute("RELEASE SAVEPOINT bronze_fast")
     return LoadReport(lines=staged, inserted=inserted, duplicates=staged - inserted)
@@ -214,8 +225,11 @@ def _load_staged(cur, params: dict) -> LoadReport:
             return result
         except psycopg2.Error as exc:
             cur.execute("ROLLBACK TO SAVEPOINT bronze_batch")
-            log.info("%s failed (%s); retrying the batch more carefully.",
-                     name.capitalize(), str(exc).strip().splitlines()[0])
+            log.info(
+                "%s failed (%s); retrying the batch more carefully.",
+                name.capitalize(),
+                str(exc).strip().splitlines()[0],
+            )
     return _load_row_by_row(cur, params)
 
 
@@ -251,8 +265,12 @@ def load_events(conn, events: list, source: str = "api", commit: bool = True) ->
     (commit=False: the caller commits, as the listener does to record the poll in the same transaction)."""
     started = time.perf_counter()
     report = load_chunk(conn, events_to_chunk(events), source, commit)
-    log.info("Batch Report: %s (%d repaired, %.0f ms)", report.summary(), report.repaired,
-             (time.perf_counter() - started) * 1000)
+    log.info(
+        "Batch Report: %s (%d repaired, %.0f ms)",
+        report.summary(),
+        report.repaired,
+        (time.perf_counter() - started) * 1000,
+    )
     return report
 
 

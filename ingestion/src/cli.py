@@ -5,6 +5,7 @@
 Each subcommand is the module's own command line (`ghdw <command> --help` shows it); the
 specification's scripts (python setup_db.py, python ingestion/src/main.py, ...) run the same code.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -23,8 +24,11 @@ class Command:
 COMMANDS = {
     "setup": Command("ghdw.core.schema", "create or upgrade the warehouse schema (= python setup_db.py)"),
     "listen": Command("ghdw.main", "the bronze listener: poll GitHub's events API (= python ingestion/src/main.py)"),
-    "load": Command("ghdw.main", "load event files into bronze once: ghdw load PATH... (= main.py --once --source)",
-                    ("--once", "--source")),
+    "load": Command(
+        "ghdw.main",
+        "load event files into bronze once: ghdw load PATH... (= main.py --once --source)",
+        ("--once", "--source"),
+    ),
     "etl": Command("ghdw.process_etl", "the silver + gold scheduler (= python ingestion/src/process_etl.py)"),
     "backfill": Command("ghdw.bronze.backfill", "load GH Archive hours or local files into bronze, with a ledger"),
     "dlq": Command("ghdw.bronze.dlq", "list, show, replay or resolve dead-letter queue entries"),
@@ -33,16 +37,24 @@ COMMANDS = {
     "report": Command("ghdw.ops.report", "write the offline HTML report (report.html)"),
     "psql": Command("ghdw.ops.psql", "psql on the configured warehouse (arguments go to psql)"),
     "run": Command("ghdw.ops.supervisor", "listener + scheduler together until Ctrl-C"),
-    "demo": Command("ghdw.ops.supervisor", "listener + scheduler against a local GitHub, then checks and Q1-Q4",
-                    ("--local-github", "--show")),
+    "demo": Command(
+        "ghdw.ops.supervisor",
+        "listener + scheduler against a local GitHub, then checks and Q1-Q4",
+        ("--local-github", "--show"),
+    ),
     "local-github": Command("ghdw.dev.local_github", "serve recorded events as a local GitHub events API"),
 }
 
 
 def usage() -> str:
     width = max(len(name) for name in COMMANDS)
-    lines = [__doc__.strip().splitlines()[0], "", "usage: ghdw <command> [arguments]   (ghdw <command> --help)", "",
-             "commands:"]
+    lines = [
+        __doc__.strip().splitlines()[0],
+        "",
+        "usage: ghdw <command> [arguments]   (ghdw <command> --help)",
+        "",
+        "commands:",
+    ]
     lines += [f"  {name:<{width}}  {command.summary}" for name, command in COMMANDS.items()]
     return "\n".join(lines)
 

@@ -3,20 +3,20 @@
 Entry points call `get_settings()`; a bad value raises `ConfigError` with a message that
 names the variable, what was wrong and what is accepted, before any work starts.
 """
+
 from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 import psycopg2
 from dotenv import load_dotenv
 from psycopg2.extensions import parse_dsn
 
 from ghdw.core import redaction
-
 
 
 def _project_dir() -> Path:
@@ -180,8 +180,14 @@ def _path(env: Mapping[str, str], name: str, default: Path) -> Path:
 def _clock_time(env: Mapping[str, str], name: str, default: str) -> str:
     raw = _text(env, name) or default
     hours, sep, minutes = raw.partition(":")
-    if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2
-            and 0 <= int(hours) <= 23 and 0 <= int(minutes) <= 59):
+    if not (
+        sep
+        and hours.isdigit()
+        and minutes.isdigit()
+        and len(minutes) == 2
+        and 0 <= int(hours) <= 23
+        and 0 <= int(minutes) <= 59
+    ):
         raise ConfigError(f"{name}={raw!r} is not a time of day HH:MM (for example 02:00)")
     return f"{int(hours):02d}:{minutes}"
 
@@ -190,8 +196,10 @@ def _url(env: Mapping[str, str], name: str, default: str) -> str:
     raw = _text(env, name) or default
     if not raw.startswith(("http://", "https://")) or "@" in raw:
         # Echo the value with any userinfo blanked: a token pasted into the URL stays secret.
-        raise ConfigError(f"{name}={redaction.redact(raw)!r} must be an http(s) URL without credentials "
-                          f"(secrets go in their own variables)")
+        raise ConfigError(
+            f"{name}={redaction.redact(raw)!r} must be an http(s) URL without credentials "
+            f"(secrets go in their own variables)"
+        )
     return raw.rstrip("/")
 
 
@@ -202,8 +210,10 @@ def _database_url(env: Mapping[str, str]) -> str | None:
     if not url:
         return None
     if not url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError("DATABASE_URL must start with postgresql:// (for example "
-                          "postgresql://user:password@host:5432/github_events)")
+        raise ConfigError(
+            "DATABASE_URL must start with postgresql:// (for example "
+            "postgresql://user:password@host:5432/github_events)"
+        )
     userinfo = url.partition("://")[2].rpartition("@")[0]
     try:
         parse_dsn(url)
@@ -213,9 +223,11 @@ def _database_url(env: Mapping[str, str]) -> str | None:
     except psycopg2.ProgrammingError:
         malformed = True
     if malformed:
-        raise ConfigError("DATABASE_URL is not a valid PostgreSQL URL: percent-encode the special characters "
-                          "of the user name and password (% as %25, @ as %40, / as %2F, : as %3A, "
-                          "space as %20), e.g. with urllib.parse.quote(password, safe='')")
+        raise ConfigError(
+            "DATABASE_URL is not a valid PostgreSQL URL: percent-encode the special characters "
+            "of the user name and password (% as %25, @ as %40, / as %2F, : as %3A, "
+            "space as %20), e.g. with urllib.parse.quote(password, safe='')"
+        )
     return url
 
 

@@ -1,4 +1,5 @@
 """`python ingestion/src/dlq.py`, as the README and docker-compose have run it: the same as `ghdw dlq`."""
+
 import sys
 
 from ghdw.cli import main

@@ -1,4 +1,5 @@
 """`python ingestion/src/health.py`, as the README and docker-compose have run it: the same as `ghdw health`."""
+
 import sys
 
 from ghdw.cli import main

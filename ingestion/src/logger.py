@@ -14,6 +14,7 @@ Files rotate at LOG_MAX_BYTES, keeping LOG_BACKUP_COUNT old ones (pipeline.log.1
 processes that share a file (the listener and the scheduler both write pipeline.log) rotate it
 under a lock, so none writes into a file another has already rotated away.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,8 +23,8 @@ import os
 import sys
 import threading
 import traceback
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ghdw.core import redaction
 
@@ -53,7 +54,7 @@ class PipelineFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         name = record.name
         if name.startswith(PACKAGE + "."):
-            record.name = name[len(PACKAGE) + 1:]
+            record.name = name[len(PACKAGE) + 1 :]
         try:
             return super().format(record)
         finally:
@@ -143,8 +144,13 @@ class SharedRotatingFileHandler(logging.handlers.RotatingFileHandler):
         self._lock_file.close()
 
 
-def setup_logging(log_dir: Path, level: str = "INFO", secrets: Iterable[str] = (),
-                  max_bytes: int | None = None, backup_count: int | None = None) -> None:
+def setup_logging(
+    log_dir: Path,
+    level: str = "INFO",
+    secrets: Iterable[str] = (),
+    max_bytes: int | None = None,
+    backup_count: int | None = None,
+) -> None:
     """Attach console and file handlers to the pipeline's loggers. Safe to call again."""
     from ghdw.config import DEFAULT_LOG_BACKUP_COUNT, DEFAULT_LOG_MAX_BYTES
 
@@ -204,8 +210,9 @@ def _environment_secrets() -> list[str]:
 
 
 def setup_from_settings(settings) -> None:
-    setup_logging(settings.log_dir, settings.log_level, settings.secrets,
-                  settings.log_max_bytes, settings.log_backup_count)
+    setup_logging(
+        settings.log_dir, settings.log_level, settings.secrets, settings.log_max_bytes, settings.log_backup_count
+    )
 
 
 def start_process():

@@ -8,6 +8,7 @@ PATH may be a file (JSON array, JSON lines, a single event object, or gzip of an
 or a directory (every *.json / *.json.gz / *.jsonl in it). Unreadable lines go to the
 dead-letter queue; the exit status is 0 when every file was read to its end.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,8 @@ from ghdw.sources.gharchive import Target
 
 log = logging.getLogger("ghdw.ORCHESTRATOR")
 
-RECENT_IDS_KEPT = 5_000      # ids remembered to detect overlap: 300 per poll, with room to spare
-DB_RETRY_MAX_SECONDS = 30    # cap of the reconnect backoff while PostgreSQL is away
+RECENT_IDS_KEPT = 5_000  # ids remembered to detect overlap: 300 per poll, with room to spare
+DB_RETRY_MAX_SECONDS = 30  # cap of the reconnect backoff while PostgreSQL is away
 DB_ATTEMPTS_WHEN_STOPPING = 5  # after SIGTERM, give a lost database a few tries rather than hang the stop
 API_SOURCE = "api"
 # The newest ids the listener stored, of every poll or of complete polls only, newest first.
@@ -46,7 +47,6 @@ SELECT u.event_id
  ORDER BY p.poll_id DESC, u.position
  LIMIT %(kept)s
 """
-
 
 
 def _first_line(exc: Exception) -> str:
@@ -66,16 +66,21 @@ def load_files(conn, files: list[Path]) -> tuple[LoadReport, list[str]]:
         if status != "completed":
             damaged.append(f"{path}: {error}")
         total += report
-        log.info("%s %s: %s (%d repaired) in %.2fs", "Loaded" if status == "completed" else status.capitalize(),
-                 path.name, report.summary(), report.repaired, time.perf_counter() - started)
+        log.info(
+            "%s %s: %s (%d repaired) in %.2fs",
+            "Loaded" if status == "completed" else status.capitalize(),
+            path.name,
+            report.summary(),
+            report.repaired,
+            time.perf_counter() - started,
+        )
     return total, damaged
 
 
 class Listener:
     """Poll, load with the bronze loader, record the poll, sleep the rest of the interval."""
 
-    def __init__(self, settings, client: GitHubClient, stop: threading.Event | None = None,
-                 sleep=None):
+    def __init__(self, settings, client: GitHubClient, stop: threading.Event | None = None, sleep=None):
         self.settings = settings
         self.client = client
         self.stop = stop or threading.Event()
@@ -97,9 +102,12 @@ class Listener:
                 self.conn = db.connect(self.settings)
             except psycopg2.OperationalError as exc:
                 attempt += 1
-                wait = random.uniform(0.5, 1.0) * min(DB_RETRY_MAX_SECONDS, 2 ** attempt)
-                log.warning("Database unavailable (%s); reconnecting in %.1fs.",
-                            str(exc).strip().splitlines()[0] if str(exc).strip() else "no detail", wait)
+                wait = random.uniform(0.5, 1.0) * min(DB_RETRY_MAX_SECONDS, 2**attempt)
+                log.warning(
+                    "Database unavailable (%s); reconnecting in %.1fs.",
+                    str(exc).strip().splitlines()[0] if str(exc).strip() else "no detail",
+                    wait,
+                )
                 if self.stop.is_set() and attempt > 3:
                     raise
                 self.sleep(wait)
@@ -127,9 +135,12 @@ class Listener:
                 except psycopg2.Error:
                     pass  # it is already gone: closing only frees the client side
                 self.conn = None
-                wait = random.uniform(0.5, 1.0) * min(DB_RETRY_MAX_SECONDS, 2 ** attempt)
-                log.warning("Lost the database connection (%s); retrying in %.1fs, fetched events kept in memory.",
-                            _first_line(exc), wait)
+                wait = random.uniform(0.5, 1.0) * min(DB_RETRY_MAX_SECONDS, 2**attempt)
+                log.warning(
+                    "Lost the database connection (%s); retrying in %.1fs, fetched events kept in memory.",
+                    _first_line(exc),
+                    wait,
+                )
                 if self.stop.is_set() and attempt > DB_ATTEMPTS_WHEN_STOPPING:
                     raise
                 self.sleep(wait)
@@ -192,14 +203,14 @@ class Listener:
         complete = result.error is None
         event_ids = [event_id for event_id in map(event_id_of, result.events) if event_id is not None]
         try:
-            report = self._with_database(
-                lambda conn: self._store(conn, result, started, error, event_ids, complete))
+            report = self._with_database(lambda conn: self._store(conn, result, started, error, event_ids, complete))
         except psycopg2.Error as exc:
             # Not a lost connection (those are retried above): reported, and this poll's state
             # does not move, so the next poll fetches these events again while GitHub shows them.
             error = f"load failed: {_first_line(exc)}"
-            log.exception("Could not store the %d fetched events; the next poll fetches them again.",
-                          len(result.events))
+            log.exception(
+                "Could not store the %d fetched events; the next poll fetches them again.", len(result.events)
+            )
             try:
                 self._with_database(lambda conn: self._record(conn, result, LoadReport(), started, error))
             except psycopg2.Error:
@@ -214,25 +225,50 @@ class Listener:
             raise result.error  # a configuration error no poll can get past, now that its events are kept
         return result
 
-    def _store(self, conn, result: PollResult, started: float, error: str | None, event_ids: list[str],
-               complete: bool) -> LoadReport:
+    def _store(
+        self, conn, result: PollResult, started: float, error: str | None, event_ids: list[str], complete: bool
+    ) -> LoadReport:
         """Load the poll's events and record the poll (with its overlap) in one transaction."""
         report = load_events(conn, result.events, API_SOURCE, commit=False) if result.events else LoadReport()
         self._record(conn, result, report, started, error, event_ids, complete)
         return report
 
-    def _record(self, conn, result: PollResult, report: LoadReport, started: float, error: str | None,
-                event_ids: list[str] | None = None, complete: bool = False):
+    def _record(
+        self,
+        conn,
+        result: PollResult,
+        report: LoadReport,
+        started: float,
+        error: str | None,
+        event_ids: list[str] | None = None,
+        complete: bool = False,
+    ):
         duration_ms = int((time.perf_counter() - started) * 1000)
         with conn.cursor() as cur:
-            cur.execute("""
+            cur.execute(
+                """
                 INSERT INTO bronze.poll_log (pages, events_fetched, events_new, inserted, duplicates, errors,
                     http_status, rate_limit_remaining, rate_limit_reset_at, poll_interval_seconds,
                     is_gap_suspected, duration_ms, error_message, event_ids, is_complete)
                 VALUES (%s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s), %s, %s, %s, %s, %s::TEXT[], %s)""",
-                (result.pages, result.fetched, len(result.events), report.inserted, report.duplicates,
-                 report.errors, result.status, result.rate_remaining, result.rate_reset,
-                 result.poll_interval, result.gap_suspected, duration_ms, error, event_ids, complete))
+                (
+                    result.pages,
+                    result.fetched,
+                    len(result.events),
+                    report.inserted,
+                    report.duplicates,
+                    report.errors,
+                    result.status,
+                    result.rate_remaining,
+                    result.rate_reset,
+                    result.poll_interval,
+                    result.gap_suspected,
+                    duration_ms,
+                    error,
+                    event_ids,
+                    complete,
+                ),
+            )
         conn.commit()
 
     def interval(self, result: PollResult | None) -> float:
@@ -286,8 +322,12 @@ def run_listener(settings, once: bool) -> int:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--once", action="store_true", help="run one load (or one poll) and exit")
-    parser.add_argument("--source", nargs="+", metavar="PATH",
-                        help="load events from these files or directories instead of the GitHub API")
+    parser.add_argument(
+        "--source",
+        nargs="+",
+        metavar="PATH",
+        help="load events from these files or directories instead of the GitHub API",
+    )
     return parser.parse_args(argv)
 
 
@@ -306,11 +346,19 @@ def main(argv: list[str] | None = None) -> int:
         if Path(name).is_dir():
             skipped = sorted(p.name for p in Path(name).iterdir() if p.is_file() and p not in chosen)
             if skipped:
-                log.warning("%s: skipped %d file(s) that are not event files (%s): %s", name, len(skipped),
-                            " ".join(INPUT_PATTERNS), ", ".join(skipped))
+                log.warning(
+                    "%s: skipped %d file(s) that are not event files (%s): %s",
+                    name,
+                    len(skipped),
+                    " ".join(INPUT_PATTERNS),
+                    ", ".join(skipped),
+                )
     if not files:
-        log.error("No event file to load in %s (a directory contributes %s; name other files directly).",
-                  " ".join(args.source), " ".join(INPUT_PATTERNS))
+        log.error(
+            "No event file to load in %s (a directory contributes %s; name other files directly).",
+            " ".join(args.source),
+            " ".join(INPUT_PATTERNS),
+        )
         return 2
     log.info("Loading %d file(s) into bronze (%s).", len(files), db.describe(settings))
     with db.connection(settings) as conn:

@@ -8,6 +8,7 @@ PRODUCTION_TIME (02:00). A session advisory lock makes sure only one scheduler r
 at a time against a warehouse: a second one logs that and skips. SIGINT / SIGTERM let the
 current step finish, then stop.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,8 @@ from datetime import datetime
 
 import schedule
 
-from ghdw.core import db
 from ghdw.config import Settings
+from ghdw.core import db
 from ghdw.core.locks import ETL_LOCK_KEY
 from ghdw.logger import start_process
 from ghdw.process_gold import GoldEtlError, run_gold

@@ -5,6 +5,7 @@ Each RAISE NOTICE of the script is forwarded to the GOLD_ETL log as it arrives. 
 error the transaction is rolled back: gold and its watermark stay as they were, and the
 next run retries the same range.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,7 +35,7 @@ class _NoticeForwarder:
         text = notice.strip()
         for prefix in ("NOTICE:", "WARNING:", "INFO:"):
             if text.startswith(prefix):
-                text = text[len(prefix):].strip()
+                text = text[len(prefix) :].strip()
         self.lines.append(text)
         self.logger.info("%s", text)
 
@@ -53,8 +54,10 @@ def run_gold(conn) -> list[str]:
             except Exception as exc:
                 cur.execute("ROLLBACK")
                 message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                log.error("ROLLBACK: gold ETL failed (%s); gold and its watermark are unchanged, "
-                          "the next run retries.", message)
+                log.error(
+                    "ROLLBACK: gold ETL failed (%s); gold and its watermark are unchanged, the next run retries.",
+                    message,
+                )
                 raise GoldEtlError(message) from exc
         log.info("COMMIT SUCCESSFUL: Gold Layer is up to date.")
         return forwarder.lines

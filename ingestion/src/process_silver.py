@@ -4,16 +4,16 @@ Each batch is one call of silver.load_batch() (warehouse/silver/etl/load_silver_
 which does the set-based transformation and moves the xid8 watermark in the same
 transaction. The loop stops when silver has caught up or a stop was requested.
 """
+
 from __future__ import annotations
 
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from ghdw.core import db
-
 from ghdw.logger import start_process
 
 log = logging.getLogger("ghdw.SILVER_JOB")
@@ -37,11 +37,15 @@ def run_silver(conn, batch_size: int, should_stop: Callable[[], bool] = lambda: 
         started = time.perf_counter()
         try:
             with conn.cursor() as cur:
-                cur.execute("SELECT rows_read, rows_inserted, rows_rejected, caught_up FROM silver.load_batch(%s)",
-                            (batch_size,))
+                cur.execute(
+                    "SELECT rows_read, rows_inserted, rows_rejected, caught_up FROM silver.load_batch(%s)",
+                    (batch_size,),
+                )
                 rows_read, rows_inserted, rows_rejected, caught_up = cur.fetchone()
-                cur.execute("SELECT last_xid::TEXT, last_raw_event_id FROM silver.etl_watermark "
-                            "WHERE pipeline = 'silver.events'")
+                cur.execute(
+                    "SELECT last_xid::TEXT, last_raw_event_id FROM silver.etl_watermark "
+                    "WHERE pipeline = 'silver.events'"
+                )
                 last_xid, last_id = cur.fetchone()
             conn.commit()
         except Exception:
@@ -54,11 +58,21 @@ def run_silver(conn, batch_size: int, should_stop: Callable[[], bool] = lambda: 
         if rows_read:
             log.info("Saved %d events.", rows_inserted)
             if rows_rejected:
-                log.warning("%d of them rejected: kept out of gold, each with its reason in "
-                            "silver.events.reject_reason.", rows_rejected)
-            data_log.info("batch %d: read %d bronze rows, inserted %d (%d rejected), watermark (xid %s, "
-                          "raw_event_id %s), %.0f ms", result.batches, rows_read, rows_inserted, rows_rejected,
-                          last_xid, last_id, (time.perf_counter() - started) * 1000)
+                log.warning(
+                    "%d of them rejected: kept out of gold, each with its reason in silver.events.reject_reason.",
+                    rows_rejected,
+                )
+            data_log.info(
+                "batch %d: read %d bronze rows, inserted %d (%d rejected), watermark (xid %s, "
+                "raw_event_id %s), %.0f ms",
+                result.batches,
+                rows_read,
+                rows_inserted,
+                rows_rejected,
+                last_xid,
+                last_id,
+                (time.perf_counter() - started) * 1000,
+            )
         if caught_up:
             result.caught_up = True
             log.info("Silver Layer is fully up to date.")

@@ -1,4 +1,5 @@
 """`python ingestion/src/report.py`, as the README and docker-compose have run it: the same as `ghdw report`."""
+
 import sys
 
 from ghdw.cli import main

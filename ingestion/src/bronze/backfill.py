@@ -18,6 +18,7 @@ The pieces: sources.gharchive (which files), sources.streams (opening and hashin
 (bronze.backfill_files), bronze.parallel (the connections), bronze.progress, and
 ops.completeness (--report). This module runs a file through them; main() is the command line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,6 +40,7 @@ from ghdw.sources.gharchive import InvalidHour, Target, file_targets, hour_targe
 
 log = logging.getLogger("ghdw.BACKFILL")
 
+
 def run_backfill(settings, targets: list[Target], force: bool = False) -> tuple[dict, LoadReport]:
     """Load every target not yet completed; returns {file: status} and the total report."""
     outcomes, total = {}, LoadReport()
@@ -58,17 +60,30 @@ def run_backfill(settings, targets: list[Target], force: bool = False) -> tuple[
                 total += report
                 progress.file_done()
                 seconds = time.monotonic() - file_started
-                log.info("%s %s: %s lines, %s | %.1fs, %s events/s", status.capitalize(), target.name,
-                         f"{report.lines:,}", report.summary(), seconds,
-                         f"{(report.inserted + report.duplicates) / max(seconds, 1e-9):,.0f}")
+                log.info(
+                    "%s %s: %s lines, %s | %.1fs, %s events/s",
+                    status.capitalize(),
+                    target.name,
+                    f"{report.lines:,}",
+                    report.summary(),
+                    seconds,
+                    f"{(report.inserted + report.duplicates) / max(seconds, 1e-9):,.0f}",
+                )
     finally:
         loader.close()
     progress.close()
     elapsed = time.monotonic() - started
     counts = {s: sum(1 for v in outcomes.values() if v == s) for s in ("completed", "skipped", "partial", "failed")}
-    log.info("Backfill summary: %d completed, %d skipped, %d partial, %d failed | %s | %.1fs, %s events/s",
-             counts["completed"], counts["skipped"], counts["partial"], counts["failed"], total.summary(), elapsed,
-             f"{(total.inserted + total.duplicates) / max(elapsed, 1e-9):,.0f}")
+    log.info(
+        "Backfill summary: %d completed, %d skipped, %d partial, %d failed | %s | %.1fs, %s events/s",
+        counts["completed"],
+        counts["skipped"],
+        counts["partial"],
+        counts["failed"],
+        total.summary(),
+        elapsed,
+        f"{(total.inserted + total.duplicates) / max(elapsed, 1e-9):,.0f}",
+    )
     return outcomes, total
 
 
@@ -104,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     failed = [name for name, status in outcomes.items() if status in ("partial", "failed")]
     if args.etl:
         from ghdw.process_etl import EtlScheduler
+
         if not EtlScheduler(settings).run_cycle():
             return 1
     if failed:

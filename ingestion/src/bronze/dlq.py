@@ -28,6 +28,7 @@ replay_of = the entry's id, resolved at once, so a retry leaves a trace without 
 entries. The command exits 1 while any replayed entry is still open. A crash mid-replay rolls back
 the load and the marks together, and a rerun replays again without duplicates.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,12 +42,12 @@ from pathlib import Path
 
 import psycopg2
 
+from ghdw.bronze_loader import load_chunk
 from ghdw.core import db
 from ghdw.core.locks import REPLAY_LOCK_KEY
 from ghdw.core.sqlfiles import load_sql
-from ghdw.bronze_loader import load_chunk
-from ghdw.sources.event_files import Chunk, Reject, iter_stream_chunks, open_binary
 from ghdw.logger import start_process
+from ghdw.sources.event_files import Chunk, Reject, iter_stream_chunks, open_binary
 
 log = logging.getLogger("ghdw.DLQ")
 
@@ -98,13 +99,14 @@ class ReplayResult:
     inserted: int = 0
     duplicates: int = 0
     still_open: dict[int, str] = field(default_factory=dict)  # entry id -> why it is still open
-    not_open: list[int] = field(default_factory=list)         # asked for, but resolved or a trace row
-    missing: list[int] = field(default_factory=list)          # asked for, no such row
+    not_open: list[int] = field(default_factory=list)  # asked for, but resolved or a trace row
+    missing: list[int] = field(default_factory=list)  # asked for, no such row
 
 
 @dataclass
 class _Attempt:
     """One entry's part of the replay batch: lines first_line..last_line of the chunk."""
+
     dlq_id: int
     replayed_text: str
     lines: list[bytes]
@@ -177,6 +179,7 @@ def _verify(cur, attempts: list[_Attempt]) -> tuple[dict[int, tuple[int, int]], 
     limit exceeded` is an error pg_input_is_valid does not catch), with PostgreSQL's reason.
     Only when the statement fails is each entry checked alone, under its own savepoint, so one
     such entry never blocks the others."""
+
     def check(group: list[_Attempt]) -> dict[int, tuple[int, int]]:
         texts = [(a.dlq_id, _text_or_none(line)) for a in group for line in a.lines if line]
         cur.execute(VERIFY_SQL, {"ids": [t[0] for t in texts], "lines": [t[1] for t in texts]})
@@ -189,8 +192,10 @@ def _verify(cur, attempts: list[_Attempt]) -> tuple[dict[int, tuple[int, int]], 
         return found, {}
     except psycopg2.Error as exc:
         cur.execute("ROLLBACK TO SAVEPOINT dlq_verify")
-        log.warning("Checking the replayed entries together failed (%s); checking each alone.",
-                    (exc.pgerror or str(exc)).strip().splitlines()[0])
+        log.warning(
+            "Checking the replayed entries together failed (%s); checking each alone.",
+            (exc.pgerror or str(exc)).strip().splitlines()[0],
+        )
     found, unverifiable = {}, {}
     for attempt in attempts:
         cur.execute("SAVEPOINT dlq_verify")
@@ -199,8 +204,9 @@ def _verify(cur, attempts: list[_Attempt]) -> tuple[dict[int, tuple[int, int]], 
             cur.execute("RELEASE SAVEPOINT dlq_verify")
         except psycopg2.Error as exc:
             cur.execute("ROLLBACK TO SAVEPOINT dlq_verify")
-            unverifiable[attempt.dlq_id] = ("its events cannot be checked: "
-                                            + (exc.pgerror or str(exc)).strip().splitlines()[0])
+            unverifiable[attempt.dlq_id] = (
+                "its events cannot be checked: " + (exc.pgerror or str(exc)).strip().splitlines()[0]
+            )
     return found, unverifiable
 
 
@@ -214,10 +220,12 @@ def replay(conn, ids: list[int] | None, fixed_text: bytes | str | None = None) -
     result = ReplayResult()
     with conn.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", (REPLAY_LOCK_KEY,))
-        cur.execute("SELECT dlq_id, raw_text FROM bronze.dead_letter_queue "
-                    "WHERE resolved_at IS NULL AND replay_of IS NULL "
-                    "AND (%(ids)s::BIGINT[] IS NULL OR dlq_id = ANY(%(ids)s)) ORDER BY dlq_id FOR UPDATE",
-                    {"ids": ids})
+        cur.execute(
+            "SELECT dlq_id, raw_text FROM bronze.dead_letter_queue "
+            "WHERE resolved_at IS NULL AND replay_of IS NULL "
+            "AND (%(ids)s::BIGINT[] IS NULL OR dlq_id = ANY(%(ids)s)) ORDER BY dlq_id FOR UPDATE",
+            {"ids": ids},
+        )
         entries = cur.fetchall()
         if ids:
             cur.execute("SELECT dlq_id FROM bronze.dead_letter_queue WHERE dlq_id = ANY(%s)", (ids,))
@@ -228,16 +236,24 @@ def replay(conn, ids: list[int] | None, fixed_text: bytes | str | None = None) -
         if not entries:
             conn.rollback()
             return result
-        attempts = [_read(dlq_id, fixed_text if fixed_text is not None else text.encode("utf-8"))
-                    for dlq_id, text in entries]
+        attempts = [
+            _read(dlq_id, fixed_text if fixed_text is not None else text.encode("utf-8")) for dlq_id, text in entries
+        ]
         chunk = _batch(attempts)
         cur.execute("SELECT COALESCE(MAX(dlq_id), 0) FROM bronze.dead_letter_queue")
         before = cur.fetchone()[0]
         report = load_chunk(conn, chunk, REPLAY_SOURCE, commit=False)
 
-        cur.execute(TAG_FAILURES_SQL, {"ids": [a.dlq_id for a in attempts], "before": before,
-                                       "firsts": [a.first_line for a in attempts],
-                                       "lasts": [a.last_line for a in attempts], "source": REPLAY_SOURCE})
+        cur.execute(
+            TAG_FAILURES_SQL,
+            {
+                "ids": [a.dlq_id for a in attempts],
+                "before": before,
+                "firsts": [a.first_line for a in attempts],
+                "lasts": [a.last_line for a in attempts],
+                "source": REPLAY_SOURCE,
+            },
+        )
         failed: dict[int, str] = {}
         for original, message in cur.fetchall():
             failed.setdefault(original, message)
@@ -258,28 +274,46 @@ def replay(conn, ids: list[int] | None, fixed_text: bytes | str | None = None) -
             else:
                 continue
             untraced.append(attempt)
-        cur.execute(TRACE_SQL, {"ids": [a.dlq_id for a in untraced], "texts": [a.replayed_text for a in untraced],
-                                "reasons": [failed[a.dlq_id] for a in untraced], "source": REPLAY_SOURCE})
+        cur.execute(
+            TRACE_SQL,
+            {
+                "ids": [a.dlq_id for a in untraced],
+                "texts": [a.replayed_text for a in untraced],
+                "reasons": [failed[a.dlq_id] for a in untraced],
+                "source": REPLAY_SOURCE,
+            },
+        )
 
         resolved = [a.dlq_id for a in attempts if a.dlq_id not in failed]
         how = "replayed with a corrected text" if fixed_text is not None else "replayed as stored"
-        cur.execute("UPDATE bronze.dead_letter_queue AS q SET resolved_at = now(), "
-                    "resolution = %s || ': its ' || r.events || ' event(s) are in bronze' "
-                    "FROM unnest(%s::BIGINT[], %s::BIGINT[]) AS r(dlq_id, events) WHERE q.dlq_id = r.dlq_id",
-                    (how, resolved, [found[dlq_id][0] for dlq_id in resolved]))
+        cur.execute(
+            "UPDATE bronze.dead_letter_queue AS q SET resolved_at = now(), "
+            "resolution = %s || ': its ' || r.events || ' event(s) are in bronze' "
+            "FROM unnest(%s::BIGINT[], %s::BIGINT[]) AS r(dlq_id, events) WHERE q.dlq_id = r.dlq_id",
+            (how, resolved, [found[dlq_id][0] for dlq_id in resolved]),
+        )
     conn.commit()
     result.entries, result.resolved = len(attempts), len(resolved)
     result.inserted, result.duplicates = report.inserted, report.duplicates
     result.still_open = {dlq_id: failed[dlq_id] for dlq_id, _ in entries if dlq_id in failed}
-    log.info("DLQ replay: %d entries, %d resolved, %d still open; %d events inserted, %d already in bronze",
-             result.entries, result.resolved, len(result.still_open), result.inserted, result.duplicates)
+    log.info(
+        "DLQ replay: %d entries, %d resolved, %d still open; %d events inserted, %d already in bronze",
+        result.entries,
+        result.resolved,
+        len(result.still_open),
+        result.inserted,
+        result.duplicates,
+    )
     return result
 
 
 def resolve(conn, ids: list[int], note: str) -> int:
     with conn.cursor() as cur:
-        cur.execute("UPDATE bronze.dead_letter_queue SET resolved_at = now(), resolution = %s "
-                    "WHERE dlq_id = ANY(%s) AND resolved_at IS NULL", (f"resolved by operator: {note}", ids))
+        cur.execute(
+            "UPDATE bronze.dead_letter_queue SET resolved_at = now(), resolution = %s "
+            "WHERE dlq_id = ANY(%s) AND resolved_at IS NULL",
+            (f"resolved by operator: {note}", ids),
+        )
         count = cur.rowcount
     conn.commit()
     log.info("Marked %d DLQ entries resolved", count)
@@ -299,13 +333,17 @@ def _print_entries(rows: list[dict]) -> None:
     for r in rows:
         state = f"resolved {r['resolved_at']:%Y-%m-%d %H:%M} ({r['resolution']})" if r["resolved_at"] else "OPEN"
         where = f"{r['source']}" + (f" line {r['source_line']}" if r["source_line"] else "")
-        print(f"#{r['dlq_id']:<6} {r['failed_at']:%Y-%m-%d %H:%M:%S}  {where}  event {r['event_id'] or '?'}  "
-              f"{r['raw_chars']} chars  {state}\n         {r['error_message']}")
+        print(
+            f"#{r['dlq_id']:<6} {r['failed_at']:%Y-%m-%d %H:%M:%S}  {where}  event {r['event_id'] or '?'}  "
+            f"{r['raw_chars']} chars  {state}\n         {r['error_message']}"
+        )
 
 
 def _print_replay(result: ReplayResult) -> None:
-    print(f"Replayed {result.entries} entries: {result.resolved} resolved, {len(result.still_open)} still open "
-          f"({result.inserted} events inserted, {result.duplicates} already in bronze).")
+    print(
+        f"Replayed {result.entries} entries: {result.resolved} resolved, {len(result.still_open)} still open "
+        f"({result.inserted} events inserted, {result.duplicates} already in bronze)."
+    )
     for dlq_id, reason in result.still_open.items():
         print(f"  #{dlq_id} still open: {_cut(reason)}")
     for dlq_id in result.not_open:
@@ -330,8 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     which = p_replay.add_mutually_exclusive_group(required=True)
     which.add_argument("--id", type=int, action="append", dest="ids", help="an entry (repeatable)")
     which.add_argument("--all", action="store_true", help="every open entry")
-    p_replay.add_argument("--fixed-file", type=Path,
-                          help="a corrected text for the one --id entry, in any shape a file load accepts")
+    p_replay.add_argument(
+        "--fixed-file", type=Path, help="a corrected text for the one --id entry, in any shape a file load accepts"
+    )
     p_resolve = commands.add_parser("resolve", help="mark entries resolved without replaying them")
     p_resolve.add_argument("--id", type=int, action="append", dest="ids", required=True)
     p_resolve.add_argument("--note", required=True, help="why (kept in the resolution column)")

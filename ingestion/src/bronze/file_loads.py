@@ -5,6 +5,7 @@ ledger bronze.backfill_files). The command decides the loader and whether to kee
 A file streams open -> (gunzip) -> chunks of lines -> the bronze loader, one transaction per
 chunk. A damaged file (a truncated gzip) loads what precedes the damage and ends 'partial'.
 """
+
 from __future__ import annotations
 
 import logging
@@ -21,7 +22,7 @@ from ghdw.sources.streams import open_target
 
 log = logging.getLogger("ghdw.BACKFILL")
 
-CHUNK_BYTES = DEFAULT_CHUNK_BYTES     # lines per transaction: ~16 MB, 5-8k GH Archive events
+CHUNK_BYTES = DEFAULT_CHUNK_BYTES  # lines per transaction: ~16 MB, 5-8k GH Archive events
 
 
 class SerialLoader:
@@ -38,8 +39,15 @@ class SerialLoader:
         """Nothing to release: the connection is the caller's."""
 
 
-def load_target(conn, target: Target, loader, *, session: requests.Session | None = None, ledger: bool = True,
-                progress: Progress | None = None) -> tuple[str, LoadReport, str | None]:
+def load_target(
+    conn,
+    target: Target,
+    loader,
+    *,
+    session: requests.Session | None = None,
+    ledger: bool = True,
+    progress: Progress | None = None,
+) -> tuple[str, LoadReport, str | None]:
     """Load one target through `loader` (SerialLoader or ParallelLoader); with `ledger`, record it in
     bronze.backfill_files on `conn`. Returns (completed | partial | failed, report, error)."""
     report, hashing = LoadReport(), None

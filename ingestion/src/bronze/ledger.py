@@ -4,6 +4,7 @@ A file is marked 'loading' before its first chunk and 'completed' only after its
 committed, so a crash leaves 'loading' and a rerun loads it again (the loader's dedup makes that
 exact); a rerun skips completed files unless forced.
 """
+
 from __future__ import annotations
 
 from ghdw.bronze_loader import LoadReport
@@ -23,13 +24,30 @@ def file_status(conn, name: str) -> str | None:
     return row[0] if row else None
 
 
-def record_file(conn, target: Target, status: str, report: LoadReport, hashing: HashingReader | None,
-            error: str | None, finished: bool) -> None:
+def record_file(
+    conn,
+    target: Target,
+    status: str,
+    report: LoadReport,
+    hashing: HashingReader | None,
+    error: str | None,
+    finished: bool,
+) -> None:
     with conn.cursor() as cur:
-        cur.execute(RECORD_FILE_SQL,
-
-            {"name": target.name, "uri": target.uri, "status": status, "lines": report.lines,
-             "loaded": report.inserted, "dups": report.duplicates, "errors": report.errors,
-             "bytes": hashing.bytes if hashing else 0, "sha": hashing.sha256.hexdigest() if hashing else None,
-             "finished": finished, "error": redact(error)})
+        cur.execute(
+            RECORD_FILE_SQL,
+            {
+                "name": target.name,
+                "uri": target.uri,
+                "status": status,
+                "lines": report.lines,
+                "loaded": report.inserted,
+                "dups": report.duplicates,
+                "errors": report.errors,
+                "bytes": hashing.bytes if hashing else 0,
+                "sha": hashing.sha256.hexdigest() if hashing else None,
+                "finished": finished,
+                "error": redact(error),
+            },
+        )
     conn.commit()

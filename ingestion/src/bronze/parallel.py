@@ -1,4 +1,5 @@
 """Loading one file's chunks on several connections at once (BACKFILL_WORKERS)."""
+
 from __future__ import annotations
 
 import queue

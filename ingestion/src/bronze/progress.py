@@ -1,4 +1,5 @@
 """Progress of a backfill: a tqdm bar on a terminal, a log line every PROGRESS_LOG_SECONDS otherwise."""
+
 from __future__ import annotations
 
 import logging
@@ -7,7 +8,7 @@ import time
 
 log = logging.getLogger("ghdw.BACKFILL")
 
-PROGRESS_LOG_SECONDS = 10             # when not on a terminal, a progress line this often
+PROGRESS_LOG_SECONDS = 10  # when not on a terminal, a progress line this often
 
 
 class Progress:
@@ -20,6 +21,7 @@ class Progress:
         self.bar = None
         if sys.stderr.isatty():
             from tqdm import tqdm
+
             self.bar = tqdm(total=total_files, unit="file", dynamic_ncols=True)
 
     def add(self, events: int) -> None:

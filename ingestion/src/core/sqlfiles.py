@@ -5,6 +5,7 @@ else in the working directory (the Docker image runs in /app, which holds wareho
 WAREHOUSE_DIR variable overrides both. Statements are whole files: nothing is assembled with
 str.format, values travel as query parameters, identifiers through psycopg2.sql.
 """
+
 from __future__ import annotations
 
 import functools
@@ -31,7 +32,7 @@ def sql_path(relative: str) -> Path:
     return path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 

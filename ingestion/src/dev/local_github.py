@@ -19,6 +19,7 @@ The window can also move *between page requests*, as GitHub's does while a clien
 page 2 repeats the tail of page 1), deterministically, with no clock involved. A test that
 wants `events_per_second` without waiting passes its own `clock` (seconds, like time.monotonic).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,12 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from ghdw.config import PROJECT_DIR as REPO_ROOT
-DEFAULT_SOURCES = [REPO_ROOT / "data_samples" / "github_events_sample.json", REPO_ROOT.parent / "shared" / "data" / "real"]
-WINDOW = 300          # GitHub serves the latest 300 events
+
+DEFAULT_SOURCES = [
+    REPO_ROOT / "data_samples" / "github_events_sample.json",
+    REPO_ROOT.parent / "shared" / "data" / "real",
+]
+WINDOW = 300  # GitHub serves the latest 300 events
 DEFAULT_PER_PAGE = 30  # GitHub's default page size
 MAX_PER_PAGE = 100
 
@@ -60,10 +65,21 @@ def read_events(paths) -> list[dict]:
 
 
 class LocalGitHub:
-    def __init__(self, events: list[dict], *, initially_produced: int = WINDOW, events_per_second: float = 0.0,
-                 poll_interval: int = 60, accepted_token: str | None = None, rate_limit: int | None = None,
-                 restamp: bool = False, host: str = "127.0.0.1", port: int = 0, events_per_request: int = 0,
-                 clock=time.monotonic):
+    def __init__(
+        self,
+        events: list[dict],
+        *,
+        initially_produced: int = WINDOW,
+        events_per_second: float = 0.0,
+        poll_interval: int = 60,
+        accepted_token: str | None = None,
+        rate_limit: int | None = None,
+        restamp: bool = False,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        events_per_request: int = 0,
+        clock=time.monotonic,
+    ):
         self.events = events
         self.produced = min(initially_produced, len(events))
         self.events_per_second = events_per_second
@@ -77,7 +93,7 @@ class LocalGitHub:
         self.faults: deque[str] = deque()
         self.raw_bodies: deque[bytes] = deque()  # served as-is by the next 200 pages (serve_raw)
         self.page_faults: defaultdict[int, deque[str]] = defaultdict(deque)
-        self.requests: list[dict] = []   # what clients sent, for assertions
+        self.requests: list[dict] = []  # what clients sent, for assertions
         self.used: dict[str, int] = {}
         self.reset_at = int(time.time()) + 3600
         self.lock = threading.Lock()
@@ -92,7 +108,7 @@ class LocalGitHub:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def start(self) -> "LocalGitHub":
+    def start(self) -> LocalGitHub:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         return self
@@ -180,9 +196,15 @@ class LocalGitHub:
         query = parse_qs(parts.query)
         identity, token = self._identity(handler)
         page = max(1, int(query.get("page", ["1"])[0]))
-        self.requests.append({"path": handler.path, "if_none_match": handler.headers.get("If-None-Match"),
-                              "authorization": handler.headers.get("Authorization"), "page": page,
-                              "at": self.clock()})
+        self.requests.append(
+            {
+                "path": handler.path,
+                "if_none_match": handler.headers.get("If-None-Match"),
+                "authorization": handler.headers.get("Authorization"),
+                "page": page,
+                "at": self.clock(),
+            }
+        )
         if parts.path == "/events" and self.events_per_request:
             with self.lock:
                 self._produce(self.events_per_request)  # the stream moved since the previous request
@@ -190,8 +212,12 @@ class LocalGitHub:
         fault = page_faults.popleft() if page_faults else self.faults.popleft() if self.faults else None
         limit = self.rate_limit or (5000 if token else 60)
         remaining = max(0, limit - self.used.get(identity, 0))
-        rate_headers = {"X-RateLimit-Limit": limit, "X-RateLimit-Remaining": remaining,
-                        "X-RateLimit-Reset": self.reset_at, "X-RateLimit-Used": limit - remaining}
+        rate_headers = {
+            "X-RateLimit-Limit": limit,
+            "X-RateLimit-Remaining": remaining,
+            "X-RateLimit-Reset": self.reset_at,
+            "X-RateLimit-Used": limit - remaining,
+        }
         message = lambda text: json.dumps({"message": text}).encode()  # noqa: E731
 
         if parts.path != "/events":
@@ -201,8 +227,10 @@ class LocalGitHub:
             fault = None
         if fault and fault.startswith("reflect-auth:"):
             status, _, pad = fault.removeprefix("reflect-auth:").partition(":")
-            body = {"message": "x" * int(pad or 0) + " Validation Failed",
-                    "request": {"authorization": handler.headers.get("Authorization")}}
+            body = {
+                "message": "x" * int(pad or 0) + " Validation Failed",
+                "request": {"authorization": handler.headers.get("Authorization")},
+            }
             return self._send(handler, int(status), json.dumps(body).encode(), rate_headers)
         if fault == "401" or (self.accepted_token and token and token != self.accepted_token):
             return self._send(handler, 401, message("Bad credentials"))
@@ -210,17 +238,22 @@ class LocalGitHub:
             return self._send(handler, int(fault[:3]), message("Server Error"))
         if fault and "-retry-after:" in fault:
             status, seconds = fault.split("-retry-after:")
-            return self._send(handler, int(status), message("You have exceeded a secondary rate limit"),
-                              {**rate_headers, "Retry-After": seconds})
+            return self._send(
+                handler,
+                int(status),
+                message("You have exceeded a secondary rate limit"),
+                {**rate_headers, "Retry-After": seconds},
+            )
         if fault == "403-secondary":
             return self._send(handler, 403, message("You have exceeded a secondary rate limit"), rate_headers)
         if fault == "403-exhausted" or remaining == 0:
-            return self._send(handler, 403, message("API rate limit exceeded"),
-                              {**rate_headers, "X-RateLimit-Remaining": 0})
+            return self._send(
+                handler, 403, message("API rate limit exceeded"), {**rate_headers, "X-RateLimit-Remaining": 0}
+            )
 
         per_page = min(MAX_PER_PAGE, max(1, int(query.get("per_page", [DEFAULT_PER_PAGE])[0])))
         window = self.visible()
-        items = window[(page - 1) * per_page: page * per_page]
+        items = window[(page - 1) * per_page : page * per_page]
         etag = 'W/"' + hashlib.sha1(("|".join(str(e["id"]) for e in items) + f"#{page}").encode()).hexdigest() + '"'
         headers = {"ETag": etag, "X-Poll-Interval": self.poll_interval, "Content-Type": "application/json"}
         last_page = max(1, -(-len(window) // per_page))
@@ -247,14 +280,25 @@ def main(argv=None) -> int:
     parser.add_argument("--events-per-second", type=float, default=5.0)
     parser.add_argument("--initial", type=int, default=100, help="events already produced at start")
     parser.add_argument("--poll-interval", type=int, default=1, help="X-Poll-Interval to send")
-    parser.add_argument("--events-per-request", type=int, default=0,
-                        help="new events produced before each page request: the window moves while clients page")
+    parser.add_argument(
+        "--events-per-request",
+        type=int,
+        default=0,
+        help="new events produced before each page request: the window moves while clients page",
+    )
     parser.add_argument("--restamp", action="store_true", help="give events the time they are served as created_at")
     args = parser.parse_args(argv)
     events = read_events(args.sources or DEFAULT_SOURCES)
-    server = LocalGitHub(events, initially_produced=args.initial, events_per_second=args.events_per_second,
-                         poll_interval=args.poll_interval, restamp=args.restamp, host=args.host, port=args.port,
-                         events_per_request=args.events_per_request)
+    server = LocalGitHub(
+        events,
+        initially_produced=args.initial,
+        events_per_second=args.events_per_second,
+        poll_interval=args.poll_interval,
+        restamp=args.restamp,
+        host=args.host,
+        port=args.port,
+        events_per_request=args.events_per_request,
+    )
     print(f"Local GitHub serving {len(events)} recorded events at {server.url}/events", flush=True)
     try:
         server.server.serve_forever()

@@ -1,5 +1,6 @@
 """Completeness of a range of hours: how many events bronze and gold hold per hour, and where
 they came from (GH Archive, the listener, other files), so missing hours can be backfilled."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -23,5 +24,7 @@ def print_report(rows: list[tuple]) -> None:
     print(format_table(COLUMNS, rows))
     missing = [r[0] for r in rows if r[5] == "missing"]
     sample = [r[0] for r in rows if r[5] == "listener sample only"]
-    print(f"{len(rows)} hours: {len(missing)} missing, {len(sample)} listener sample only"
-          + (f"; missing: {', '.join(missing[:24])}{' ...' if len(missing) > 24 else ''}" if missing else ""))
+    print(
+        f"{len(rows)} hours: {len(missing)} missing, {len(sample)} listener sample only"
+        + (f"; missing: {', '.join(missing[:24])}{' ...' if len(missing) > 24 else ''}" if missing else "")
+    )

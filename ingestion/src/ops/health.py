@@ -14,6 +14,7 @@ Exit status: 0 healthy, 1 warning, 2 critical (also when the database cannot be 
 Every figure is an index probe or a bounded scan (gold.v_pipeline_health), so a check stays in
 milliseconds on a warehouse of millions of events and is cheap enough for a 30 s healthcheck.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,9 +26,9 @@ from datetime import datetime, timezone
 import psycopg2
 
 from ghdw.core import db
-from ghdw.ops.queries import health_queries
-from ghdw.logger import start_process
 from ghdw.core.redaction import redact
+from ghdw.logger import start_process
+from ghdw.ops.queries import health_queries
 
 STATUSES = ("OK", "WARNING", "CRITICAL")
 
@@ -84,13 +85,18 @@ def _count_check(name, value, thresholds, key, detail) -> Check:
 
 def listener_checks(row: dict, thresholds) -> list[Check]:
     now = row["checked_at"]
-    poll = _age_check("listener: last poll of GitHub", row["last_poll_at"], now, thresholds,
-                      "poll_age_minutes", "last poll")
+    poll = _age_check(
+        "listener: last poll of GitHub", row["last_poll_at"], now, thresholds, "poll_age_minutes", "last poll"
+    )
     if row["last_poll_error"] and poll.status == "OK":
         poll.status, poll.detail = "WARNING", f"{poll.detail}; it failed: {redact(row['last_poll_error'])}"
-    gaps = _count_check("listener: suspected gaps (24 h)", row["suspected_gaps_24h"], thresholds,
-                        "suspected_gaps_24h", "polls with no overlap with the previous one: events may be missing "
-                                              "(backfill.py fills them from GH Archive)")
+    gaps = _count_check(
+        "listener: suspected gaps (24 h)",
+        row["suspected_gaps_24h"],
+        thresholds,
+        "suspected_gaps_24h",
+        "polls with no overlap with the previous one: events may be missing (backfill.py fills them from GH Archive)",
+    )
     return [poll, gaps]
 
 
@@ -98,23 +104,55 @@ def warehouse_checks(row: dict, thresholds) -> list[Check]:
     now = row["checked_at"]
     unknown = (row["unknown_actor_facts"] or 0) + (row["unknown_repo_facts"] or 0) + (row["unknown_type_facts"] or 0)
     return [
-        _age_check("bronze: last insert", row["last_bronze_insert_at"], now, thresholds,
-                   "bronze_age_minutes", "last event stored"),
-        _count_check("silver: bronze backlog", row["bronze_backlog"], thresholds, "backlog_events",
-                     f"bronze events past silver's watermark (silver last ran {_when(row['last_silver_run_at'])})"),
-        _age_check("gold: last load", row["last_gold_load_at"], now, thresholds, "gold_age_minutes",
-                   "last facts loaded"),
-        _count_check("bronze: dead-letter queue", row["dlq_unresolved"], thresholds, "dlq_unresolved",
-                     f"unresolved entries; newest {_when(row['dlq_newest_at'])} (python ingestion/src/dlq.py list)"),
-        _count_check("silver: rejected events (24 h)", row["rejected_events_24h"], thresholds, "rejected_events_24h",
-                     f"kept out of gold, each with a reason; {row['rejected_events']} in all, newest "
-                     f"{_when(row['rejected_newest_at'])} (SELECT reject_reason, COUNT(*) FROM silver.events "
-                     f"WHERE reject_reason IS NOT NULL GROUP BY 1)"),
-        _count_check("gold: sentinel facts", unknown, thresholds, "unknown_facts",
-                     f"{row['unknown_actor_facts']} unknown actor, {row['unknown_repo_facts']} unknown repo, "
-                     f"{row['unknown_type_facts']} 'Unknown' type (silver.events.sentinel_reason)"),
-        _count_check("gold: uncurated event types", row["uncurated_event_types"], thresholds,
-                     "uncurated_event_types", "auto-discovered types waiting for curation (Q4)"),
+        _age_check(
+            "bronze: last insert",
+            row["last_bronze_insert_at"],
+            now,
+            thresholds,
+            "bronze_age_minutes",
+            "last event stored",
+        ),
+        _count_check(
+            "silver: bronze backlog",
+            row["bronze_backlog"],
+            thresholds,
+            "backlog_events",
+            f"bronze events past silver's watermark (silver last ran {_when(row['last_silver_run_at'])})",
+        ),
+        _age_check(
+            "gold: last load", row["last_gold_load_at"], now, thresholds, "gold_age_minutes", "last facts loaded"
+        ),
+        _count_check(
+            "bronze: dead-letter queue",
+            row["dlq_unresolved"],
+            thresholds,
+            "dlq_unresolved",
+            f"unresolved entries; newest {_when(row['dlq_newest_at'])} (python ingestion/src/dlq.py list)",
+        ),
+        _count_check(
+            "silver: rejected events (24 h)",
+            row["rejected_events_24h"],
+            thresholds,
+            "rejected_events_24h",
+            f"kept out of gold, each with a reason; {row['rejected_events']} in all, newest "
+            f"{_when(row['rejected_newest_at'])} (SELECT reject_reason, COUNT(*) FROM silver.events "
+            f"WHERE reject_reason IS NOT NULL GROUP BY 1)",
+        ),
+        _count_check(
+            "gold: sentinel facts",
+            unknown,
+            thresholds,
+            "unknown_facts",
+            f"{row['unknown_actor_facts']} unknown actor, {row['unknown_repo_facts']} unknown repo, "
+            f"{row['unknown_type_facts']} 'Unknown' type (silver.events.sentinel_reason)",
+        ),
+        _count_check(
+            "gold: uncurated event types",
+            row["uncurated_event_types"],
+            thresholds,
+            "uncurated_event_types",
+            "auto-discovered types waiting for curation (Q4)",
+        ),
     ]
 
 
@@ -182,8 +220,17 @@ def main(argv: list[str] | None = None) -> int:
         checks = [Check("database: reachable", None, "", "CRITICAL", 0, 0, redact(reason))]
     code = overall(checks)
     if args.json:
-        print(json.dumps({"status": STATUSES[code], "exit_code": code, "checks": [asdict(c) for c in checks],
-                          "spec_checks": [{"title": t, "rows": rows} for t, rows in spec]}, default=str))
+        print(
+            json.dumps(
+                {
+                    "status": STATUSES[code],
+                    "exit_code": code,
+                    "checks": [asdict(c) for c in checks],
+                    "spec_checks": [{"title": t, "rows": rows} for t, rows in spec],
+                },
+                default=str,
+            )
+        )
         return code
     print(render_table(checks))
     for title, rows in spec:

@@ -7,6 +7,7 @@ The password never reaches psql's command line (anyone can read it in `ps`) nor 
 environment: psql gets the connection as libpq keywords without the password, and the
 password in a private password file that is deleted when psql exits.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,8 @@ from pathlib import Path
 
 from psycopg2.extensions import make_dsn, parse_dsn
 
-from ghdw.core import db
 from ghdw.config import SERVICE_ROLES
+from ghdw.core import db
 from ghdw.logger import start_process
 
 # Variables psql does not need and must not inherit: they hold secrets.

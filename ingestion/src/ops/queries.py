@@ -10,6 +10,7 @@
 The query texts live in warehouse/queries/ exactly as the specification prints them; the
 aggregate-backed Q1 and Q2 that the dashboards use live in warehouse/queries/fast/.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,7 +40,6 @@ class NamedQuery:
     sql: str
 
 
-
 def sql_path_exists(relative: str) -> bool:
     try:
         sql_path(relative)
@@ -54,10 +54,12 @@ def _strip_comments(text: str) -> str:
 
 def sample_queries(fast: bool = False) -> list[NamedQuery]:
     """Q1-Q4 as the specification prints them; with fast, Q1 and Q2 read the gold aggregates."""
+
     def text(name: str) -> str:
         fast_file = f"{FAST_QUERIES_DIR}/{name}"
         folder = FAST_QUERIES_DIR if fast and sql_path_exists(fast_file) else QUERIES_DIR
         return _strip_comments(load_sql(f"{folder}/{name}"))
+
     return [NamedQuery(title, text(name)) for title, name in SAMPLE_QUERIES]
 
 
@@ -84,8 +86,7 @@ def anchor(sql: str, as_of: date | None) -> str:
 def format_table(columns: list[str], rows: list[tuple]) -> str:
     cells = [[("" if v is None else str(v)) for v in row] for row in rows[:MAX_ROWS_SHOWN]]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths)),
-             "-+-".join("-" * w for w in widths)]
+    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths)), "-+-".join("-" * w for w in widths)]
     lines += [" | ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
     more = len(rows) - len(cells)
     lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''}{f', {more} not shown' if more > 0 else ''})")
@@ -133,10 +134,14 @@ def resolve_as_of(cur, value: str | None) -> date | None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--as-of", default=None,
-                        help="'latest', 'busiest' (the busiest week) or YYYY-MM-DD: the day the sample queries treat as today")
-    parser.add_argument("--fast", action="store_true",
-                        help="answer Q1 and Q2 from the gold aggregates (warehouse/queries/fast/)")
+    parser.add_argument(
+        "--as-of",
+        default=None,
+        help="'latest', 'busiest' (the busiest week) or YYYY-MM-DD: the day the sample queries treat as today",
+    )
+    parser.add_argument(
+        "--fast", action="store_true", help="answer Q1 and Q2 from the gold aggregates (warehouse/queries/fast/)"
+    )
     args = parser.parse_args(argv)
     settings = start_process()
     with db.connection(settings) as conn, conn.cursor() as cur:
@@ -145,8 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         for query in health_queries():
             print(f"\n-- {query.title}")
             print(format_table(*run_query(cur, query, None)))
-        print("\n=== Sample analytics queries"
-              + (f" (CURRENT_DATE taken as {as_of})" if as_of else "") + " ===")
+        print("\n=== Sample analytics queries" + (f" (CURRENT_DATE taken as {as_of})" if as_of else "") + " ===")
         for query in sample_queries(fast=args.fast):
             print(f"\n-- {query.title}")
             print(format_table(*run_query(cur, query, as_of)))

@@ -7,10 +7,12 @@ printed; and a pipeline-health panel made by health.py's own run_checks(), so th
 agree. Daily volume, repositories and the mix come from the same SQL as the Metabase dashboard
 (dashboards/dashboard.json); everything but the listener's checks reads gold only, so the
 read-only BI role can run it (its panel then says the listener checks are not visible to it:
-a warning, never a silent OK). `--out -` writes the page to stdout (docker compose run -T). --as-of (default 'busiest': the end of the busiest week) anchors CURRENT_DATE
+a warning, never a silent OK). `--out -` writes the page to stdout (docker compose run -T).
+--as-of (default 'busiest': the end of the busiest week) anchors CURRENT_DATE
 like analytics.py, so a warehouse of historical GH Archive hours still shows its data; --as-of
 today shows the live windows as the dashboard does.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,11 +25,11 @@ from pathlib import Path
 
 import psycopg2
 
-from ghdw.core import db
-from ghdw.ops.queries import anchor, resolve_as_of
 from ghdw.config import PROJECT_DIR
-from ghdw.ops.health import STATUSES, Check, overall, run_checks
+from ghdw.core import db
 from ghdw.logger import start_process
+from ghdw.ops.health import STATUSES, Check, overall, run_checks
+from ghdw.ops.queries import anchor, resolve_as_of
 
 MANIFEST = PROJECT_DIR / "dashboards" / "dashboard.json"
 QUESTIONS = {
@@ -106,12 +108,15 @@ def y_axis(ticks: list[float], left: int, right: int, top: int, bottom: int, tit
     parts = []
     for tick in ticks:
         y = bottom - tick * scale
-        parts.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" '
-                     f'stroke="{PALETTE["grid"]}"/>')
+        parts.append(
+            f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{right}" y2="{y:.1f}" stroke="{PALETTE["grid"]}"/>'
+        )
         parts.append(f'<text class="axis y-tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_num(tick)}</text>')
     middle = (top + bottom) / 2
-    parts.append(f'<text class="axis-title y-title" x="14" y="{middle:.1f}" text-anchor="middle" '
-                 f'transform="rotate(-90 14 {middle:.1f})">{_esc(title)}</text>')
+    parts.append(
+        f'<text class="axis-title y-title" x="14" y="{middle:.1f}" text-anchor="middle" '
+        f'transform="rotate(-90 14 {middle:.1f})">{_esc(title)}</text>'
+    )
     return parts
 
 
@@ -129,15 +134,23 @@ def daily_bars(chart_id: str, title: str, first: date, last: date, counts: dict[
         bar_height = value * scale
         x = left + i * slot + slot * 0.15
         label = day.strftime("%a %d %b")
-        parts.append(f'<rect class="bar" data-date="{day.isoformat()}" data-value="{value}" x="{x:.1f}" '
-                     f'y="{bottom - bar_height:.1f}" width="{slot * 0.7:.1f}" height="{bar_height:.1f}" '
-                     f'fill="{PALETTE["bar"]}"><title>{_esc(label)}: {_fmt(value)} events</title></rect>')
-        parts.append(f'<text class="value" x="{x + slot * 0.35:.1f}" y="{bottom - bar_height - 4:.1f}" '
-                     f'text-anchor="middle">{_fmt(value)}</text>')
-        parts.append(f'<text class="axis x-tick" x="{x + slot * 0.35:.1f}" y="{bottom + 16}" '
-                     f'text-anchor="middle">{_esc(label)}</text>')
-    parts.append(f'<text class="axis-title x-title" x="{(left + right) / 2:.0f}" y="{height - 4}" '
-                 f'text-anchor="middle">day (UTC)</text>')
+        parts.append(
+            f'<rect class="bar" data-date="{day.isoformat()}" data-value="{value}" x="{x:.1f}" '
+            f'y="{bottom - bar_height:.1f}" width="{slot * 0.7:.1f}" height="{bar_height:.1f}" '
+            f'fill="{PALETTE["bar"]}"><title>{_esc(label)}: {_fmt(value)} events</title></rect>'
+        )
+        parts.append(
+            f'<text class="value" x="{x + slot * 0.35:.1f}" y="{bottom - bar_height - 4:.1f}" '
+            f'text-anchor="middle">{_fmt(value)}</text>'
+        )
+        parts.append(
+            f'<text class="axis x-tick" x="{x + slot * 0.35:.1f}" y="{bottom + 16}" '
+            f'text-anchor="middle">{_esc(label)}</text>'
+        )
+    parts.append(
+        f'<text class="axis-title x-title" x="{(left + right) / 2:.0f}" y="{height - 4}" '
+        f'text-anchor="middle">day (UTC)</text>'
+    )
     return _figure(chart_id, title, width, height, parts, sum(1 for v in values if v))
 
 
@@ -150,8 +163,10 @@ def horizontal_bars(chart_id: str, title: str, labels: list[str], values: list[f
         y = 5 + i * row
         bar = (width - label_width - 90) * value / peak
         parts.append(f'<text x="{label_width - 8}" y="{y + 16}" text-anchor="end" class="label">{_esc(label)}</text>')
-        parts.append(f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{bar:.1f}" height="{row - 8}" '
-                     f'fill="{PALETTE["bar"]}"><title>{_esc(label)}: {_fmt(value)}</title></rect>')
+        parts.append(
+            f'<rect class="bar" x="{label_width}" y="{y + 3}" width="{bar:.1f}" height="{row - 8}" '
+            f'fill="{PALETTE["bar"]}"><title>{_esc(label)}: {_fmt(value)}</title></rect>'
+        )
         parts.append(f'<text x="{label_width + bar + 6:.1f}" y="{y + 16}" class="value">{_fmt(value)}{suffix}</text>')
     return _figure(chart_id, title, width, height, parts, len(values))
 
@@ -167,59 +182,87 @@ def hourly_lines(chart_id: str, title: str, events: dict[bool, list[int]], days:
     parts = y_axis(ticks, left, right, top, bottom, "events per hour, average day")
     step = (right - left) / 23
     for hour in range(0, 24, 3):
-        parts.append(f'<text class="axis x-tick" x="{left + hour * step:.1f}" y="{bottom + 16}" '
-                     f'text-anchor="middle">{hour:02d}h</text>')
-    parts.append(f'<text class="axis-title x-title" x="{(left + right) / 2:.0f}" y="{height - 4}" '
-                 f'text-anchor="middle">hour of day (UTC)</text>')
+        parts.append(
+            f'<text class="axis x-tick" x="{left + hour * step:.1f}" y="{bottom + 16}" '
+            f'text-anchor="middle">{hour:02d}h</text>'
+        )
+    parts.append(
+        f'<text class="axis-title x-title" x="{(left + right) / 2:.0f}" y="{height - 4}" '
+        f'text-anchor="middle">hour of day (UTC)</text>'
+    )
     shown = 0
     for is_weekend, name in ((False, "weekday"), (True, "weekend")):
         if not sum(events[is_weekend]):
             continue
         shown += 1
         points = [(left + h * step, bottom - v * scale) for h, v in enumerate(rates[is_weekend])]
-        parts.append(f'<polyline class="series series-{name}" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in points)}" '
-                     f'fill="none" stroke="{PALETTE[name]}" stroke-width="2.5"/>')
+        parts.append(
+            f'<polyline class="series series-{name}" points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in points)}" '
+            f'fill="none" stroke="{PALETTE[name]}" stroke-width="2.5"/>'
+        )
         for hour, ((x, y), value) in enumerate(zip(points, rates[is_weekend])):
-            parts.append(f'<circle class="point point-{name}" data-hour="{hour}" data-value="{value:.4f}" '
-                         f'cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{PALETTE[name]}"><title>{name}s {hour:02d}h: '
-                         f'{_num(round(value, 2))} events per hour ({events[is_weekend][hour]:,} in '
-                         f'{days[is_weekend]} days)</title></circle>')
-    legend = (f'<p class="legend"><span style="color:{PALETTE["weekday"]}">&#9632; weekdays</span> '
-              f'({_count(sum(events[False]), "event")} over {_count(days[False], "weekday")}) '
-              f'<span style="color:{PALETTE["weekend"]}">&#9632; weekend days</span> '
-              f'({_count(sum(events[True]), "event")} over {_count(days[True], "weekend day")}). Each line is the events '
-              f'of that hour divided by its number of days, so the two compare on one scale.</p>')
-    rows = "".join(f"<tr><td>{h:02d}h</td><td>{_num(round(rates[False][h], 2))}</td>"
-                   f"<td>{_num(round(rates[True][h], 2))}</td></tr>" for h in range(24))
-    table = (f'<details><summary>Values</summary><table class="values" id="{chart_id}-values">'
-             f'<tr><th>hour (UTC)</th><th>weekday average</th><th>weekend-day average</th></tr>{rows}</table></details>')
+            parts.append(
+                f'<circle class="point point-{name}" data-hour="{hour}" data-value="{value:.4f}" '
+                f'cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{PALETTE[name]}"><title>{name}s {hour:02d}h: '
+                f"{_num(round(value, 2))} events per hour ({events[is_weekend][hour]:,} in "
+                f"{days[is_weekend]} days)</title></circle>"
+            )
+    legend = (
+        f'<p class="legend"><span style="color:{PALETTE["weekday"]}">&#9632; weekdays</span> '
+        f"({_count(sum(events[False]), 'event')} over {_count(days[False], 'weekday')}) "
+        f'<span style="color:{PALETTE["weekend"]}">&#9632; weekend days</span> '
+        f"({_count(sum(events[True]), 'event')} over {_count(days[True], 'weekend day')}). Each line is the events "
+        f"of that hour divided by its number of days, so the two compare on one scale.</p>"
+    )
+    rows = "".join(
+        f"<tr><td>{h:02d}h</td><td>{_num(round(rates[False][h], 2))}</td><td>{_num(round(rates[True][h], 2))}</td></tr>"
+        for h in range(24)
+    )
+    table = (
+        f'<details><summary>Values</summary><table class="values" id="{chart_id}-values">'
+        f"<tr><th>hour (UTC)</th><th>weekday average</th><th>weekend-day average</th></tr>{rows}</table></details>"
+    )
     return _figure(chart_id, title, width, height, parts, shown, legend + table)
 
 
 def _figure(chart_id, title, width, height, parts, points, extra: str = "") -> str:
-    body = "".join(parts) if points else \
-        f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" class="empty">no data in this window</text>'
-    return (f'<section class="chart"><h2>{_esc(title)}</h2>'
-            f'<svg id="{chart_id}" data-points="{points}" role="img" aria-label="{_esc(title)}" '
-            f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMidYMid meet">{body}</svg>{extra}</section>')
+    body = (
+        "".join(parts)
+        if points
+        else f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" class="empty">no data in this window</text>'
+    )
+    return (
+        f'<section class="chart"><h2>{_esc(title)}</h2>'
+        f'<svg id="{chart_id}" data-points="{points}" role="img" aria-label="{_esc(title)}" '
+        f'viewBox="0 0 {width} {height}" width="100%" preserveAspectRatio="xMidYMid meet">{body}</svg>{extra}</section>'
+    )
 
 
 def health_panel(checks) -> str:
     tiles = []
     for c in checks:
-        value = "-" if c.value is None else (f"{c.value:,.1f} {c.unit}".strip() if isinstance(c.value, float)
-                                             else f"{c.value:,}")
-        tiles.append(f'<div class="tile" data-status="{c.status}" style="border-color:{STATUS_COLOURS[c.status]}">'
-                     f'<div class="tile-name">{_esc(c.name)}</div><div class="tile-value">{_esc(value)}</div>'
-                     f'<div class="tile-status" style="color:{STATUS_COLOURS[c.status]}">{c.status}</div>'
-                     f'<div class="tile-detail">{_esc(c.detail)}</div></div>')
+        value = (
+            "-"
+            if c.value is None
+            else (f"{c.value:,.1f} {c.unit}".strip() if isinstance(c.value, float) else f"{c.value:,}")
+        )
+        tiles.append(
+            f'<div class="tile" data-status="{c.status}" style="border-color:{STATUS_COLOURS[c.status]}">'
+            f'<div class="tile-name">{_esc(c.name)}</div><div class="tile-value">{_esc(value)}</div>'
+            f'<div class="tile-status" style="color:{STATUS_COLOURS[c.status]}">{c.status}</div>'
+            f'<div class="tile-detail">{_esc(c.detail)}</div></div>'
+        )
     worst = STATUSES[overall(checks)]
-    return (f'<section class="chart" id="pipeline-health"><h2>Pipeline health: '
-            f'<span style="color:{STATUS_COLOURS[worst]}">{worst}</span></h2><div class="tiles">{"".join(tiles)}</div></section>')
+    return (
+        f'<section class="chart" id="pipeline-health"><h2>Pipeline health: '
+        f'<span style="color:{STATUS_COLOURS[worst]}">{worst}</span></h2>'
+        f'<div class="tiles">{"".join(tiles)}</div></section>'
+    )
 
 
 STYLE = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px auto;max-width:1400px;color:#1f2933;background:#f7f9fb}
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:24px auto;max-width:1400px;color:#1f2933;
+background:#f7f9fb}
 h1{margin:0 0 4px}.meta{color:#52606d;margin:0 0 20px}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:18px}
 .chart{background:#fff;border:1px solid #e4e7eb;border-radius:8px;padding:12px 16px}
@@ -244,8 +287,15 @@ def pipeline_checks(conn, thresholds) -> list[Check]:
     except psycopg2.errors.InsufficientPrivilege as exc:
         conn.rollback()
         reason = str(exc).strip().splitlines()[0]
-        hidden = Check("listener: checks not visible", None, "", "WARNING", 0, 0,
-                       f"role {conn.info.user} cannot read them ({reason}); health.py as gh_etl shows them")
+        hidden = Check(
+            "listener: checks not visible",
+            None,
+            "",
+            "WARNING",
+            0,
+            0,
+            f"role {conn.info.user} cannot read them ({reason}); health.py as gh_etl shows them",
+        )
         return [hidden, *run_checks(conn, thresholds, only="etl")]
 
 
@@ -283,33 +333,49 @@ def build_report(conn, thresholds, as_of_option: str | None = "busiest") -> str:
     daily = {r[0]: r[1] for r in data["daily"] if daily_first <= r[0] <= day}
     charts = [
         daily_bars("chart-daily-volume", f"Daily event volume, {daily_first} to {day}", daily_first, day, daily),
-        horizontal_bars("chart-top-repositories", f"Top 10 repositories, {day:%B %Y} (events)",
-                        [r[0] for r in data["repos"]], [r[2] for r in data["repos"]]),
-        hourly_lines("chart-hour-of-day", f"Hour of day, average weekday vs weekend day, {hourly_first} to {day}",
-                     events, days),
-        horizontal_bars("chart-event-types", f"Event-type mix since {day - timedelta(days=HOURLY_WINDOW_DAYS)} "
-                        f"(share of events)", [r[0] for r in data["mix"]], [float(r[3]) for r in data["mix"]],
-                        suffix=" %"),
+        horizontal_bars(
+            "chart-top-repositories",
+            f"Top 10 repositories, {day:%B %Y} (events)",
+            [r[0] for r in data["repos"]],
+            [r[2] for r in data["repos"]],
+        ),
+        hourly_lines(
+            "chart-hour-of-day", f"Hour of day, average weekday vs weekend day, {hourly_first} to {day}", events, days
+        ),
+        horizontal_bars(
+            "chart-event-types",
+            f"Event-type mix since {day - timedelta(days=HOURLY_WINDOW_DAYS)} (share of events)",
+            [r[0] for r in data["mix"]],
+            [float(r[3]) for r in data["mix"]],
+            suffix=" %",
+        ),
     ]
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     span = f"{first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC" if first else "no events yet"
-    return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>GitHub Events Warehouse report</title><style>{STYLE}</style></head><body>"
-            "<h1>GitHub Events Warehouse</h1>"
-            f"<p class=\"meta\">{_fmt(facts)} events in gold, {span}. Generated {generated}"
-            + (f"; charts anchored on {as_of}" if as_of else "") + ".</p>"
-            f"<div class=\"grid\">{''.join(charts)}</div>"
-            f"<div style=\"margin-top:18px\">{health_panel(checks)}</div>"
-            "</body></html>")
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>GitHub Events Warehouse report</title><style>{STYLE}</style></head><body>"
+        "<h1>GitHub Events Warehouse</h1>"
+        f'<p class="meta">{_fmt(facts)} events in gold, {span}. Generated {generated}'
+        + (f"; charts anchored on {as_of}" if as_of else "")
+        + ".</p>"
+        f'<div class="grid">{"".join(charts)}</div>'
+        f'<div style="margin-top:18px">{health_panel(checks)}</div>'
+        "</body></html>"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=str(PROJECT_DIR / "report.html"),
-                        help="the HTML file to write, or - for stdout")
-    parser.add_argument("--as-of", default="busiest",
-                        help="'busiest' (default: the end of the busiest week in gold), 'latest', 'today' or YYYY-MM-DD")
+    parser.add_argument(
+        "--out", default=str(PROJECT_DIR / "report.html"), help="the HTML file to write, or - for stdout"
+    )
+    parser.add_argument(
+        "--as-of",
+        default="busiest",
+        help="'busiest' (default: the end of the busiest week in gold), 'latest', 'today' or YYYY-MM-DD",
+    )
     args = parser.parse_args(argv)
     settings = start_process()
     with db.connection(settings) as conn:

@@ -10,6 +10,7 @@ Both processes use the same database (the embedded PostgreSQL 16 unless one is c
 which this supervisor keeps running while they work). Ctrl-C / SIGTERM is passed on to both;
 each finishes its current batch or step, then stops.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,10 +38,15 @@ def start_local_github(events_per_second: float):
     from ghdw.dev.local_github import DEFAULT_SOURCES, LocalGitHub, read_events
 
     events = read_events(DEFAULT_SOURCES)
-    server = LocalGitHub(events, initially_produced=100, events_per_second=events_per_second,
-                         poll_interval=1, restamp=True).start()
-    log.info("Local GitHub serving %d recorded real events at %s/events (%.0f new events/s).",
-             len(events), server.url, events_per_second)
+    server = LocalGitHub(
+        events, initially_produced=100, events_per_second=events_per_second, poll_interval=1, restamp=True
+    ).start()
+    log.info(
+        "Local GitHub serving %d recorded real events at %s/events (%.0f new events/s).",
+        len(events),
+        server.url,
+        events_per_second,
+    )
     return server
 
 
@@ -58,10 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     server = None
     if args.local_github:
         server = start_local_github(args.events_per_second)
-        env.update(GITHUB_API_URL=server.url, POLL_INTERVAL_SECONDS=str(DEMO_POLL_INTERVAL_SECONDS),
-                   DEMO_INTERVAL_SECONDS=str(DEMO_ETL_INTERVAL_SECONDS), ETL_MODE="demo")
-        log.info("Demo pace: a poll every %d s, an ETL cycle every %d s (set here, whatever .env says).",
-                 DEMO_POLL_INTERVAL_SECONDS, DEMO_ETL_INTERVAL_SECONDS)
+        env.update(
+            GITHUB_API_URL=server.url,
+            POLL_INTERVAL_SECONDS=str(DEMO_POLL_INTERVAL_SECONDS),
+            DEMO_INTERVAL_SECONDS=str(DEMO_ETL_INTERVAL_SECONDS),
+            ETL_MODE="demo",
+        )
+        log.info(
+            "Demo pace: a poll every %d s, an ETL cycle every %d s (set here, whatever .env says).",
+            DEMO_POLL_INTERVAL_SECONDS,
+            DEMO_ETL_INTERVAL_SECONDS,
+        )
         # Never send a real token to the local server. Empty, not removed: a child would otherwise
         # read it back from .env (load_dotenv fills only variables that are not set at all).
         env["GITHUB_TOKEN"] = ""
@@ -73,8 +86,12 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    log.info("Listener (pid %d) and scheduler (pid %d) running%s.", children[0].pid, children[1].pid,
-             f" for {args.duration:.0f}s" if args.duration else "; Ctrl-C stops both")
+    log.info(
+        "Listener (pid %d) and scheduler (pid %d) running%s.",
+        children[0].pid,
+        children[1].pid,
+        f" for {args.duration:.0f}s" if args.duration else "; Ctrl-C stops both",
+    )
     while not stop.wait(0.5):
         if args.duration is not None and args.duration <= 0:
             break

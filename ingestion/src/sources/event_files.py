@@ -16,15 +16,17 @@ say: one truncated or garbled line is that line's fault, dead-lettered alone, ne
 A document broken in its structure (truncated, a bracket that does not match) loads every value
 before the damage and dead-letters the rest, with the reason and the line where it begins.
 """
+
 from __future__ import annotations
 
 import glob
 import gzip
 import re
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO
 
 from ghdw.sources.json_split import BOM, first_value_shape, flatten, split_values, value_end
 
@@ -76,6 +78,7 @@ class Chunk:
     `line_step` 0 says every text is from that one line (the values of one line of a JSON-lines
     file: an array, or objects side by side). `first_line` None: the texts have no line numbers
     (an API page, whose order changes from one poll to the next)."""
+
     data: bytes = b""
     first_line: int | None = 1
     line_step: int = 1
@@ -170,7 +173,7 @@ class _UntilDamage:
         self.blocks, self.damage, self.ended = blocks, None, False
 
     # An iterator, not a generator: leaving a loop over it early must not close the stream.
-    def __iter__(self) -> "_UntilDamage":
+    def __iter__(self) -> _UntilDamage:
         return self
 
     def __next__(self) -> bytes:
@@ -229,7 +232,7 @@ def _is_json_lines(head: bytes, eof: bool) -> bool:
     # the lines below vote for JSON lines (a stray `[` before GH Archive lines is that one line's fault).
     opens_array = _OPENING_BRACKET_LINE.match(head, position) is not None
     one_line = several_lines = 0
-    first_fault_lines = None   # how many lines the first value spanned before it broke
+    first_fault_lines = None  # how many lines the first value spanned before it broke
     for _ in range(DETECT_LINES):
         if position >= limit:
             break
@@ -237,7 +240,7 @@ def _is_json_lines(head: bytes, eof: bool) -> bool:
         line_end = limit if line_end < 0 else line_end
         stop = _end_of_lines(head, position, DOCUMENT_AFTER_LINES, limit)
         shape, end = first_value_shape(head, position, stop, eof)
-        if shape == "open":   # valid up to `stop`: a document, or a line longer than the head
+        if shape == "open":  # valid up to `stop`: a document, or a line longer than the head
             several_lines, one_line = several_lines + (end > line_end), one_line + (end <= line_end)
             break
         if shape == "complete" and end > line_end:
@@ -245,9 +248,9 @@ def _is_json_lines(head: bytes, eof: bool) -> bool:
             position = _LINE_START.match(head, end).end()
             continue
         rest = head[end:line_end].strip() if shape == "complete" else b""
-        if shape == "complete" and not rest and head[position:position + 1] in (b"{", b"["):
+        if shape == "complete" and not rest and head[position : position + 1] in (b"{", b"["):
             one_line += 1
-        elif rest[:1] in (b"{", b"[", b","):   # two values on a line, or an element of an array
+        elif rest[:1] in (b"{", b"[", b","):  # two values on a line, or an element of an array
             several_lines += 1
         elif first_fault_lines is None:
             first_fault_lines = head.count(b"\n", position, end)
@@ -301,7 +304,7 @@ def _tidy_json_lines(chunk: Chunk, chunk_bytes: int) -> Iterator[Chunk]:
             line += data.count(b"\n", 0, start)
         # Every element of an array line is from that line (line_step 0).
         yield from _document_chunks([data[start:end]], chunk_bytes, line, same_line=True)
-        data, line = data[end + 1:], line + 1
+        data, line = data[end + 1 :], line + 1
         if not data.strip():
             return
 
@@ -371,9 +374,15 @@ def _one_value_per_line(data: bytes, first_line: int) -> Iterator[Chunk]:
             out.append(values[0])
             out.extend(b"" for _ in range(taken - 1))
         elif taken > 1:
-            text = b"\n".join(lines[index:index + taken])
-            rejects.append(Reject(_printable(text), f"invalid JSON: a value over lines {number}-{number + taken - 1} "
-                                  f"is not valid at line {number + int(reason)}", number))
+            text = b"\n".join(lines[index : index + taken])
+            rejects.append(
+                Reject(
+                    _printable(text),
+                    f"invalid JSON: a value over lines {number}-{number + taken - 1} "
+                    f"is not valid at line {number + int(reason)}",
+                    number,
+                )
+            )
             out.extend(b"" for _ in range(taken))
         else:
             out.append(lines[index])
@@ -403,20 +412,20 @@ def _read_values(data: bytes, offset: int, lines: list[bytes], index: int) -> tu
         if not rest:
             return "values", values, data.count(b"\n", offset, end) + 1, ""
         if end > line_end and len(values) == 1:
-            break   # a multi-line value with more on its last line: judged line by line
+            break  # a multi-line value with more on its last line: judged line by line
         position = end
     if values and end <= line_end:
-        return "line", [], 1, ""     # complete values then garbage on the line: the line is bad
+        return "line", [], 1, ""  # complete values then garbage on the line: the line is bad
     if end <= line_end:
-        return "line", [], 1, ""     # broken on its own line
+        return "line", [], 1, ""  # broken on its own line
     # Broken across lines: up to where its brackets close, or before the next line that stands alone.
-    end = _LINE_START.match(data, end).end()   # the fault is the token after any line break
+    end = _LINE_START.match(data, end).end()  # the fault is the token after any line break
     fault_line = data.count(b"\n", offset, end) + 1
     taken = 1
     while index + taken < len(lines) and taken < fault_line and not _is_plain_line(lines[index + taken]):
         taken += 1
     if taken < fault_line or (index + taken < len(lines) and not _is_plain_line(lines[index + taken])):
-        stop = offset + sum(len(line) + 1 for line in lines[index:index + taken])
+        stop = offset + sum(len(line) + 1 for line in lines[index : index + taken])
         _, close, fault = value_end(data[offset:stop])
         if fault is None:
             taken = data.count(b"\n", offset, offset + close) + 1
@@ -434,8 +443,9 @@ def _next_array_line(data: bytes) -> int:
 
 
 # -- documents: cut into values, one per line -------------------------------------------------
-def _document_chunks(blocks: Iterable[bytes], chunk_bytes: int, first_number: int = 1,
-                     same_line: bool = False) -> Iterator[Chunk]:
+def _document_chunks(
+    blocks: Iterable[bytes], chunk_bytes: int, first_number: int = 1, same_line: bool = False
+) -> Iterator[Chunk]:
     """Chunks of the values in pretty-printed or concatenated JSON (arrays flattened), one per
     line. A value PostgreSQL rejects is numbered by its place among the values (from
     `first_number`), or, `same_line`, by that one line; a fault found here carries the input's
@@ -450,8 +460,13 @@ def _document_chunks(blocks: Iterable[bytes], chunk_bytes: int, first_number: in
             continue
         text = flatten(piece.text)
         if text is None:
-            chunk.rejects.append(Reject(_printable(piece.text), "invalid JSON: a line break inside a string "
-                                        f"(line {piece.line})", piece.line))
+            chunk.rejects.append(
+                Reject(
+                    _printable(piece.text),
+                    f"invalid JSON: a line break inside a string (line {piece.line})",
+                    piece.line,
+                )
+            )
             continue
         parts.append(text)
         size += len(text)

@@ -5,6 +5,7 @@ A Target is one file to load into bronze: its name in the backfill ledger, where
 the source recorded on its events. Errors are exceptions (InvalidHour, FileNotFoundError); the
 command line decides what to tell the user and how to exit.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from datetime import datetime, timedelta
 
 from ghdw.sources.event_files import expand_inputs
 
-HOUR_FORMAT = "%Y-%m-%d-%H"           # GH Archive names hours YYYY-MM-DD-H, hour not zero-padded
+HOUR_FORMAT = "%Y-%m-%d-%H"  # GH Archive names hours YYYY-MM-DD-H, hour not zero-padded
 
 
 class InvalidHour(ValueError):
@@ -21,9 +22,9 @@ class InvalidHour(ValueError):
 
 @dataclass
 class Target:
-    name: str          # key in bronze.backfill_files, e.g. 2024-01-01-0.json.gz
-    uri: str           # URL or absolute path
-    source: str        # bronze.raw_events.source, e.g. gharchive:2024-01-01-0
+    name: str  # key in bronze.backfill_files, e.g. 2024-01-01-0.json.gz
+    uri: str  # URL or absolute path
+    source: str  # bronze.raw_events.source, e.g. gharchive:2024-01-01-0
 
 
 def parse_hour(text: str) -> datetime:

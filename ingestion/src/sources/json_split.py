@@ -22,14 +22,15 @@ expressions in C, one match per bracket, never one Python step per character.
 * `member_text` finds one top-level member of an object's text (a RawEvent's id) by skipping
   the other members' values, however deep, the same way.
 """
+
 from __future__ import annotations
 
 import json
 import math
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
-from typing import Iterable, Iterator
 
 
 class RawEvent(str):
@@ -40,7 +41,8 @@ class RawEvent(str):
 @dataclass
 class Piece:
     """One value cut from the input (`reason` None), or the damaged rest of it (`reason` set)."""
-    line: int          # line of the input where the text starts
+
+    line: int  # line of the input where the text starts
     text: bytes
     reason: str | None = None
 
@@ -66,7 +68,7 @@ class _Buffer:
         self.blocks = iter(blocks)
         self.data = b""
         self.eof = False
-        self.line = first_line   # line number at position `counted`
+        self.line = first_line  # line number at position `counted`
         self.counted = 0
 
     def more(self, keep_from: int) -> int:
@@ -126,7 +128,7 @@ def _value_end(buffer: _Buffer, start: int) -> tuple[int, int, str | None]:
     position = start
     while True:
         data = buffer.data
-        char = data[start:start + 1]
+        char = data[start : start + 1]
         if char in (b"[", b"{"):
             if not stack:
                 stack.append(char[0])
@@ -134,8 +136,11 @@ def _value_end(buffer: _Buffer, start: int) -> tuple[int, int, str | None]:
             position, reason = _scan_container(data, position, stack, buffer.eof)
         elif char == b'"':
             match = _STRING.match(data, start)
-            position, reason = (match.end(), None) if match else (
-                (start, "input ends inside a string (truncated)") if buffer.eof else (start, "more"))
+            position, reason = (
+                (match.end(), None)
+                if match
+                else ((start, "input ends inside a string (truncated)") if buffer.eof else (start, "more"))
+            )
         elif char in (b"]", b"}", b",", b":"):
             return start, start, f"unexpected '{char.decode()}'"
         else:
@@ -162,7 +167,7 @@ def split_values(blocks: Iterable[bytes], first_line: int = 1) -> Iterator[Piece
     buffer = _Buffer(blocks, first_line)
     position = 0
     state = _TOP
-    cut = 0   # where the damaged rest begins if the input ends inside an array
+    cut = 0  # where the damaged rest begins if the input ends inside an array
     while True:
         position = _SPACE.match(buffer.data, position).end()
         if position >= len(buffer.data):
@@ -173,7 +178,7 @@ def split_values(blocks: Iterable[bytes], first_line: int = 1) -> Iterator[Piece
             shift = buffer.more(min(position, cut) if state != _TOP else position)
             position, cut = position - shift, cut - shift
             continue
-        char = buffer.data[position:position + 1]
+        char = buffer.data[position : position + 1]
         if state == _AFTER_ELEMENT:
             if char in (b",", b"]"):
                 position, state = position + 1, (_ELEMENT if char == b"," else _TOP)
@@ -184,7 +189,7 @@ def split_values(blocks: Iterable[bytes], first_line: int = 1) -> Iterator[Piece
             position, state, cut = position + 1, _FIRST_ELEMENT, position
             continue
         if state == _FIRST_ELEMENT and char == b"]":
-            position, state = position + 1, _TOP   # an empty array
+            position, state = position + 1, _TOP  # an empty array
             continue
         start, end, reason = _value_end(buffer, position)
         if reason is not None:
@@ -214,7 +219,6 @@ def _damage(buffer: _Buffer, position: int, reason: str, start: int | None = Non
     return Piece(line, b"".join(rest), f"invalid JSON: {reason} (line {fault_line})")
 
 
-
 def member_text(text: bytes, name: str) -> bytes | None:
     """The JSON text of the value of top-level member `name` of the object `text` (the last
     one when the name repeats, as PostgreSQL and json.loads keep), or None when `text` is not
@@ -234,7 +238,7 @@ def member_text(text: bytes, name: str) -> bytes | None:
         if not text.startswith(b":", position):
             return None
         start = _SPACE.match(text, position + 1).end()
-        char = text[start:start + 1]
+        char = text[start : start + 1]
         if char in (b"[", b"{"):
             end, reason = _scan_container(text, start + 1, [char[0]], eof=True)
             if reason is not None:
@@ -263,13 +267,17 @@ def _decoded_key(key: bytes) -> str | None:
     except ValueError:
         return None
 
+
 # -- the grammar, for telling JSON lines from documents --------------------------------------
-_TOKEN = re.compile(rb"""[ \t\r\n]*+(?:
+_TOKEN = re.compile(
+    rb"""[ \t\r\n]*+(?:
      ("[^"\\\x00-\x1f]*+(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})[^"\\\x00-\x1f]*+)*+")     # 1 string
     |(-?(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?+(?:[eE][+-]?[0-9]++)?+|true|false|null)      # 2 scalar
     |([\[\]{},:])                                                                     # 3 punctuation
     |(\Z))                                                                            # 4 end of head
-""", re.X)
+""",
+    re.X,
+)
 # What may come next: a value; a key or '}' (after '{'); a key (after ',' in an object);
 # ':' ; a value or ']' (after '['); ',' or the closing bracket (after a value in a container).
 _VALUE, _KEY_OR_CLOSE, _KEY, _COLON, _VALUE_OR_CLOSE, _NEXT_OR_CLOSE = range(6)
@@ -294,7 +302,7 @@ def first_value_shape(data: bytes, start: int, stop: int, eof: bool) -> tuple[st
         if end is not None:
             return ("invalid" if eof else "open"), match.end()
         position = match.end()
-        if punct is None:   # a string or a scalar
+        if punct is None:  # a string or a scalar
             if expect in (_KEY_OR_CLOSE, _KEY):
                 if string is None:
                     return "invalid", match.start()
@@ -380,7 +388,7 @@ def _key(key) -> str:
 def dumps(value) -> str:
     """json.dumps(value, separators=(",", ":")) -- ASCII, compact -- with an explicit stack."""
     out: list[str] = []
-    stack: list[list] = []   # per open container: [iterator over its items, closer, is_first]
+    stack: list[list] = []  # per open container: [iterator over its items, closer, is_first]
     current, have_value = value, True
     while True:
         if have_value:

@@ -2,6 +2,7 @@
 on the fly when it starts with gzip's magic, with the compressed bytes counted and hashed on the
 way (the backfill ledger records both). Nothing is written to disk.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -13,7 +14,7 @@ import requests
 from ghdw.sources.event_files import GZIP_MAGIC
 from ghdw.sources.gharchive import Target
 
-DOWNLOAD_TIMEOUT = (10, 120)          # seconds: connect, read between bytes
+DOWNLOAD_TIMEOUT = (10, 120)  # seconds: connect, read between bytes
 
 
 class Closeable(Protocol):
