@@ -10,6 +10,8 @@ from ghdw.main import load_files
 from ghdw.ops.queries import anchor, busiest_week_end, latest_event_day, sample_queries
 from ghdw.process_gold import run_gold
 
+pytestmark = pytest.mark.slow  # builds and rebuilds whole warehouses (make test-fast skips it)
+
 RECOMPUTED_DAILY = """
 SELECT date_id, COUNT(*), COUNT(DISTINCT actor_id), COUNT(DISTINCT repo_id)
   FROM gold.fact_events GROUP BY date_id ORDER BY date_id"""
@@ -105,7 +107,6 @@ def top10_comparable(rows):
     return [r[2] for r in rows], sorted(r for r in rows if r[2] > cut)
 
 
-@pytest.mark.slow
 def test_fast_q1_q2_answer_exactly_like_the_specification_on_real_data(conn):
     files = real_data_files()
     if not files:

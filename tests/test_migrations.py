@@ -34,6 +34,7 @@ def test_migration_files_are_numbered_in_order_with_a_header():
         assert text.startswith("-- ====="), f"{migration.relative} has no header comment"
 
 
+@pytest.mark.slow
 def test_a_new_warehouse_records_the_baseline_and_every_migration_once(empty_db):
     with db.connection(empty_db) as conn:
         setup_db.apply_schema(conn)
@@ -45,6 +46,7 @@ def test_a_new_warehouse_records_the_baseline_and_every_migration_once(empty_db)
         assert setup_db.schema_version(conn) == expected[-1]
 
 
+@pytest.mark.slow
 def test_a_warehouse_without_the_version_table_is_upgraded_in_place(empty_db):
     with db.connection(empty_db) as conn:
         setup_db.apply_schema(conn)
