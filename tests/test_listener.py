@@ -186,9 +186,10 @@ def test_postgres_restart_mid_load_loses_and_duplicates_nothing(tmp_path, github
         server.cleanup()
 
 
-def test_sigterm_during_a_batch_finishes_it(settings, conn, tmp_path):
+def test_sigterm_during_a_request_stores_the_page_in_flight_then_stops(settings, conn, tmp_path):
+    # A page answered within the stop's grace (1 s) is stored; no further page is asked for.
     with LocalGitHub(EVENTS) as server:
-        server.inject("slow:2")
+        server.inject("slow:0.5")
         env = {"DATABASE_URL": settings.database_url, "LOG_DIR": str(tmp_path), "GITHUB_API_URL": server.url,
                "PATH": os.environ.get("PATH", "")}
         proc = subprocess.Popen([sys.executable, "ingestion/src/main.py"], cwd=REPO_ROOT, env=env,
@@ -200,7 +201,7 @@ def test_sigterm_during_a_batch_finishes_it(settings, conn, tmp_path):
         output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output
     assert "SIGTERM received: finishing the current batch" in output and "Listener stopped." in output
-    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 300
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 100
     assert scalar(conn, "SELECT COUNT(*) FROM bronze.poll_log") == 1
 
 
