@@ -104,3 +104,11 @@ def test_other_binary_containers_are_refused_with_one_line_naming_the_format(set
     assert "Traceback" not in result.stderr
     assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 0  # checked before anything loads
     assert scalar(conn, "SELECT COUNT(*) FROM bronze.dead_letter_queue") == 0
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_input_that_does_not_exist_is_one_line_and_exit_2(settings, tmp_path, command):
+    result = run_cli(settings, *COMMANDS[command], str(tmp_path / "missing.json.gz"))
+    assert result.returncode == 2, result.stderr
+    assert error_lines(result) and all("no such file or directory" in line for line in error_lines(result))
+    assert len(error_lines(result)) == 1 and "Traceback" not in result.stderr

@@ -98,10 +98,7 @@ def hour_targets(first: datetime, last: datetime, base_url: str) -> list[Target]
 def file_targets(patterns: list[str]) -> list[Target]:
     """A target per local event file, and per event file inside a zip archive. Raises
     UnsupportedInput naming every input that is a binary container it cannot read (tar, xz, ...)."""
-    try:
-        paths = expand_inputs(patterns)
-    except FileNotFoundError as exc:
-        raise SystemExit(str(exc)) from None
+    paths = expand_inputs(patterns)  # FileNotFoundError naming the input that matches nothing
     targets, refused = [], []
     for path in paths:
         try:
@@ -424,8 +421,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", action="store_true", help="print per-hour completeness for --from..--to")
     args = parser.parse_args(argv)
     settings = start_process()
-    first = parse_hour(args.first) if args.first else None
-    last = parse_hour(args.last) if args.last else first
+    try:
+        first = parse_hour(args.first) if args.first else None
+        last = parse_hour(args.last) if args.last else first
+    except SystemExit as exc:
+        parser.error(str(exc))  # a usage error: argparse's one line and exit 2
     if args.report:
         if not first:
             parser.error("--report needs --from (and optionally --to)")
@@ -435,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     base_url = settings.gharchive_url
     try:
         targets = file_targets(args.inputs) if args.inputs else []
-    except UnsupportedInput as exc:
+    except (UnsupportedInput, FileNotFoundError) as exc:
         for line in str(exc).splitlines():
             log.error("%s", line)
         return lifecycle.EXIT_CONFIG

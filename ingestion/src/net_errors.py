@@ -12,16 +12,15 @@ import ssl
 from urllib.parse import urlsplit
 
 import requests
-import urllib3.exceptions
 
-# Sub-errors followed when looking for the root cause: requests and urllib3 keep it in args,
-# `reason`, or the exception chain.
-_CHAIN_DEPTH = 8
+# Sub-errors followed at most when looking for the root cause (requests and urllib3 keep it in args,
+# `reason`, or the exception chain; a real chain is 3-6 long, the bound only guards against cycles).
+_CHAIN_LIMIT = 32
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
     found, todo = [], [exc]
-    while todo and len(found) < _CHAIN_DEPTH * 4:
+    while todo and len(found) < _CHAIN_LIMIT:
         current = todo.pop(0)
         if current is None or any(current is seen for seen in found):
             continue
@@ -30,6 +29,12 @@ def _chain(exc: BaseException) -> list[BaseException]:
         todo.extend(x for x in (getattr(current, "reason", None), current.__cause__, current.__context__)
                     if isinstance(x, BaseException))
     return found
+
+
+def _is(error: BaseException, *class_names: str) -> bool:
+    """Is `error` one of these classes, by name? For urllib3's exceptions, which requests wraps:
+    urllib3 is requests' dependency, not ours, so it is not imported here."""
+    return any(cls.__name__ in class_names for cls in type(error).__mro__)
 
 
 def host_of(url: str | None) -> str:
@@ -49,25 +54,23 @@ def cause_of(exc: BaseException, timeout: tuple[float, float] | float | None = N
     def within(seconds) -> str:
         return f" (no answer within {seconds:g} s)" if seconds else ""
 
-    for error in chain:
-        if isinstance(error, (ssl.SSLError, requests.exceptions.SSLError, urllib3.exceptions.SSLError)) \
-                and not isinstance(error, (requests.exceptions.SSLError, urllib3.exceptions.SSLError)):
-            return f"TLS handshake failed ({getattr(error, 'reason', None) or error})"
-    if any(isinstance(e, (requests.exceptions.SSLError, urllib3.exceptions.SSLError)) for e in chain):
+    tls = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
+    if tls is not None:
+        return f"TLS handshake failed ({tls.reason or tls})"
+    if any(isinstance(e, requests.exceptions.SSLError) for e in chain):
         return "TLS handshake failed"
-    if any(isinstance(e, (socket.gaierror, urllib3.exceptions.NameResolutionError)) for e in chain):
+    if any(isinstance(e, socket.gaierror) or _is(e, "NameResolutionError") for e in chain):
         detail = next((e.strerror for e in chain if isinstance(e, socket.gaierror) and e.strerror), None)
         return f"DNS lookup failed ({detail or 'the name does not resolve'})"
     if any(isinstance(e, ConnectionRefusedError) for e in chain):
         return "connection refused (nothing is listening on that port)"
-    if any(isinstance(e, (requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError))
-           for e in chain):
+    if any(isinstance(e, requests.exceptions.ConnectTimeout) or _is(e, "ConnectTimeoutError") for e in chain):
         return "timed out connecting" + within(connect_timeout)
-    if any(isinstance(e, (requests.exceptions.ReadTimeout, urllib3.exceptions.ReadTimeoutError, TimeoutError,
-                          socket.timeout)) for e in chain):
+    if any(isinstance(e, (requests.exceptions.ReadTimeout, TimeoutError, socket.timeout))
+           or _is(e, "ReadTimeoutError") for e in chain):
         return "timed out waiting for the response" + within(read_timeout)
-    if any(isinstance(e, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)) for e in chain) or any(
-            isinstance(e, urllib3.exceptions.ProtocolError) for e in chain):
+    if any(isinstance(e, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError))
+           or _is(e, "ProtocolError") for e in chain):
         return "the connection was closed or reset by the server"
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}{': ' + text if text else ''}"
