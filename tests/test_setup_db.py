@@ -142,7 +142,7 @@ def test_setup_does_not_retry_a_wrong_password(tmp_path):
         result = subprocess.run([sys.executable, "setup_db.py"], cwd=REPO_ROOT,
                                 env=_setup_env(tmp_path, server, "not-the-password-xyz"),
                                 capture_output=True, text=True, timeout=300)
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 3, result.stderr  # lifecycle.EXIT_AUTH
     assert "password authentication failed" in result.stderr
     assert "not retried" in result.stderr
     assert "waiting for the database" not in result.stderr  # one attempt, no backoff

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from dataclasses import dataclass
 from datetime import date
 
 import db
 from config import REPO_ROOT
+from lifecycle import exit_with
 from logger import start_process
 
 QUERIES_DIR = REPO_ROOT / "warehouse" / "queries"
@@ -145,4 +145,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -32,8 +32,11 @@ import requests
 
 import db
 from bronze_loader import LoadReport, load_chunk
-from event_files import (DEFAULT_CHUNK_BYTES, GZIP_MAGIC, InputDamaged, expand_inputs, iter_stream_chunks,
-                         prefetched)
+import lifecycle
+import net_errors
+from event_files import (DEFAULT_CHUNK_BYTES, SNIFF_BYTES, InputDamaged, UnsupportedInput, container_format,
+                         expand_inputs, file_sources, iter_stream_chunks, open_member, prefetched, refusal)
+from lifecycle import exit_with
 from logger import start_process
 from redaction import redact
 
@@ -68,6 +71,7 @@ class Target:
     name: str          # key in bronze.backfill_files, e.g. 2024-01-01-0.json.gz
     uri: str           # URL or absolute path
     source: str        # bronze.raw_events.source, e.g. gharchive:2024-01-01-0
+    member: str | None = None  # for a member of a local zip archive (uri): its path inside it
 
 
 def parse_hour(text: str) -> datetime:
@@ -92,15 +96,24 @@ def hour_targets(first: datetime, last: datetime, base_url: str) -> list[Target]
 
 
 def file_targets(patterns: list[str]) -> list[Target]:
-    try:
-        paths = expand_inputs(patterns)
-    except FileNotFoundError as exc:
-        raise SystemExit(str(exc)) from None
-    targets = []
+    """A target per local event file, and per event file inside a zip archive. Raises
+    UnsupportedInput naming every input that is a binary container it cannot read (tar, xz, ...)."""
+    paths = expand_inputs(patterns)  # FileNotFoundError naming the input that matches nothing
+    targets, refused = [], []
     for path in paths:
-        stem = path.name.removesuffix(".gz").removesuffix(".json")
-        source = f"gharchive:{stem}" if _looks_like_hour(stem) else f"file:{path.name}"
-        targets.append(Target(path.name, str(path.resolve()), source))
+        try:
+            sources = file_sources(path)
+        except UnsupportedInput as exc:
+            refused.append(str(exc))
+            continue
+        for found in sources:
+            base = found.member.rsplit("/", 1)[-1] if found.member else path.name
+            stem = base.removesuffix(".gz").removesuffix(".json")
+            name = f"{path.name}/{found.member}" if found.member else path.name
+            source = f"gharchive:{stem}" if _looks_like_hour(stem) else found.name
+            targets.append(Target(name, str(path.resolve()), source, found.member))
+    if refused:
+        raise UnsupportedInput("\n".join(refused))
     return targets
 
 
@@ -122,13 +135,20 @@ def _open(target: Target, session: requests.Session) -> tuple[BinaryIO, HashingR
             raise FileNotFoundError(f"{target.uri}: HTTP {response.status_code}")
         response.raw.decode_content = False  # we gunzip ourselves, streaming
         raw, closer = response.raw, response
+    elif target.member:
+        raw = open_member(target.uri, target.member, gunzip=False)
+        closer = raw
     else:
         raw = open(target.uri, "rb")
         closer = raw
     hashing = HashingReader(raw)
-    peek = hashing.read(2)
+    peek = hashing.read(SNIFF_BYTES)
+    fmt = container_format(peek)
+    if fmt not in (None, "gzip"):
+        closer.close()
+        raise refusal(target.name, fmt)
     rest = _Prefixed(peek, hashing)
-    stream = gzip.GzipFile(fileobj=rest, mode="rb") if peek == GZIP_MAGIC else rest
+    stream = gzip.GzipFile(fileobj=rest, mode="rb") if fmt == "gzip" else rest
     return stream, hashing, closer
 
 
@@ -272,9 +292,11 @@ def load_target(conn, target: Target, session: requests.Session, loader: Paralle
     _record(conn, target, "loading", report, None, None, finished=False)
     try:
         stream, hashing, closer = _open(target, session)
-    except (OSError, requests.RequestException) as exc:
-        _record(conn, target, "failed", report, None, str(exc), finished=True)
-        log.error("%s: could not be read: %s", target.name, exc)
+    except (OSError, requests.RequestException, UnsupportedInput) as exc:
+        reason = net_errors.describe(exc, target.uri, DOWNLOAD_TIMEOUT) \
+            if isinstance(exc, requests.RequestException) else str(exc)
+        _record(conn, target, "failed", report, None, reason, finished=True)
+        log.error("%s: could not be read: %s", target.name, reason)
         return "failed", report
     status, error = "completed", None
 
@@ -287,7 +309,8 @@ def load_target(conn, target: Target, session: requests.Session, loader: Paralle
     try:
         loader.load(prefetched(iter_stream_chunks(stream, CHUNK_BYTES)), target.source, done)
     except (InputDamaged, requests.RequestException, OSError, EOFError) as exc:
-        status, error = "partial", f"{type(exc).__name__}: {exc}"
+        status, error = "partial", (net_errors.describe(exc, target.uri, DOWNLOAD_TIMEOUT)
+                                    if isinstance(exc, requests.RequestException) else f"{type(exc).__name__}: {exc}")
         log.error("%s is damaged after %d lines: %s; loaded what preceded it.", target.name, report.lines, exc)
     finally:
         closer.close()
@@ -398,8 +421,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", action="store_true", help="print per-hour completeness for --from..--to")
     args = parser.parse_args(argv)
     settings = start_process()
-    first = parse_hour(args.first) if args.first else None
-    last = parse_hour(args.last) if args.last else first
+    try:
+        first = parse_hour(args.first) if args.first else None
+        last = parse_hour(args.last) if args.last else first
+    except SystemExit as exc:
+        parser.error(str(exc))  # a usage error: argparse's one line and exit 2
     if args.report:
         if not first:
             parser.error("--report needs --from (and optionally --to)")
@@ -407,7 +433,12 @@ def main(argv: list[str] | None = None) -> int:
             print_report(completeness(conn, first, last))
         return 0
     base_url = settings.gharchive_url
-    targets = file_targets(args.inputs) if args.inputs else []
+    try:
+        targets = file_targets(args.inputs) if args.inputs else []
+    except (UnsupportedInput, FileNotFoundError) as exc:
+        for line in str(exc).splitlines():
+            log.error("%s", line)
+        return lifecycle.EXIT_CONFIG
     if first:
         targets += hour_targets(first, last, base_url)
     if not targets:
@@ -426,4 +457,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

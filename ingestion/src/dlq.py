@@ -44,6 +44,7 @@ import psycopg2
 import db
 from bronze_loader import load_chunk
 from event_files import Chunk, Reject, iter_stream_chunks, open_binary
+from lifecycle import exit_with
 from logger import start_process
 
 log = logging.getLogger("DLQ")
@@ -415,4 +416,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
@@ -26,6 +25,7 @@ import psycopg2
 
 import db
 from analytics import health_queries
+from lifecycle import exit_with
 from logger import start_process
 from redaction import redact
 
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = start_process()
     spec: list = []
     try:
-        with db.connection(settings) as conn:
+        with db.connection(settings, wait=False) as conn:
             checks = run_checks(conn, settings.health_thresholds, args.only)
             if args.only is None:
                 spec = spec_checks(conn)
@@ -194,4 +194,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

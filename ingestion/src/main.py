@@ -4,8 +4,10 @@
     python ingestion/src/main.py --once                 poll once, load, exit
     python ingestion/src/main.py --once --source PATH   load events from files into bronze, then exit
 
-PATH may be a file (JSON array, JSON lines, a single event object, or gzip of any of these)
-or a directory (every *.json / *.json.gz / *.jsonl in it). Unreadable lines go to the
+PATH may be a file (JSON array, JSON lines, a single event object, or gzip of any of these),
+a zip of such files (each member its own source, file:archive.zip/member.json), or a directory
+(every *.json / *.json.gz / *.jsonl / *.zip in it). Other binary containers (tar, bzip2, xz,
+7z, ...) are refused with one line, before anything is loaded (exit 2). Unreadable lines go to the
 dead-letter queue; the exit status is 0 when every file was read to its end.
 """
 from __future__ import annotations
@@ -13,8 +15,6 @@ from __future__ import annotations
 import argparse
 import logging
 import random
-import signal
-import sys
 import threading
 import time
 from collections import OrderedDict
@@ -23,10 +23,13 @@ from pathlib import Path
 import psycopg2
 
 import db
+import lifecycle
 from api_client import AuthenticationError, GitHubClient, PollResult, event_id_of
 from bronze_loader import LoadReport, load_chunks, load_events
 
-from event_files import INPUT_PATTERNS, InputDamaged, expand_inputs, iter_file_chunks
+from event_files import (INPUT_PATTERNS, InputDamaged, Source, UnsupportedInput, expand_inputs, file_sources,
+                         iter_source_chunks)
+from lifecycle import exit_with
 from logger import start_process
 from redaction import redact
 
@@ -34,7 +37,9 @@ log = logging.getLogger("ORCHESTRATOR")
 
 RECENT_IDS_KEPT = 5_000      # ids remembered to detect overlap: 300 per poll, with room to spare
 DB_RETRY_MAX_SECONDS = 30    # cap of the reconnect backoff while PostgreSQL is away
-DB_ATTEMPTS_WHEN_STOPPING = 5  # after SIGTERM, give a lost database a few tries rather than hang the stop
+# A poll's writes are at most 300 events and take milliseconds; one still running after this is
+# stuck behind a lock, and a stop must not wait longer than this for it (it then rolls back).
+LISTENER_STATEMENT_TIMEOUT_SECONDS = 30
 API_SOURCE = "api"
 # The newest ids the listener stored, of every poll or of complete polls only, newest first.
 RECENT_IDS_SQL = """
@@ -53,22 +58,24 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def load_files(conn, files: list[Path]) -> tuple[LoadReport, list[str]]:
-    """Load each file; returns the total report and the files that were damaged."""
+def load_files(conn, files: list[Path] | list[Source]) -> tuple[LoadReport, list[str]]:
+    """Load each file (or Source: a file, or a member of a zip); returns the total report and the
+    sources that were damaged."""
     total, damaged = LoadReport(), []
-    for path in files:
+    sources = [s for f in files for s in ([f] if isinstance(f, Source) else file_sources(f))]
+    for source in sources:
         started = time.perf_counter()
-        source = f"file:{path.name}"
+        shown = source.name.removeprefix("file:")
         try:
-            report = load_chunks(conn, iter_file_chunks(path), source)
+            report = load_chunks(conn, iter_source_chunks(source), source.name)
             status = "loaded"
         except InputDamaged as exc:
             # Everything before the damage was loaded; the rest of the file is unreadable.
             report, status = LoadReport(), f"partial ({exc})"
-            damaged.append(f"{path}: {exc}")
-            log.error("%s is damaged: %s", path, exc)
+            damaged.append(f"{source.label}: {exc}")
+            log.error("%s is damaged: %s", source.label, exc)
         total += report
-        log.info("%s %s: %s (%d repaired) in %.2fs", status.capitalize().split(" ")[0], path.name,
+        log.info("%s %s: %s (%d repaired) in %.2fs", status.capitalize().split(" ")[0], shown,
                  report.summary(), report.repaired, time.perf_counter() - started)
     return total, damaged
 
@@ -92,19 +99,34 @@ class Listener:
         self.polls = 0
 
     # -- database, surviving restarts ----------------------------------------------------------
+    def connect(self, wait_for_server: bool = False):
+        """A connection with the listener's statement timeout. wait_for_server: wait for the server
+        up to DB_WAIT_SECONDS (at start-up); otherwise one attempt."""
+        options = {"options": f"-c statement_timeout={LISTENER_STATEMENT_TIMEOUT_SECONDS * 1000}"}
+        if wait_for_server:
+            return db.connect_when_ready(self.settings, stop=self.stop, **options)
+        return db.connect(self.settings, connect_timeout=db.CONNECT_ATTEMPT_TIMEOUT_SECONDS, **options)
+
+    def _backoff(self, seconds: float) -> None:
+        """Wait before the next database attempt; a stop request ends the wait (and the attempts)."""
+        if not self.stop.is_set():
+            self.sleep(seconds)
+        if self.stop.is_set():
+            raise lifecycle.Stopped()
+
     def _connection(self):
         attempt = 0
         while self.conn is None or self.conn.closed:
             try:
-                self.conn = db.connect(self.settings)
+                self.conn = self.connect()
             except psycopg2.OperationalError as exc:
+                if not db.is_transient_connect_error(exc):
+                    raise  # a wrong password, role or database: waiting will not fix it
                 attempt += 1
                 wait = random.uniform(0.5, 1.0) * min(DB_RETRY_MAX_SECONDS, 2 ** attempt)
-                log.warning("Database unavailable (%s); reconnecting in %.1fs.",
-                            str(exc).strip().splitlines()[0] if str(exc).strip() else "no detail", wait)
-                if self.stop.is_set() and attempt > 3:
-                    raise
-                self.sleep(wait)
+                log.warning("waiting for the database at %s (attempt %d)... %s; next try in %.1f s.",
+                            db.server_address(self.settings), attempt, db.first_line(exc), wait)
+                self._backoff(wait)
         return self.conn
 
     def _with_database(self, work):
@@ -114,6 +136,7 @@ class Listener:
         ("server closed the connection unexpectedly" on a socket that died while idle), so the
         exception's class cannot tell: the connection is probed instead. An error on a healthy
         connection (bad data, a constraint, a bug) is rolled back and raised, never retried forever.
+        A stop request during the backoff raises lifecycle.Stopped: the stop is not held up.
         """
         attempt = 0
         while True:
@@ -132,9 +155,7 @@ class Listener:
                 wait = random.uniform(0.5, 1.0) * min(DB_RETRY_MAX_SECONDS, 2 ** attempt)
                 log.warning("Lost the database connection (%s); retrying in %.1fs, fetched events kept in memory.",
                             _first_line(exc), wait)
-                if self.stop.is_set() and attempt > DB_ATTEMPTS_WHEN_STOPPING:
-                    raise
-                self.sleep(wait)
+                self._backoff(wait)
 
     @staticmethod
     def _connection_lost(conn) -> bool:
@@ -196,6 +217,11 @@ class Listener:
         try:
             report = self._with_database(
                 lambda conn: self._store(conn, result, started, error, event_ids, complete))
+        except lifecycle.Stopped:
+            log.warning("Stopping with the database unreachable: the %d fetched events were not stored "
+                        "(GitHub shows them to the next poll while they are among its latest 300).",
+                        len(result.events))
+            raise
         except psycopg2.Error as exc:
             # Not a lost connection (those are retried above): reported, and this poll's state
             # does not move, so the next poll fetches these events again while GitHub shows them.
@@ -245,7 +271,10 @@ class Listener:
     def run(self) -> None:
         log.info("Pipeline started. Press Ctrl+C to stop.")
         while not self.stop.is_set():
-            result = self.poll_once()
+            try:
+                result = self.poll_once()
+            except lifecycle.Stopped:
+                break
             # GitHub's interval runs from a poll's first request: retries within a poll do not
             # restart it, and neither does the time spent loading.
             remaining = self.interval(result) - (self.client.monotonic() - result.started_at)
@@ -262,24 +291,26 @@ class Listener:
 
 
 def run_listener(settings, once: bool) -> int:
-    client = GitHubClient(settings.github_api_url, settings.github_token)
-    listener = Listener(settings, client)
-
-    def request_stop(signum, _frame):
-        log.info("%s received: finishing the current batch, then stopping.", signal.Signals(signum).name)
-        listener.stop.set()
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    stop = lifecycle.STOP
+    client = GitHubClient(settings.github_api_url, settings.github_token, stop=stop)
+    listener = Listener(settings, client, stop=stop)
+    lifecycle.install_stop_handlers(stop, lambda name: log.info(
+        "%s received: finishing the current batch, then stopping (again to stop at once).", name))
     log.info("Listening to %s/events; bronze in %s.", settings.github_api_url, db.describe(settings))
     try:
+        # At start-up a server that is not up yet is waited for (DB_WAIT_SECONDS) and a wrong
+        # password ends the run with one line (lifecycle.run_main); later losses are retried for
+        # as long as it takes, the fetched events kept in memory.
+        listener.conn = listener.connect(wait_for_server=True)
         if once:
             listener.poll_once()
         else:
             listener.run()
+    except lifecycle.Stopped:
+        log.info("Listener stopped.")
     except AuthenticationError as exc:
         log.error("%s", exc)
-        return 3
+        return lifecycle.EXIT_AUTH
     finally:
         listener.close()
     return 0
@@ -302,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         files = expand_inputs(args.source)
     except FileNotFoundError as exc:
         log.error("%s", exc)
-        return 2
+        return lifecycle.EXIT_CONFIG
     chosen = set(files)
     for name in args.source:
         if Path(name).is_dir():
@@ -313,11 +344,22 @@ def main(argv: list[str] | None = None) -> int:
     if not files:
         log.error("No event file to load in %s (a directory contributes %s; name other files directly).",
                   " ".join(args.source), " ".join(INPUT_PATTERNS))
-        return 2
-    log.info("Loading %d file(s) into bronze (%s).", len(files), db.describe(settings))
+        return lifecycle.EXIT_CONFIG
+    # Every input is checked before anything is loaded: a tar or a broken zip among them stops the
+    # run with one line each and nothing half-loaded or dead-lettered.
+    sources, refused = [], []
+    for path in files:
+        try:
+            sources += file_sources(path)
+        except UnsupportedInput as exc:
+            refused.append(exc)
+            log.error("%s", exc)
+    if refused:
+        return lifecycle.EXIT_CONFIG
+    log.info("Loading %d file(s) into bronze (%s).", len(sources), db.describe(settings))
     with db.connection(settings) as conn:
-        total, damaged = load_files(conn, files)
-    log.info("Total: %s (%d repaired) from %d file(s).", total.summary(), total.repaired, len(files))
+        total, damaged = load_files(conn, sources)
+    log.info("Total: %s (%d repaired) from %d file(s).", total.summary(), total.repaired, len(sources))
     if damaged:
         log.error("%d file(s) could not be read to the end:\n  %s", len(damaged), "\n  ".join(damaged))
         return 1
@@ -325,4 +367,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -7,13 +7,13 @@ transaction. The loop stops when silver has caught up or a stop was requested.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from dataclasses import dataclass
 from typing import Callable
 
 import db
 
+from lifecycle import exit_with
 from logger import start_process
 
 log = logging.getLogger("SILVER_JOB")
@@ -74,4 +74,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

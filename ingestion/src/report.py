@@ -27,6 +27,7 @@ import db
 from analytics import anchor, resolve_as_of
 from config import REPO_ROOT
 from health import STATUSES, Check, overall, run_checks
+from lifecycle import exit_with
 from logger import start_process
 
 MANIFEST = REPO_ROOT / "dashboards" / "dashboard.json"
@@ -323,4 +324,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import db
 from config import REPO_ROOT
+from lifecycle import exit_with
 from logger import start_process
 
 log = logging.getLogger("ORCHESTRATOR")
@@ -69,11 +70,24 @@ def main(argv: list[str] | None = None) -> int:
         # Never send a real token to the local server. Empty, not removed: a child would otherwise
         # read it back from .env (load_dotenv fills only variables that are not set at all).
         env["GITHUB_TOKEN"] = ""
-    children = [subprocess.Popen([sys.executable, str(SRC / name)], env=env)
+    # Each child in a session of its own: a Ctrl-C in the terminal reaches only this supervisor,
+    # which passes on one SIGTERM (finish the batch), and a second one only on a second Ctrl-C
+    # (stop at once). Sharing the terminal's process group, a child would count the terminal's
+    # SIGINT and our SIGTERM as two signals and stop at once on the first Ctrl-C.
+    children = [subprocess.Popen([sys.executable, str(SRC / name)], env=env, start_new_session=True)
                 for name in ("main.py", "process_etl.py")]
     stop = threading.Event()
+    signals_received = []
 
     def request_stop(signum, _frame):
+        signals_received.append(signum)
+        if len(signals_received) == 1:
+            log.info("%s received: stopping both processes (again to stop them at once).",
+                     signal.Signals(signum).name)
+        else:
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)  # their second signal: they stop at once
         stop.set()
 
     signal.signal(signal.SIGINT, request_stop)
@@ -91,7 +105,14 @@ def main(argv: list[str] | None = None) -> int:
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
-    codes = [child.wait(timeout=CHILD_STOP_TIMEOUT) for child in children]
+    codes = []
+    for child in children:
+        try:
+            codes.append(child.wait(timeout=CHILD_STOP_TIMEOUT))
+        except subprocess.TimeoutExpired:
+            log.error("Process %d did not stop within %d s of SIGTERM; killing it.", child.pid, CHILD_STOP_TIMEOUT)
+            child.kill()
+            codes.append(child.wait())
     if server:
         server.stop()
     log.info("Both processes stopped (exit codes %s).", codes)
@@ -102,4 +123,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)
