@@ -163,7 +163,7 @@ def test_fold_takes_its_facts_as_an_argument_and_gives_what_the_etl_maintained(c
             "gold.agg_monthly_repo_actors, gold.agg_monthly_repo_activity"
         )
         cur.execute("CREATE TEMP TABLE first_half AS SELECT * FROM gold.fact_events WHERE event_id::INT < 30")
-        cur.execute("CREATE TEMP TABLE \"Second Half\" AS SELECT * FROM gold.fact_events WHERE event_id::INT >= 30")
+        cur.execute('CREATE TEMP TABLE "Second Half" AS SELECT * FROM gold.fact_events WHERE event_id::INT >= 30')
         cur.execute("SELECT gold.fold_facts('first_half')")
         cur.execute("SELECT gold.fold_facts('\"Second Half\"')")
     conn.commit()

@@ -135,7 +135,9 @@ def run_gold(
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT pg_backend_pid(), current_setting('lock_timeout'), current_setting('statement_timeout')")
+            cur.execute(
+                "SELECT pg_backend_pid(), current_setting('lock_timeout'), current_setting('statement_timeout')"
+            )
             gold_pid, previous_lock_timeout, previous_statement_timeout = cur.fetchone()
             cur.execute(
                 "SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
