@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import random
 import threading
 import time
 from collections import OrderedDict
@@ -55,11 +54,6 @@ SELECT u.event_id
  ORDER BY p.poll_id DESC, u.position
  LIMIT %(kept)s
 """
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def load_files(conn, files: list[Path] | list[Source]) -> tuple[LoadReport, list[str]]:
@@ -130,7 +124,7 @@ class Listener:
                 if not db.is_transient_connect_error(exc):
                     raise  # a wrong password, role or database: waiting will not fix it
                 attempt += 1
-                wait = random.uniform(0.5, 1.0) * min(DB_RETRY_MAX_SECONDS, 2**attempt)
+                wait = lifecycle.backoff_seconds(attempt, DB_RETRY_MAX_SECONDS)
                 log.warning(
                     "waiting for the database at %s (attempt %d)... %s; next try in %.1f s.",
                     db.server_address(self.settings),
@@ -164,10 +158,10 @@ class Listener:
                 except psycopg2.Error:
                     pass  # it is already gone: closing only frees the client side
                 self.conn = None
-                wait = random.uniform(0.5, 1.0) * min(DB_RETRY_MAX_SECONDS, 2**attempt)
+                wait = lifecycle.backoff_seconds(attempt, DB_RETRY_MAX_SECONDS)
                 log.warning(
                     "Lost the database connection (%s); retrying in %.1fs, fetched events kept in memory.",
-                    _first_line(exc),
+                    lifecycle.first_line(exc),
                     wait,
                 )
                 self._backoff(wait)
@@ -241,7 +235,7 @@ class Listener:
         except psycopg2.Error as exc:
             # Not a lost connection (those are retried above): reported, and this poll's state
             # does not move, so the next poll fetches these events again while GitHub shows them.
-            error = f"load failed: {_first_line(exc)}"
+            error = f"load failed: {lifecycle.first_line(exc)}"
             log.exception(
                 "Could not store the %d fetched events; the next poll fetches them again.", len(result.events)
             )

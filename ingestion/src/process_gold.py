@@ -169,7 +169,7 @@ def run_gold(
 
 def _failure(exc: Exception, watch: _BlockerWatch, lock_timeout, statement_timeout) -> GoldEtlError:
     """Log why the gold transaction rolled back, in one line, and the error to raise."""
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    message = lifecycle.first_line(exc)
     if isinstance(exc, errors.LockNotAvailable):
         log.warning(
             "gold: waiting for a lock held by %s timed out after %ss (GOLD_LOCK_TIMEOUT_SECONDS); "

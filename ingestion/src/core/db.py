@@ -21,6 +21,7 @@ from psycopg2 import errors, sql
 from psycopg2.extensions import parse_dsn
 
 from ghdw.config import Settings, get_settings
+from ghdw.core import lifecycle
 
 log = logging.getLogger("ghdw.DATABASE")
 
@@ -187,9 +188,7 @@ def is_missing_database(exc: BaseException) -> bool:
 def first_line(exc: BaseException) -> str:
     """The reason of a psycopg2 error in one line, without libpq's "connection to server at ...
     failed:" and "FATAL:" prefixes (the messages name the server themselves)."""
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
-    line = re.sub(r"^connection to server (at|on) .*? failed: ", "", line)
+    line = re.sub(r"^connection to server (at|on) .*? failed: ", "", lifecycle.first_line(exc))
     return re.sub(r"^(FATAL|ERROR):\s+", "", line).strip()
 
 
@@ -283,13 +282,11 @@ def connect_when_ready(settings: Settings | None = None, stop=None, **extra):
     request (lifecycle.STOP, or `stop`) ends the wait with lifecycle.Stopped."""
     import tenacity
 
-    from ghdw.core import lifecycle
-
     settings = settings or get_settings()
     address = server_address(settings)
 
     def announce(state: tenacity.RetryCallState) -> None:
-        reason = str(state.outcome.exception()).strip().splitlines()[0]
+        reason = lifecycle.first_line(state.outcome.exception())
         log.info(
             "waiting for the database at %s (attempt %d)... %s; next try in %.1f s",
             address,

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 import psycopg2
 
 from ghdw.core import db
-from ghdw.core.lifecycle import exit_with
+from ghdw.core.lifecycle import exit_with, first_line
 from ghdw.core.redaction import redact
 from ghdw.logger import start_process
 from ghdw.ops.queries import health_queries
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.only is None:
                 spec = spec_checks(conn)
     except psycopg2.Error as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         # Printed, not logged: libpq's message can quote the connection string.
         checks = [Check("database: reachable", None, "", "CRITICAL", 0, 0, redact(reason))]
     code = overall(checks)
