@@ -34,7 +34,6 @@ import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import quote
 
 from psycopg2 import sql
 
@@ -47,6 +46,7 @@ from ghdw.ops.queries import fast_queries, health_queries, sample_queries
 from ghdw.process_gold import run_gold
 from ghdw.process_silver import run_silver
 from ghdw.sources.gharchive import file_targets
+from ghdw.sources.json_split import event_line
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,7 +68,7 @@ def write_events(path: Path, count: int, first_id: int, templates: list[dict], d
             event = copy.copy(templates[i % len(templates)])
             event["id"] = str(first_id + i)
             event["created_at"] = (end - timedelta(seconds=(count - i) * step)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            out.write(json.dumps(event, separators=(",", ":")) + "\n")
+            out.write(event_line(event) + "\n")
 
 
 def fresh_database(admin_settings, name: str):
@@ -80,19 +80,7 @@ def fresh_database(admin_settings, name: str):
     kwargs = db.connect_kwargs(admin_settings, dbname=name)
     settings = admin_settings
     if "dsn" in kwargs:
-        import psycopg2
-
-        conn = psycopg2.connect(**kwargs)
-        params = conn.get_dsn_parameters()
-        conn.close()
-        host = params.get("host", "")
-        user, password = quote(params["user"], safe=""), quote(admin_settings.db_pass or "", safe="")
-        url = (
-            f"postgresql://{user}:{password}@/{quote(name)}?host={host}&port={params['port']}"
-            if host.startswith("/")
-            else f"postgresql://{user}:{password}@{host}:{params['port']}/{quote(name)}"
-        )
-        settings = replace(admin_settings, database_url=url)
+        settings = replace(admin_settings, database_url=db.database_url(admin_settings, name))
     else:
         settings = replace(admin_settings, db_name=name)
     with db.connection(settings) as conn:

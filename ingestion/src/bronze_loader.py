@@ -21,7 +21,6 @@ The report counts inserted, duplicate, dead-lettered and repaired events.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -251,11 +250,7 @@ def events_to_chunk(events: Iterable) -> Chunk:
             else:
                 lines.append(event.encode("utf-8", "surrogateescape"))
             continue
-        try:
-            text = json.dumps(event, separators=(",", ":"))
-        except RecursionError:
-            text = json_split.dumps(event)
-        lines.append(text.encode("ascii"))
+        lines.append(json_split.event_line(event).encode("ascii"))
     # No line numbers: an event's place in a poll is not where it came from, and the same bad
     # event seen by several polls must be one DLQ entry.
     return Chunk(data=b"\n".join(lines), first_line=None, rejects=rejects)

@@ -14,6 +14,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import quote
 
 import psycopg2
 import psycopg2.extensions
@@ -99,6 +100,26 @@ def connect_kwargs(settings: Settings | None = None, dbname: str | None = None) 
         kwargs = {"dsn": server.get_uri("postgres"), "dbname": name}
     kwargs["application_name"] = APPLICATION_NAME
     return kwargs
+
+
+def database_url(settings: Settings | None, dbname: str) -> str:
+    """A DATABASE_URL naming `dbname` on the server `settings` connect to (the embedded one too), as
+    the server reports host, port and user; the password is settings.db_pass. For tools and tests
+    that hand a database of their own to another process or Settings."""
+    conn = psycopg2.connect(**connect_kwargs(settings, dbname="postgres"))
+    try:
+        params = conn.get_dsn_parameters()
+    finally:
+        conn.close()
+    host = params.get("host", "")
+    port = params.get("port", "5432")
+    # Percent-encoded: a password or name with URL-special characters must survive the round trip.
+    user, password, name = (
+        quote(v, safe="") for v in (params.get("user", "postgres"), (settings or get_settings()).db_pass or "", dbname)
+    )
+    if host.startswith("/"):
+        return f"postgresql://{user}:{password}@/{name}?host={quote(host, safe='/')}&port={port}"
+    return f"postgresql://{user}:{password}@{host}:{port}/{name}"
 
 
 def connect(settings: Settings | None = None, dbname: str | None = None, **extra):

@@ -28,7 +28,7 @@ from ghdw.core import db
 from ghdw.core.lifecycle import exit_with, first_line
 from ghdw.core.redaction import redact
 from ghdw.logger import start_process
-from ghdw.ops.queries import health_queries
+from ghdw.ops.queries import aligned_lines, health_queries
 
 STATUSES = ("OK", "WARNING", "CRITICAL")
 
@@ -198,8 +198,7 @@ def render_table(checks: list[Check]) -> str:
 
     rows = [("CHECK", "VALUE", "STATUS", "WARN/CRIT", "DETAIL")]
     rows += [(c.name, fmt(c), c.status, f"{c.warn:,}/{c.crit:,}", c.detail) for c in checks]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4] for r in rows)
+    return "\n".join(aligned_lines(rows, "  ", pad_last=False))
 
 
 def main(argv: list[str] | None = None) -> int:
