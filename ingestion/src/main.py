@@ -28,6 +28,7 @@ from ghdw.bronze_loader import LoadReport, load_events
 from ghdw.core import db, lifecycle
 from ghdw.core.lifecycle import exit_with
 from ghdw.core.redaction import redact
+from ghdw.core.sqlfiles import load_sql
 from ghdw.logger import start_process
 from ghdw.sources.event_files import (
     INPUT_PATTERNS,
@@ -46,14 +47,8 @@ DB_RETRY_MAX_SECONDS = 30  # cap of the reconnect backoff while PostgreSQL is aw
 LISTENER_STATEMENT_TIMEOUT_SECONDS = 30
 API_SOURCE = "api"
 # The newest ids the listener stored, of every poll or of complete polls only, newest first.
-RECENT_IDS_SQL = """
-SELECT u.event_id
-  FROM bronze.poll_log AS p
- CROSS JOIN LATERAL unnest(p.event_ids) WITH ORDINALITY AS u (event_id, position)
- WHERE p.is_complete OR NOT %(complete_only)s
- ORDER BY p.poll_id DESC, u.position
- LIMIT %(kept)s
-"""
+RECENT_IDS_SQL = load_sql("bronze/listener/recent_event_ids.sql")
+RECORD_POLL_SQL = load_sql("bronze/listener/record_poll.sql")
 
 
 def load_files(conn, files: list[Path] | list[Source]) -> tuple[LoadReport, list[str]]:
@@ -274,11 +269,7 @@ class Listener:
         duration_ms = int((time.perf_counter() - started) * 1000)
         with conn.cursor() as cur:
             cur.execute(
-                """
-                INSERT INTO bronze.poll_log (pages, events_fetched, events_new, inserted, duplicates, errors,
-                    http_status, rate_limit_remaining, rate_limit_reset_at, poll_interval_seconds,
-                    is_gap_suspected, duration_ms, error_message, event_ids, is_complete)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s), %s, %s, %s, %s, %s::TEXT[], %s)""",
+                RECORD_POLL_SQL,
                 (
                     result.pages,
                     result.fetched,

@@ -27,18 +27,13 @@ import psycopg2
 from ghdw.core import db
 from ghdw.core.lifecycle import exit_with, first_line
 from ghdw.core.redaction import redact
+from ghdw.core.sqlfiles import load_sql
 from ghdw.logger import start_process
 from ghdw.ops.queries import aligned_lines, health_queries
 
 STATUSES = ("OK", "WARNING", "CRITICAL")
 
-LISTENER_SQL = """
-SELECT (SELECT MAX(polled_at) FROM bronze.poll_log) AS last_poll_at,
-       (SELECT error_message FROM bronze.poll_log ORDER BY polled_at DESC, poll_id DESC LIMIT 1) AS last_poll_error,
-       (SELECT COUNT(*) FROM bronze.poll_log
-         WHERE is_gap_suspected AND polled_at > now() - INTERVAL '24 hours') AS suspected_gaps_24h,
-       now() AS checked_at
-"""
+LISTENER_SQL = load_sql("queries/listener_health.sql")
 WAREHOUSE_SQL = "SELECT * FROM gold.v_pipeline_health"
 
 
