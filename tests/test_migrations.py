@@ -5,6 +5,7 @@ each, recorded in ghdw_meta.schema_migrations; a warehouse built before that tab
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -89,7 +90,18 @@ def test_a_warehouse_built_by_the_last_unversioned_release_upgrades_in_place(emp
     with db.connection(empty_db) as conn:
         assert setup_db.schema_version(conn) is None  # what that release built: no version table
         conn.rollback()
-        load_and_etl(conn, [make_event("before-1"), make_event("before-2")])
+        # Its data loaded by that release's own commands: this release's ETL may need what only setup adds.
+        before = tmp_path / "before.json"
+        before.write_text(json.dumps([make_event("before-1"), make_event("before-2")]), encoding="utf-8")
+        for command in (
+            ["ingestion/src/main.py", "--once", "--source", str(before)],
+            ["ingestion/src/process_etl.py", "--once"],
+        ):
+            ran = subprocess.run(
+                [sys.executable, *command], cwd=legacy, env=env, capture_output=True, text=True, timeout=180
+            )
+            assert ran.returncode == 0, ran.stderr[-3000:]
+        assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_events") == 2
         setup_db.apply_schema(conn)
         assert versions(conn) == [1] + [m.version for m in setup_db.migrations()]
         load_and_etl(conn, [make_event("after")])
