@@ -3,7 +3,8 @@
 -- dead-letter queue for input that could not be stored as an event.
 --
 -- bronze.raw_events
---   grain:   one row per GitHub event id (deduplicated on event_id).
+--   grain:   one row per GitHub event id (deduplicated on event_id); a legacy Timeline event
+--            (2011-02-12 .. 2014-12-31, no "id") has a synthetic id: bronze.legacy_event_id().
 --   written: ingestion/src/bronze_loader.py (live listener and file loads), INSERT only.
 --   read:    silver.load_batch() (warehouse/silver/etl/load_silver_batch.sql).
 --   Append-only: a trigger refuses UPDATE and DELETE, so bronze stays the audit trail.
@@ -104,6 +105,59 @@ CREATE INDEX IF NOT EXISTS idx_dead_letter_queue_unresolved
 CREATE UNIQUE INDEX IF NOT EXISTS uq_dead_letter_queue_entry
     ON bronze.dead_letter_queue (source, COALESCE(source_line, -1), md5(raw_text))
     WHERE replay_of IS NULL AND duplicate_of IS NULL;
+
+-- ---------------------------------------------------------------------------------------------
+-- GH Archive's legacy Timeline format (2011-02-12 .. 2014-12-31): events without an "id".
+-- The loaders (bronze/load/*.sql) give each such event a synthetic event_id:
+--   'legacy-' || hex(sha256(JSON array [type, actor, repository.id, created_at, payload]))
+-- * What identifies the event: the fields GitHub set when it happened. Not the repository's
+--   counters (watchers, stargazers, forks, size, open_issues, pushed_at) nor actor_attributes
+--   (name, company, blog ...), which change between captures of the same event; not `url`,
+--   which spells the repository's name of the day. The array is hashed as jsonb text, which
+--   PostgreSQL normalises (key order, whitespace), so the same event read from two files, or
+--   twice from one, gets the same id and bronze's primary key stores it once.
+-- * Never a GitHub id: GitHub's event ids are decimal numbers; a synthetic id starts with
+--   letters. The loaders dead-letter an event whose own "id" starts with the prefix, so nothing
+--   sent by GitHub (or anyone else) can take a synthetic id's place.
+-- * 64 hex digits of SHA-256: distinct events collide with probability about n^2 / 2^257 (none
+--   for the ~240 million legacy events); 71 characters, inside silver's 100-character id rule.
+-- Kept as received: raw_data is the event as sent; the id is computed, never written into it.
+-- ---------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION bronze.legacy_id_prefix() RETURNS TEXT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 'legacy-' $$;
+
+-- An object without a usable "id" is a legacy Timeline event when it has what only that format
+-- has: the actor as a login string, actor_attributes, or a repository object key. Anything else
+-- without an id is not an event (dead-lettered with its reason).
+CREATE OR REPLACE FUNCTION bronze.is_legacy_event(p_doc JSONB) RETURNS BOOLEAN
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT jsonb_typeof(p_doc) = 'object'
+       AND COALESCE(jsonb_typeof(p_doc -> 'id'), 'null') = 'null'
+       AND (jsonb_typeof(p_doc -> 'actor') = 'string' OR p_doc ? 'actor_attributes' OR p_doc ? 'repository')
+$$;
+
+-- STABLE, not IMMUTABLE: convert_to() is STABLE, and a SQL function is inlined into the
+-- loaders' statements only when its declared volatility is no stricter than its body's.
+CREATE OR REPLACE FUNCTION bronze.legacy_event_id(p_doc JSONB) RETURNS TEXT
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT bronze.legacy_id_prefix()
+           || encode(sha256(convert_to(jsonb_build_array(p_doc -> 'type', p_doc -> 'actor',
+                                                         p_doc -> 'repository' -> 'id',
+                                                         p_doc -> 'created_at', p_doc -> 'payload')::TEXT,
+                                       'UTF8')), 'hex')
+$$;
+
+-- The event_id bronze stores: GitHub's id (a JSON string or number, not empty, not in the
+-- synthetic range), the synthetic id of a legacy event, or NULL (not an event: dead-lettered).
+CREATE OR REPLACE FUNCTION bronze.event_id_of(p_doc JSONB) RETURNS TEXT
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN jsonb_typeof(p_doc -> 'id') IN ('string', 'number')
+                 AND p_doc ->> 'id' <> ''
+                 AND NOT starts_with(p_doc ->> 'id', bronze.legacy_id_prefix())
+                    THEN p_doc ->> 'id'
+                WHEN bronze.is_legacy_event(p_doc)
+                    THEN bronze.legacy_event_id(p_doc) END
+$$;
 
 -- Bronze is the immutable record of what arrived: refuse edits and deletions.
 CREATE OR REPLACE FUNCTION bronze.refuse_change() RETURNS trigger

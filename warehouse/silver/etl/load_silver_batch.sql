@@ -10,7 +10,9 @@
 -- Every bronze row read becomes one silver row: no value in an event can fail the batch.
 -- The rules of silver/ddl.sql type each row; a row gold must not take keeps its
 -- reject_reason (and is counted in rows_rejected), values that reach gold as a sentinel get
--- a sentinel_reason. Only a usable type is stored in event_type (the one indexed text
+-- a sentinel_reason. Legacy Timeline events (GH Archive 2011-02-12 .. 2014-12-31) fill the same
+-- columns from their own fields (rules in silver/ddl.sql) and are marked event_format
+-- 'legacy_timeline'. Only a usable type is stored in event_type (the one indexed text
 -- besides the id), so no oversized value ever reaches an index.
 --
 -- Why an xid8 watermark, not a timestamp or sequence:
@@ -88,39 +90,75 @@ BEGIN
 
     -- MATERIALIZED: each field is read out of the (often compressed) jsonb once, not once
     -- for every rule that looks at it.
-    WITH extracted AS MATERIALIZED (
+    -- Bronze gave legacy Timeline events (no "id") a synthetic id with a fixed prefix; their
+    -- actor, repository and organisation sit elsewhere (rules in silver/ddl.sql's header).
+    WITH formats AS (
+        SELECT s.*, starts_with(s.event_id, bronze.legacy_id_prefix()) AS is_legacy
+          FROM silver_batch AS s
+    ),
+    legacy_parts AS (
+        SELECT f.*,
+               CASE WHEN f.is_legacy THEN
+                   COALESCE(CASE WHEN jsonb_typeof(f.raw_data -> 'actor') = 'string'
+                                 THEN NULLIF(btrim(f.raw_data ->> 'actor'), '') END,
+                            CASE WHEN jsonb_typeof(f.raw_data -> 'actor_attributes' -> 'login') = 'string'
+                                 THEN NULLIF(btrim(f.raw_data -> 'actor_attributes' ->> 'login'), '') END)
+               END AS legacy_login,
+               CASE WHEN f.is_legacy AND jsonb_typeof(f.raw_data -> 'repository') = 'object'
+                    THEN f.raw_data -> 'repository' END AS legacy_repository
+          FROM formats AS f
+    ),
+    extracted AS MATERIALIZED (
         SELECT
             s.event_id,
             s.raw_data -> 'type'                  AS type_json,
-            s.raw_data -> 'actor' ->> 'id'        AS actor_id,
-            s.raw_data -> 'actor' ->> 'login'     AS actor_login,
-            s.raw_data -> 'repo'  ->> 'id'        AS repo_id,
-            s.raw_data -> 'repo'  ->> 'name'      AS repo_name,
-            s.raw_data -> 'org'   ->> 'login'     AS org_login,
+            CASE WHEN s.is_legacy THEN silver.legacy_actor_id(s.legacy_login)::TEXT
+                 ELSE s.raw_data -> 'actor' ->> 'id' END AS actor_id,
+            CASE WHEN s.is_legacy THEN s.legacy_login
+                 ELSE s.raw_data -> 'actor' ->> 'login' END AS actor_login,
+            CASE WHEN s.is_legacy THEN s.legacy_repository ->> 'id'
+                 ELSE s.raw_data -> 'repo'  ->> 'id' END AS repo_id,
+            CASE WHEN s.is_legacy THEN NULLIF(concat_ws('/', s.legacy_repository ->> 'owner',
+                                                        s.legacy_repository ->> 'name'), '')
+                 ELSE s.raw_data -> 'repo'  ->> 'name' END AS repo_name,
+            CASE WHEN s.is_legacy THEN s.legacy_repository ->> 'organization'
+                 ELSE s.raw_data -> 'org'   ->> 'login' END AS org_login,
             CASE WHEN jsonb_typeof(s.raw_data -> 'public') = 'boolean'
                  THEN (s.raw_data ->> 'public')::BOOLEAN END AS is_public,
             s.raw_data -> 'created_at'            AS created_at_json,
-            s.ingested_at
-        FROM silver_batch AS s
+            s.ingested_at,
+            s.is_legacy,
+            CASE WHEN s.is_legacy THEN s.raw_data -> 'repository' END AS repository_json
+        FROM legacy_parts AS s
     ),
     timed AS MATERIALIZED (
         SELECT x.*, silver.event_time_of(x.created_at_json) AS event_time
           FROM extracted AS x
     ),
     checked AS MATERIALIZED (
-        SELECT t.*, silver.reject_reason(t.event_id, t.type_json, t.created_at_json, t.event_time) AS reject_reason
+        SELECT t.*,
+               COALESCE(silver.reject_reason(t.event_id, t.type_json, t.created_at_json, t.event_time),
+                        CASE WHEN t.is_legacy AND t.event_time >= silver.modern_format_start()
+                             THEN 'legacy timeline event at or after '
+                                  || to_char(silver.modern_format_start(), 'YYYY-MM-DD HH24:MI')
+                                  || ' UTC (modern format holds that time)' END) AS reject_reason
           FROM timed AS t
     ),
     inserted AS (
         INSERT INTO silver.events (
             event_id, event_type, actor_id, actor_login, repo_id, repo_name, org_login,
-            is_public, created_at_raw, event_time, bronze_ingested_at, reject_reason, sentinel_reason
+            is_public, created_at_raw, event_time, bronze_ingested_at, reject_reason, sentinel_reason,
+            event_format
         )
         SELECT
             c.event_id, silver.event_type_of(c.type_json), c.actor_id, c.actor_login, c.repo_id,
             c.repo_name, c.org_login, c.is_public, c.created_at_json #>> '{}', c.event_time, c.ingested_at,
             c.reject_reason,
-            CASE WHEN c.reject_reason IS NULL THEN silver.sentinel_reason(c.type_json, c.actor_id, c.repo_id) END
+            CASE WHEN c.reject_reason IS NULL AND c.is_legacy
+                     THEN silver.legacy_sentinel_reason(c.type_json, c.actor_id, c.repository_json)
+                 WHEN c.reject_reason IS NULL
+                     THEN silver.sentinel_reason(c.type_json, c.actor_id, c.repo_id) END,
+            CASE WHEN c.is_legacy THEN 'legacy_timeline' ELSE 'modern' END
         FROM checked AS c
         ON CONFLICT (event_id) DO NOTHING
         RETURNING reject_reason
