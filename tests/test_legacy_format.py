@@ -6,16 +6,22 @@ from __future__ import annotations
 import copy
 import gzip
 import json
+import threading
 from collections import Counter
 from datetime import UTC, datetime
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from conftest import SHARED_DIR, make_event, query, scalar
 from helpers import run_etl
 
+from ghdw.bronze.backfill import run_backfill
 from ghdw.bronze_loader import load_events
 from ghdw.main import load_files
+from ghdw.ops.completeness import completeness
+from ghdw.sources.gharchive import LEGACY_FILE_ZONE, file_targets, hour_targets, parse_hour, utc_hours_of_file
 
 LEGACY_FILE = SHARED_DIR / "data" / "legacy" / "gh4j__2014-06-01-1.first500.json"
 
@@ -329,3 +335,113 @@ def test_legacy_and_modern_events_in_one_file_load_in_one_run(conn, tmp_path):
         "ORDER BY f.event_time",
     )
     assert rows == [("older", "legacy_timeline"), ("old", "legacy_timeline"), ("new", "modern")]
+
+
+# --- backfill across the change of format -----------------------------------------------------------
+
+
+@pytest.fixture
+def archive(tmp_path):
+    """A local GH Archive: a static HTTP server on loopback over a directory of hourly gzip files."""
+    directory = tmp_path / "archive"
+    directory.mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(directory)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield directory, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def activity(utc_hour: datetime, n: int) -> list[tuple[str, int, datetime]]:
+    """n things that happened in one UTC hour: (login, repository id, UTC time)."""
+    return [(f"user{i}", 1000 + i, utc_hour.replace(minute=i, second=7)) for i in range(n)]
+
+
+def as_legacy(login: str, repo_id: int, utc: datetime) -> dict:
+    pacific = utc.replace(tzinfo=UTC).astimezone(LEGACY_FILE_ZONE)
+    return legacy_event(
+        login=login, repo_id=repo_id, repo_name=f"r{repo_id}", owner=login, created_at=pacific.isoformat()
+    )
+
+
+def as_modern(login: str, repo_id: int, utc: datetime) -> dict:
+    return make_event(
+        f"{int(utc.timestamp())}{repo_id}",
+        actor_id=repo_id * 7,
+        login=login,
+        repo_id=repo_id,
+        repo_name=f"{login}/r{repo_id}",
+        created_at=utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
+
+
+@pytest.mark.slow  # a loopback HTTP server and a backfill over 17 hours
+def test_backfill_across_the_change_of_format_keeps_modern_events_for_the_shared_hours(settings, conn, archive):
+    directory, url = archive
+    per_hour = 4
+    legacy_names = [f"2014-12-31-{h}" for h in range(15, 24)]  # Pacific: UTC 2014-12-31 23:00 .. 2015-01-01 07:00
+    modern_names = [f"2015-01-01-{h}" for h in range(8)]  # UTC 2015-01-01 00:00 .. 07:00
+    for name in legacy_names:
+        utc = utc_hours_of_file(parse_hour(name))[0]
+        write_lines(directory / f"{name}.json.gz", [as_legacy(*a) for a in activity(utc, per_hour)], compress=True)
+    for name in modern_names:
+        utc = parse_hour(name)
+        write_lines(directory / f"{name}.json.gz", [as_modern(*a) for a in activity(utc, per_hour)], compress=True)
+
+    outcomes, total = run_backfill(settings, hour_targets(parse_hour("2014-12-31-15"), parse_hour("2015-01-01-7"), url))
+    run_etl(conn)
+
+    assert set(outcomes.values()) == {"completed"} and len(outcomes) == 17
+    assert (total.inserted, total.errors) == (17 * per_hour, 0)
+    gold = query(
+        conn,
+        "SELECT date_id, event_hour, event_format, COUNT(*) FROM gold.fact_events GROUP BY 1, 2, 3 ORDER BY 1, 2",
+    )
+    assert gold == [(20141231, 23, "legacy_timeline", per_hour)] + [(20150101, h, "modern", per_hour) for h in range(8)]
+    rejected = query(
+        conn, "SELECT reject_reason, COUNT(*) FROM silver.events WHERE reject_reason IS NOT NULL GROUP BY 1"
+    )
+    assert rejected == [
+        ("legacy timeline event at or after 2015-01-01 00:00 UTC (modern format holds that time)", 8 * per_hour)
+    ]
+    # Each login is two actors (one per format), counted in gold once per format that holds it.
+    assert scalar(conn, "SELECT COUNT(*) FROM gold.dim_actors WHERE actor_id < -1") == per_hour
+
+    report = completeness(
+        conn, *(utc_hours_of_file(parse_hour(n))[i] for n, i in (("2014-12-31-15", 0), ("2015-01-01-7", 1)))
+    )
+    assert [(r[0], r[1], r[2], r[5], r[6], r[7]) for r in report] == [
+        ("2014-12-31-23", per_hour, per_hour, "archive", "2014-12-31-15", "legacy_timeline")
+    ] + [(f"2015-01-01-{h}", 2 * per_hour, per_hour, "archive", f"2015-01-01-{h}", "modern") for h in range(8)]
+
+
+def test_legacy_file_names_are_pacific_time_across_daylight_saving():
+    assert utc_hours_of_file(parse_hour("2014-06-01-1")) == (datetime(2014, 6, 1, 8), datetime(2014, 6, 1, 8))
+    assert utc_hours_of_file(parse_hour("2012-01-15-0")) == (datetime(2012, 1, 15, 8), datetime(2012, 1, 15, 8))
+    # autumn: 01:00 happens twice, the file covers two UTC hours
+    assert utc_hours_of_file(parse_hour("2013-11-03-1")) == (datetime(2013, 11, 3, 8), datetime(2013, 11, 3, 9))
+    assert utc_hours_of_file(parse_hour("2014-12-31-16")) == (datetime(2015, 1, 1, 0), datetime(2015, 1, 1, 0))
+    # modern files are named in UTC
+    assert utc_hours_of_file(parse_hour("2015-01-01-0")) == (datetime(2015, 1, 1, 0), datetime(2015, 1, 1, 0))
+
+
+def test_completeness_report_maps_a_legacy_file_to_its_utc_hours_at_the_autumn_change(settings, conn, tmp_path):
+    name = "2013-11-03-1"
+    events = [
+        legacy_event(login="pdt", created_at="2013-11-03T01:30:00-07:00"),
+        legacy_event(login="pst", created_at="2013-11-03T01:30:00-08:00"),
+    ]
+    run_backfill(settings, file_targets([str(write_lines(tmp_path / f"{name}.json.gz", events, compress=True))]))
+    run_etl(conn)
+
+    first, last = utc_hours_of_file(parse_hour(name))
+    report = completeness(conn, first, last)
+    assert [(r[0], r[1], r[2], r[5], r[6], r[7]) for r in report] == [
+        ("2013-11-03-8", 1, 1, "archive", name, "legacy_timeline"),
+        ("2013-11-03-9", 1, 1, "archive", name, "legacy_timeline"),
+    ]
