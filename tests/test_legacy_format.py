@@ -8,7 +8,7 @@ import gzip
 import json
 import threading
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -87,7 +87,7 @@ def test_every_recorded_legacy_event_lands_in_gold_as_the_raw_file_says(conn, tm
     lines = recorded_lines()
     # Expected figures, from the raw file in plain Python (not the warehouse's SQL).
     events = [json.loads(line) for line in lines]
-    utc = [datetime.fromisoformat(e["created_at"]).astimezone(UTC).replace(tzinfo=None) for e in events]
+    utc = [datetime.fromisoformat(e["created_at"]).astimezone(timezone.utc).replace(tzinfo=None) for e in events]
     expected_by_type_day_hour = Counter(
         (e["type"], int(t.strftime("%Y%m%d")), t.hour) for e, t in zip(events, utc, strict=True)
     )
@@ -363,7 +363,7 @@ def activity(utc_hour: datetime, n: int) -> list[tuple[str, int, datetime]]:
 
 
 def as_legacy(login: str, repo_id: int, utc: datetime) -> dict:
-    pacific = utc.replace(tzinfo=UTC).astimezone(LEGACY_FILE_ZONE)
+    pacific = utc.replace(tzinfo=timezone.utc).astimezone(LEGACY_FILE_ZONE)
     return legacy_event(
         login=login, repo_id=repo_id, repo_name=f"r{repo_id}", owner=login, created_at=pacific.isoformat()
     )

@@ -9,7 +9,7 @@ command line decides what to tell the user and how to exit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from ghdw.sources.event_files import expand_inputs
@@ -58,7 +58,8 @@ def utc_hours_of_file(moment: datetime) -> tuple[datetime, datetime]:
     if not is_legacy_file(moment):
         return moment, moment
     readings = [
-        moment.replace(tzinfo=LEGACY_FILE_ZONE, fold=fold).astimezone(UTC).replace(tzinfo=None) for fold in (0, 1)
+        moment.replace(tzinfo=LEGACY_FILE_ZONE, fold=fold).astimezone(timezone.utc).replace(tzinfo=None)
+        for fold in (0, 1)
     ]
     return min(readings), max(readings)
 
