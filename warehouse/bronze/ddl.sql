@@ -126,36 +126,34 @@ CREATE UNIQUE INDEX IF NOT EXISTS uq_dead_letter_queue_entry
 CREATE OR REPLACE FUNCTION bronze.legacy_id_prefix() RETURNS TEXT
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 'legacy-' $$;
 
--- An object without a usable "id" is a legacy Timeline event when it has what only that format
--- has: the actor as a login string, actor_attributes, or a repository object key. Anything else
--- without an id is not an event (dead-lettered with its reason).
-CREATE OR REPLACE FUNCTION bronze.is_legacy_event(p_doc JSONB) RETURNS BOOLEAN
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT jsonb_typeof(p_doc) = 'object'
-       AND COALESCE(jsonb_typeof(p_doc -> 'id'), 'null') = 'null'
-       AND (jsonb_typeof(p_doc -> 'actor') = 'string' OR p_doc ? 'actor_attributes' OR p_doc ? 'repository')
-$$;
-
 -- STABLE, not IMMUTABLE: convert_to() is STABLE, and a SQL function is inlined into the
 -- loaders' statements only when its declared volatility is no stricter than its body's.
+-- The identifying fields are joined as the JSON array's text ('[' elements ',' ']'): each is
+-- jsonb's normalised text, so the join is unambiguous, and it costs one read of each field
+-- (a large document sits out of line in the staging table: every read of it is a fetch).
 CREATE OR REPLACE FUNCTION bronze.legacy_event_id(p_doc JSONB) RETURNS TEXT
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT bronze.legacy_id_prefix()
-           || encode(sha256(convert_to(jsonb_build_array(p_doc -> 'type', p_doc -> 'actor',
-                                                         p_doc -> 'repository' -> 'id',
-                                                         p_doc -> 'created_at', p_doc -> 'payload')::TEXT,
+           || encode(sha256(convert_to('[' || concat_ws(',', COALESCE((p_doc -> 'type')::TEXT, 'null'),
+                                                             COALESCE((p_doc -> 'actor')::TEXT, 'null'),
+                                                             COALESCE((p_doc -> 'repository' -> 'id')::TEXT, 'null'),
+                                                             COALESCE((p_doc -> 'created_at')::TEXT, 'null'),
+                                                             COALESCE((p_doc -> 'payload')::TEXT, 'null')) || ']',
                                        'UTF8')), 'hex')
 $$;
 
 -- The event_id bronze stores: GitHub's id (a JSON string or number, not empty, not in the
--- synthetic range), the synthetic id of a legacy event, or NULL (not an event: dead-lettered).
+-- synthetic range); else, for an object whose "id" is missing or null and that has what only
+-- the legacy Timeline format has (the actor as a login string, actor_attributes, or a
+-- repository key), the synthetic id; else NULL: not an event (dead-lettered with its reason).
 CREATE OR REPLACE FUNCTION bronze.event_id_of(p_doc JSONB) RETURNS TEXT
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN jsonb_typeof(p_doc -> 'id') IN ('string', 'number')
-                 AND p_doc ->> 'id' <> ''
-                 AND NOT starts_with(p_doc ->> 'id', bronze.legacy_id_prefix())
-                    THEN p_doc ->> 'id'
-                WHEN bronze.is_legacy_event(p_doc)
+                    THEN CASE WHEN p_doc ->> 'id' <> '' AND NOT starts_with(p_doc ->> 'id', bronze.legacy_id_prefix())
+                              THEN p_doc ->> 'id' END
+                WHEN COALESCE(jsonb_typeof(p_doc -> 'id'), 'null') <> 'null' OR jsonb_typeof(p_doc) <> 'object'
+                    THEN NULL
+                WHEN jsonb_typeof(p_doc -> 'actor') = 'string' OR p_doc ? 'actor_attributes' OR p_doc ? 'repository'
                     THEN bronze.legacy_event_id(p_doc) END
 $$;
 

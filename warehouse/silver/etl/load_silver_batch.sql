@@ -88,48 +88,60 @@ BEGIN
         RETURN;
     END IF;
 
-    -- MATERIALIZED: each field is read out of the (often compressed) jsonb once, not once
-    -- for every rule that looks at it.
-    -- Bronze gave legacy Timeline events (no "id") a synthetic id with a fixed prefix; their
-    -- actor, repository and organisation sit elsewhere (rules in silver/ddl.sql's header).
-    WITH formats AS (
-        SELECT s.*, starts_with(s.event_id, bronze.legacy_id_prefix()) AS is_legacy
-          FROM silver_batch AS s
+    -- MATERIALIZED: each top-level field is read out of the (often compressed) jsonb once, not
+    -- once for every rule that looks at it. Bronze gave legacy Timeline events (no "id") a
+    -- synthetic id with a fixed prefix; their actor, repository and organisation sit elsewhere
+    -- (rules in silver/ddl.sql's header), and only the fields of the event's own format are read.
+    WITH parts AS MATERIALIZED (
+        SELECT
+            s.event_id,
+            s.ingested_at,
+            p.is_legacy,
+            s.raw_data -> 'type'                  AS type_json,
+            s.raw_data -> 'actor'                 AS actor_json,
+            CASE WHEN p.is_legacy THEN s.raw_data -> 'actor_attributes' -> 'login' END AS attributes_login_json,
+            CASE WHEN NOT p.is_legacy THEN s.raw_data -> 'repo' END AS repo_json,
+            CASE WHEN NOT p.is_legacy THEN s.raw_data -> 'org' END AS org_json,
+            CASE WHEN p.is_legacy THEN s.raw_data -> 'repository' END AS repository_json,
+            s.raw_data -> 'public'                AS public_json,
+            s.raw_data -> 'created_at'            AS created_at_json
+        FROM silver_batch AS s
+        CROSS JOIN LATERAL (SELECT starts_with(s.event_id, bronze.legacy_id_prefix()) AS is_legacy) AS p
     ),
-    legacy_parts AS (
-        SELECT f.*,
-               CASE WHEN f.is_legacy THEN
-                   COALESCE(CASE WHEN jsonb_typeof(f.raw_data -> 'actor') = 'string'
-                                 THEN NULLIF(btrim(f.raw_data ->> 'actor'), '') END,
-                            CASE WHEN jsonb_typeof(f.raw_data -> 'actor_attributes' -> 'login') = 'string'
-                                 THEN NULLIF(btrim(f.raw_data -> 'actor_attributes' ->> 'login'), '') END)
+    logins AS (
+        -- A legacy actor's login: `actor` as a string, else actor_attributes.login; blank is none.
+        SELECT p.*,
+               CASE WHEN p.is_legacy THEN
+                   COALESCE(CASE WHEN jsonb_typeof(p.actor_json) = 'string'
+                                 THEN NULLIF(btrim(p.actor_json #>> '{}'), '') END,
+                            CASE WHEN jsonb_typeof(p.attributes_login_json) = 'string'
+                                 THEN NULLIF(btrim(p.attributes_login_json #>> '{}'), '') END)
                END AS legacy_login,
-               CASE WHEN f.is_legacy AND jsonb_typeof(f.raw_data -> 'repository') = 'object'
-                    THEN f.raw_data -> 'repository' END AS legacy_repository
-          FROM formats AS f
+               CASE WHEN jsonb_typeof(p.repository_json) = 'object' THEN p.repository_json END AS legacy_repository
+          FROM parts AS p
     ),
     extracted AS MATERIALIZED (
         SELECT
-            s.event_id,
-            s.raw_data -> 'type'                  AS type_json,
-            CASE WHEN s.is_legacy THEN silver.legacy_actor_id(s.legacy_login)::TEXT
-                 ELSE s.raw_data -> 'actor' ->> 'id' END AS actor_id,
-            CASE WHEN s.is_legacy THEN s.legacy_login
-                 ELSE s.raw_data -> 'actor' ->> 'login' END AS actor_login,
-            CASE WHEN s.is_legacy THEN s.legacy_repository ->> 'id'
-                 ELSE s.raw_data -> 'repo'  ->> 'id' END AS repo_id,
-            CASE WHEN s.is_legacy THEN NULLIF(concat_ws('/', s.legacy_repository ->> 'owner',
-                                                        s.legacy_repository ->> 'name'), '')
-                 ELSE s.raw_data -> 'repo'  ->> 'name' END AS repo_name,
-            CASE WHEN s.is_legacy THEN s.legacy_repository ->> 'organization'
-                 ELSE s.raw_data -> 'org'   ->> 'login' END AS org_login,
-            CASE WHEN jsonb_typeof(s.raw_data -> 'public') = 'boolean'
-                 THEN (s.raw_data ->> 'public')::BOOLEAN END AS is_public,
-            s.raw_data -> 'created_at'            AS created_at_json,
-            s.ingested_at,
-            s.is_legacy,
-            CASE WHEN s.is_legacy THEN s.raw_data -> 'repository' END AS repository_json
-        FROM legacy_parts AS s
+            l.event_id,
+            l.type_json,
+            CASE WHEN l.is_legacy THEN silver.legacy_actor_id(l.legacy_login)::TEXT
+                 ELSE l.actor_json ->> 'id' END AS actor_id,
+            CASE WHEN l.is_legacy THEN l.legacy_login
+                 ELSE l.actor_json ->> 'login' END AS actor_login,
+            CASE WHEN l.is_legacy THEN l.legacy_repository ->> 'id'
+                 ELSE l.repo_json ->> 'id' END AS repo_id,
+            CASE WHEN l.is_legacy THEN NULLIF(concat_ws('/', l.legacy_repository ->> 'owner',
+                                                        l.legacy_repository ->> 'name'), '')
+                 ELSE l.repo_json ->> 'name' END AS repo_name,
+            CASE WHEN l.is_legacy THEN l.legacy_repository ->> 'organization'
+                 ELSE l.org_json ->> 'login' END AS org_login,
+            CASE WHEN jsonb_typeof(l.public_json) = 'boolean'
+                 THEN (l.public_json #>> '{}')::BOOLEAN END AS is_public,
+            l.created_at_json,
+            l.ingested_at,
+            l.is_legacy,
+            l.repository_json
+        FROM logins AS l
     ),
     timed AS MATERIALIZED (
         SELECT x.*, silver.event_time_of(x.created_at_json) AS event_time
