@@ -200,7 +200,12 @@ def test_synthetic_id_ignores_counters_and_attributes_but_not_identity(conn):
 
     assert (report.inserted, report.duplicates) == (3, 1)
     ids = [r[0] for r in query(conn, "SELECT event_id FROM bronze.raw_events")]
-    assert all(i.startswith("legacy-") and len(i) == len("legacy-") + 64 for i in ids)
+    assert sorted(i[: len("legacy-20140601010530-")] for i in ids) == [
+        "legacy-20140601010530-",
+        "legacy-20140601010530-",
+        "legacy-20140601010531-",
+    ]
+    assert all(len(i) == len("legacy-20140601010530-") + 32 for i in ids)
     # kept as received
     assert query(conn, "SELECT raw_data FROM bronze.raw_events ORDER BY raw_event_id LIMIT 1")[0][0] == base
 

@@ -109,37 +109,42 @@ CREATE UNIQUE INDEX IF NOT EXISTS uq_dead_letter_queue_entry
 -- ---------------------------------------------------------------------------------------------
 -- GH Archive's legacy Timeline format (2011-02-12 .. 2014-12-31): events without an "id".
 -- The loaders (bronze/load/*.sql) give each such event a synthetic event_id:
---   'legacy-' || hex(sha256(JSON array [type, actor, repository.id, created_at, payload]))
+--   'legacy-' || <created_at's first 19 characters, without - : T and space> || '-'
+--             || md5(text of the JSON array [type, actor, repository.id, created_at, payload])
+--   e.g. legacy-20140601010530-3f0c...  (55 characters for a usual created_at)
 -- * What identifies the event: the fields GitHub set when it happened. Not the repository's
 --   counters (watchers, stargazers, forks, size, open_issues, pushed_at) nor actor_attributes
 --   (name, company, blog ...), which change between captures of the same event; not `url`,
---   which spells the repository's name of the day. The array is hashed as jsonb text, which
---   PostgreSQL normalises (key order, whitespace), so the same event read from two files, or
---   twice from one, gets the same id and bronze's primary key stores it once.
+--   which spells the repository's name of the day. Each field is jsonb's normalised text (key
+--   order, whitespace), so the same event read from two files, or twice from one, gets the same
+--   id and bronze's primary key stores it once.
+-- * The time in front only orders the ids as the events happened, so the primary key grows at
+--   its right edge like GitHub's increasing ids instead of at random places (a load of random
+--   keys is markedly slower); identity is the hash, which covers created_at whole.
+-- * md5's 128 bits: distinct events of one second collide with probability about n^2 / 2^129, nil
+--   for the ~240 million legacy events. Deliberate collisions would need new legacy events, and
+--   that history is closed (GH Archive changed format on 2015-01-01).
 -- * Never a GitHub id: GitHub's event ids are decimal numbers; a synthetic id starts with
 --   letters. The loaders dead-letter an event whose own "id" starts with the prefix, so nothing
---   sent by GitHub (or anyone else) can take a synthetic id's place.
--- * 64 hex digits of SHA-256: distinct events collide with probability about n^2 / 2^257 (none
---   for the ~240 million legacy events); 71 characters, inside silver's 100-character id rule.
+--   sent by GitHub (or anyone else) can take a synthetic id's place. At most 7 + 19 + 1 + 32 = 59
+--   characters, inside silver's 100-character id rule and far below the btree entry limit.
 -- Kept as received: raw_data is the event as sent; the id is computed, never written into it.
 -- ---------------------------------------------------------------------------------------------
 CREATE OR REPLACE FUNCTION bronze.legacy_id_prefix() RETURNS TEXT
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 'legacy-' $$;
 
--- STABLE, not IMMUTABLE: convert_to() is STABLE, and a SQL function is inlined into the
--- loaders' statements only when its declared volatility is no stricter than its body's.
 -- The identifying fields are joined as the JSON array's text ('[' elements ',' ']'): each is
 -- jsonb's normalised text, so the join is unambiguous, and it costs one read of each field
 -- (a large document sits out of line in the staging table: every read of it is a fetch).
 CREATE OR REPLACE FUNCTION bronze.legacy_event_id(p_doc JSONB) RETURNS TEXT
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT bronze.legacy_id_prefix()
-           || encode(sha256(convert_to('[' || concat_ws(',', COALESCE((p_doc -> 'type')::TEXT, 'null'),
-                                                             COALESCE((p_doc -> 'actor')::TEXT, 'null'),
-                                                             COALESCE((p_doc -> 'repository' -> 'id')::TEXT, 'null'),
-                                                             COALESCE((p_doc -> 'created_at')::TEXT, 'null'),
-                                                             COALESCE((p_doc -> 'payload')::TEXT, 'null')) || ']',
-                                       'UTF8')), 'hex')
+           || translate(left(p_doc ->> 'created_at', 19), '-:T ', '') || '-'
+           || md5('[' || concat_ws(',', COALESCE((p_doc -> 'type')::TEXT, 'null'),
+                                        COALESCE((p_doc -> 'actor')::TEXT, 'null'),
+                                        COALESCE((p_doc -> 'repository' -> 'id')::TEXT, 'null'),
+                                        COALESCE((p_doc -> 'created_at')::TEXT, 'null'),
+                                        COALESCE((p_doc -> 'payload')::TEXT, 'null')) || ']')
 $$;
 
 -- The event_id bronze stores: GitHub's id (a JSON string or number, not empty, not in the
@@ -147,7 +152,7 @@ $$;
 -- the legacy Timeline format has (the actor as a login string, actor_attributes, or a
 -- repository key), the synthetic id; else NULL: not an event (dead-lettered with its reason).
 CREATE OR REPLACE FUNCTION bronze.event_id_of(p_doc JSONB) RETURNS TEXT
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN jsonb_typeof(p_doc -> 'id') IN ('string', 'number')
                     THEN CASE WHEN p_doc ->> 'id' <> '' AND NOT starts_with(p_doc ->> 'id', bronze.legacy_id_prefix())
                               THEN p_doc ->> 'id' END

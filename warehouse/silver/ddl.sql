@@ -222,17 +222,19 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- The sentinels of a legacy Timeline event (the modern ones are silver.sentinel_reason()).
-CREATE OR REPLACE FUNCTION silver.legacy_sentinel_reason(p_type JSONB, p_actor_id TEXT, p_repository JSONB)
+-- p_repository_type: jsonb_typeof(repository) (NULL when missing); p_repo_id: repository.id as text.
+CREATE OR REPLACE FUNCTION silver.legacy_sentinel_reason(p_type JSONB, p_actor_id TEXT, p_repository_type TEXT,
+                                                         p_repo_id TEXT)
 RETURNS TEXT
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT NULLIF(concat_ws('; ',
         CASE WHEN COALESCE(jsonb_typeof(p_type), 'null') = 'null' THEN 'type missing: Unknown'
              WHEN jsonb_typeof(p_type) = 'string' AND btrim(p_type #>> '{}') = '' THEN 'type empty: Unknown' END,
         CASE WHEN p_actor_id IS NULL THEN 'actor login missing: -1' END,
-        CASE WHEN COALESCE(jsonb_typeof(p_repository), 'null') = 'null' THEN 'repository missing: -1'
-             WHEN jsonb_typeof(p_repository) <> 'object' THEN 'repository not an object: -1'
-             WHEN p_repository -> 'id' IS NULL THEN 'repository.id missing: -1'
-             WHEN silver.github_id(p_repository ->> 'id') IS NULL THEN 'repository.id not a BIGINT: -1' END), '')
+        CASE WHEN COALESCE(p_repository_type, 'null') = 'null' THEN 'repository missing: -1'
+             WHEN p_repository_type <> 'object' THEN 'repository not an object: -1'
+             WHEN p_repo_id IS NULL THEN 'repository.id missing: -1'
+             WHEN silver.github_id(p_repo_id) IS NULL THEN 'repository.id not a BIGINT: -1' END), '')
 $$;
 
 -- Which values of an event that gold takes become sentinels, and why; NULL when none do.

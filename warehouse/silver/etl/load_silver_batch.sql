@@ -102,11 +102,18 @@ BEGIN
             CASE WHEN p.is_legacy THEN s.raw_data -> 'actor_attributes' -> 'login' END AS attributes_login_json,
             CASE WHEN NOT p.is_legacy THEN s.raw_data -> 'repo' END AS repo_json,
             CASE WHEN NOT p.is_legacy THEN s.raw_data -> 'org' END AS org_json,
-            CASE WHEN p.is_legacy THEN s.raw_data -> 'repository' END AS repository_json,
+            jsonb_typeof(r.repository)            AS repository_type,
+            r.repository -> 'id'                  AS repository_id_json,
+            r.repository ->> 'owner'              AS repository_owner,
+            r.repository ->> 'name'               AS repository_name,
+            r.repository ->> 'organization'       AS repository_organization,
             s.raw_data -> 'public'                AS public_json,
             s.raw_data -> 'created_at'            AS created_at_json
         FROM silver_batch AS s
         CROSS JOIN LATERAL (SELECT starts_with(s.event_id, bronze.legacy_id_prefix()) AS is_legacy) AS p
+        -- OFFSET 0: read the repository object once, not once per field taken from it.
+        CROSS JOIN LATERAL (SELECT CASE WHEN p.is_legacy THEN s.raw_data -> 'repository' END AS repository
+                            OFFSET 0) AS r
     ),
     logins AS (
         -- A legacy actor's login: `actor` as a string, else actor_attributes.login; blank is none.
@@ -116,8 +123,7 @@ BEGIN
                                  THEN NULLIF(btrim(p.actor_json #>> '{}'), '') END,
                             CASE WHEN jsonb_typeof(p.attributes_login_json) = 'string'
                                  THEN NULLIF(btrim(p.attributes_login_json #>> '{}'), '') END)
-               END AS legacy_login,
-               CASE WHEN jsonb_typeof(p.repository_json) = 'object' THEN p.repository_json END AS legacy_repository
+               END AS legacy_login
           FROM parts AS p
     ),
     extracted AS MATERIALIZED (
@@ -128,19 +134,18 @@ BEGIN
                  ELSE l.actor_json ->> 'id' END AS actor_id,
             CASE WHEN l.is_legacy THEN l.legacy_login
                  ELSE l.actor_json ->> 'login' END AS actor_login,
-            CASE WHEN l.is_legacy THEN l.legacy_repository ->> 'id'
+            CASE WHEN l.is_legacy THEN l.repository_id_json #>> '{}'
                  ELSE l.repo_json ->> 'id' END AS repo_id,
-            CASE WHEN l.is_legacy THEN NULLIF(concat_ws('/', l.legacy_repository ->> 'owner',
-                                                        l.legacy_repository ->> 'name'), '')
+            CASE WHEN l.is_legacy THEN NULLIF(concat_ws('/', l.repository_owner, l.repository_name), '')
                  ELSE l.repo_json ->> 'name' END AS repo_name,
-            CASE WHEN l.is_legacy THEN l.legacy_repository ->> 'organization'
+            CASE WHEN l.is_legacy THEN l.repository_organization
                  ELSE l.org_json ->> 'login' END AS org_login,
             CASE WHEN jsonb_typeof(l.public_json) = 'boolean'
                  THEN (l.public_json #>> '{}')::BOOLEAN END AS is_public,
             l.created_at_json,
             l.ingested_at,
             l.is_legacy,
-            l.repository_json
+            l.repository_type
         FROM logins AS l
     ),
     timed AS MATERIALIZED (
@@ -167,7 +172,7 @@ BEGIN
             c.repo_name, c.org_login, c.is_public, c.created_at_json #>> '{}', c.event_time, c.ingested_at,
             c.reject_reason,
             CASE WHEN c.reject_reason IS NULL AND c.is_legacy
-                     THEN silver.legacy_sentinel_reason(c.type_json, c.actor_id, c.repository_json)
+                     THEN silver.legacy_sentinel_reason(c.type_json, c.actor_id, c.repository_type, c.repo_id)
                  WHEN c.reject_reason IS NULL
                      THEN silver.sentinel_reason(c.type_json, c.actor_id, c.repo_id) END,
             CASE WHEN c.is_legacy THEN 'legacy_timeline' ELSE 'modern' END
