@@ -450,3 +450,22 @@ def test_completeness_report_maps_a_legacy_file_to_its_utc_hours_at_the_autumn_c
         ("2013-11-03-8", 1, 1, "archive", name, "legacy_timeline"),
         ("2013-11-03-9", 1, 1, "archive", name, "legacy_timeline"),
     ]
+
+
+def test_legacy_events_an_older_loader_dead_lettered_are_replayed_into_bronze(conn):
+    from ghdw.bronze.dlq import list_entries, replay
+
+    text = json.dumps(legacy_event())
+    with conn.cursor() as cur:
+        cur.execute(
+            "INSERT INTO bronze.dead_letter_queue (raw_text, error_message, source) "
+            "VALUES (%s, 'not an event: no \"id\" string or number', 'gharchive:2014-06-01-1')",
+            (text,),
+        )
+    conn.commit()
+
+    result = replay(conn, None)
+
+    assert (result.entries, result.resolved, result.inserted) == (1, 1, 1)
+    assert list_entries(conn) == []
+    assert scalar(conn, "SELECT event_id LIKE 'legacy-%' FROM bronze.raw_events") is True
