@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from dataclasses import dataclass
 from datetime import date
 
 from ghdw.core import db
+from ghdw.core.lifecycle import exit_with
 from ghdw.core.sqlfiles import load_sql, sql_path
 from ghdw.logger import start_process
 
@@ -159,4 +159,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -27,6 +27,7 @@ import psycopg2
 
 from ghdw.config import PROJECT_DIR
 from ghdw.core import db
+from ghdw.core.lifecycle import exit_with
 from ghdw.logger import start_process
 from ghdw.ops.health import STATUSES, Check, overall, run_checks
 from ghdw.ops.queries import anchor, resolve_as_of
@@ -389,4 +390,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)
