@@ -16,9 +16,11 @@ WITH hours AS (
     SELECT generate_series(%(first)s::TIMESTAMP, %(last)s::TIMESTAMP, INTERVAL '1 hour') AS hour
 ),
 files AS (
+    -- 2015-01-01 00:00 UTC: GH Archive's first modern file (silver.modern_format_start(); written out
+    -- here because the roles that run this report may not execute silver's functions).
     SELECT h.hour,
-           CASE WHEN h.hour < silver.modern_format_start() THEN 'legacy_timeline' ELSE 'modern' END AS format,
-           CASE WHEN h.hour < silver.modern_format_start()
+           CASE WHEN h.hour < TIMESTAMP '2015-01-01 00:00:00' THEN 'legacy_timeline' ELSE 'modern' END AS format,
+           CASE WHEN h.hour < TIMESTAMP '2015-01-01 00:00:00'
                 THEN (h.hour AT TIME ZONE 'UTC') AT TIME ZONE 'America/Los_Angeles'
                 ELSE h.hour END AS named_hour
       FROM hours AS h
