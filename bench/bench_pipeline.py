@@ -97,16 +97,16 @@ def write_legacy_events(path: Path, count: int, templates: list[dict]) -> None:
             event = copy.copy(templates[i % len(templates)])
             moment = LEGACY_BENCH_START + timedelta(seconds=i)
             event["created_at"] = moment.strftime("%Y-%m-%dT%H:%M:%S-08:00")
-            out.write(json.dumps(event, separators=(",", ":")) + "\n")
+            out.write(event_line(event) + "\n")
 
 
 def size_matched(modern: list[dict], legacy: list[dict]) -> list[dict]:
     """For each legacy template, the modern template nearest to it in bytes."""
-    by_size = sorted((len(json.dumps(e, separators=(",", ":"))), i) for i, e in enumerate(modern))
+    by_size = sorted((len(event_line(e)), i) for i, e in enumerate(modern))
     sizes = [size for size, _ in by_size]
     chosen = []
     for event in legacy:
-        at = min(bisect.bisect_left(sizes, len(json.dumps(event, separators=(",", ":")))), len(sizes) - 1)
+        at = min(bisect.bisect_left(sizes, len(event_line(event))), len(sizes) - 1)
         chosen.append(modern[by_size[at][1]])
     return chosen
 
