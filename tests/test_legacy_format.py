@@ -200,14 +200,70 @@ def test_synthetic_id_ignores_counters_and_attributes_but_not_identity(conn):
 
     assert (report.inserted, report.duplicates) == (3, 1)
     ids = [r[0] for r in query(conn, "SELECT event_id FROM bronze.raw_events")]
-    assert sorted(i[: len("legacy-20140601010530-")] for i in ids) == [
-        "legacy-20140601010530-",
-        "legacy-20140601010530-",
-        "legacy-20140601010531-",
+    assert sorted(i[: len("legacy-20140601080530-")] for i in ids) == [  # UTC
+        "legacy-20140601080530-",
+        "legacy-20140601080530-",
+        "legacy-20140601080531-",
     ]
-    assert all(len(i) == len("legacy-20140601010530-") + 32 for i in ids)
+    assert all(len(i) == len("legacy-20140601080530-") + 32 for i in ids)
     # kept as received
     assert query(conn, "SELECT raw_data FROM bronze.raw_events ORDER BY raw_event_id LIMIT 1")[0][0] == base
+
+
+def test_synthetic_id_tells_actors_apart_whichever_field_holds_the_login(conn):
+    # actor null or missing: the login is only in actor_attributes (silver's rule)
+    events = [legacy_event(login=login, actor=None) for login in ("alice", "bob")]
+    events.append(legacy_event(login=None, actor=None, actor_attributes={"type": "User"}))
+    events.append(legacy_event(login="carol"))
+    del events[3]["actor"]
+    events[3]["actor_attributes"]["login"] = "carol"
+    same_as_alice = legacy_event(login=" Alice ")  # silver's identity: trimmed, lower-cased
+
+    report = load_events(conn, [*events, same_as_alice], "test")
+
+    assert (report.inserted, report.duplicates, report.errors) == (4, 1, 0)
+
+
+def test_synthetic_id_of_other_actors_gives_gold_independent_of_load_order(conn, second_conn):
+    events = [legacy_event(login=login, actor=None) for login in ("alice", "bob")]
+    events.append(legacy_event(login=None, actor=None, actor_attributes={"type": "User"}))
+    load_events(conn, events, "test")
+    run_etl(conn)
+    load_events(second_conn, events[::-1], "test")
+    run_etl(second_conn)
+
+    assert snapshot(conn) == snapshot(second_conn)
+    assert len(snapshot(conn)["facts"]) == 3
+
+
+def test_synthetic_id_is_the_utc_time_and_the_same_moment_in_any_offset_is_one_event(conn):
+    utc = legacy_event(created_at="2014-06-01T08:05:30Z")
+    pacific = legacy_event(created_at="2014-06-01T01:05:30-07:00")
+    other_zone = legacy_event(created_at="2014-06-01 10:05:30+0200")
+
+    report = load_events(conn, [utc, pacific, other_zone], "test")
+
+    assert (report.inserted, report.duplicates) == (1, 2)
+    assert scalar(conn, "SELECT event_id FROM bronze.raw_events").startswith("legacy-20140601080530-")
+
+
+def test_a_legacy_event_without_a_timestamp_is_stored_and_rejected_in_silver(conn):
+    missing = legacy_event(login="missing")
+    del missing["created_at"]
+    events = [missing, legacy_event(login="null", created_at=None), legacy_event(login="words", created_at="yesterday")]
+
+    report = load_events(conn, events, "test")
+    run_etl(conn)
+
+    assert (report.inserted, report.errors) == (3, 0)
+    ids = [r[0] for r in query(conn, "SELECT event_id FROM bronze.raw_events")]
+    assert all(i.startswith("legacy-notime-") for i in ids)
+    reasons = dict(query(conn, "SELECT actor_login, reject_reason FROM silver.events"))
+    assert reasons == {
+        "missing": "created_at missing",
+        "null": "created_at missing",
+        "words": "created_at is not an ISO 8601 date and time",
+    }
 
 
 def test_an_event_claiming_a_synthetic_id_is_dead_lettered(conn):
