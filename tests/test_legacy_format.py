@@ -20,7 +20,7 @@ from helpers import run_etl
 from ghdw.bronze.backfill import run_backfill
 from ghdw.bronze_loader import load_events
 from ghdw.main import load_files
-from ghdw.ops.completeness import completeness
+from ghdw.ops.completeness import completeness, print_report
 from ghdw.sources.gharchive import LEGACY_FILE_ZONE, file_targets, hour_targets, parse_hour, utc_hours_of_file
 
 LEGACY_FILE = SHARED_DIR / "data" / "legacy" / "gh4j__2014-06-01-1.first500.json"
@@ -479,6 +479,26 @@ def test_backfill_across_the_change_of_format_keeps_modern_events_for_the_shared
     assert [(r[0], r[1], r[2], r[5], r[6], r[7]) for r in report] == [
         ("2014-12-31-23", per_hour, per_hour, "archive", "2014-12-31-15", "legacy_timeline")
     ] + [(f"2015-01-01-{h}", 2 * per_hour, per_hour, "archive", f"2015-01-01-{h}", "modern") for h in range(8)]
+
+
+def test_completeness_counts_an_overlap_hour_with_legacy_events_only_as_missing(settings, conn, archive, capsys):
+    directory, url = archive
+    for name in ("2014-12-31-16", "2014-12-31-17"):  # UTC 2015-01-01 00:00 and 01:00
+        utc = utc_hours_of_file(parse_hour(name))[0]
+        write_lines(directory / f"{name}.json.gz", [as_legacy(*a) for a in activity(utc, 3)], compress=True)
+    write_lines(directory / "2015-01-01-1.json.gz", [as_modern(*a) for a in activity(datetime(2015, 1, 1, 1), 3)],
+                compress=True)
+    run_backfill(settings, hour_targets(parse_hour("2014-12-31-16"), parse_hour("2014-12-31-17"), url))
+    run_backfill(settings, hour_targets(parse_hour("2015-01-01-1"), parse_hour("2015-01-01-1"), url))
+    run_etl(conn)
+
+    report = completeness(conn, datetime(2015, 1, 1, 0), datetime(2015, 1, 1, 1))
+    assert [(r[0], r[1], r[2], r[5]) for r in report] == [
+        ("2015-01-01-0", 3, 0, "legacy only: needs modern file 2015-01-01-0"),
+        ("2015-01-01-1", 6, 3, "archive"),
+    ]
+    print_report(report)
+    assert "2 hours: 1 missing" in capsys.readouterr().out
 
 
 def test_legacy_file_names_are_pacific_time_across_daylight_saving():
