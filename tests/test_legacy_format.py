@@ -511,6 +511,28 @@ def test_legacy_file_names_are_pacific_time_across_daylight_saving():
     assert utc_hours_of_file(parse_hour("2015-01-01-0")) == (datetime(2015, 1, 1, 0), datetime(2015, 1, 1, 0))
 
 
+def test_backfill_skips_the_pacific_hour_the_spring_change_skips_and_agrees_with_the_report(settings, conn, archive):
+    directory, url = archive
+    names = ["2012-03-11-0", "2012-03-11-1", "2012-03-11-3", "2012-03-11-4"]  # 02:00 PST never happened
+    for name in names:
+        utc = utc_hours_of_file(parse_hour(name))[0]
+        write_lines(directory / f"{name}.json.gz", [as_legacy(*a) for a in activity(utc, 2)], compress=True)
+
+    targets = hour_targets(parse_hour("2012-03-11-0"), parse_hour("2012-03-11-4"), url)
+    outcomes, total = run_backfill(settings, targets)
+    run_etl(conn)
+
+    assert [t.name for t in targets] == [f"{n}.json.gz" for n in names]
+    assert set(outcomes.values()) == {"completed"} and total.errors == 0
+    report = completeness(conn, utc_hours_of_file(parse_hour(names[0]))[0], utc_hours_of_file(parse_hour(names[-1]))[1])
+    assert [(r[0], r[5], r[6]) for r in report] == [
+        (f"2012-03-11-{utc}", "archive", name) for utc, name in zip(range(8, 12), names)
+    ]
+    # the autumn change's repeated hour is one file, still fetched
+    autumn = hour_targets(parse_hour("2013-11-03-0"), parse_hour("2013-11-03-2"), url)
+    assert [t.name for t in autumn] == [f"2013-11-03-{h}.json.gz" for h in range(3)]
+
+
 def test_completeness_report_maps_a_legacy_file_to_its_utc_hours_at_the_autumn_change(settings, conn, tmp_path):
     name = "2013-11-03-1"
     events = [
