@@ -266,6 +266,22 @@ def test_a_legacy_event_without_a_timestamp_is_stored_and_rejected_in_silver(con
     }
 
 
+def test_a_legacy_event_before_gh_archive_starts_is_kept_and_a_renamed_capture_keeps_the_first_name(conn):
+    early = legacy_event(login="early", repo_id=7, repo_name="older", created_at="2010-06-01T10:00:00-07:00")
+    first = legacy_event(login="renamer", repo_name="old-name")
+    renamed = copy.deepcopy(first)
+    renamed["repository"]["name"] = "new-name"
+    load_events(conn, [early, first, renamed], "test")
+    run_etl(conn)
+
+    rows = query(
+        conn,
+        "SELECT a.actor_login, f.date_id, r.repo_name FROM gold.fact_events AS f "
+        "JOIN gold.dim_actors AS a USING (actor_id) JOIN gold.dim_repos AS r USING (repo_id) ORDER BY 2",
+    )
+    assert rows == [("early", 20100601, "hawkeyechen/older"), ("renamer", 20140601, "hawkeyechen/old-name")]
+
+
 def test_an_event_claiming_a_synthetic_id_is_dead_lettered(conn):
     report = load_events(conn, [make_event("legacy-" + "0" * 64), make_event("1")], "test")
 
@@ -486,8 +502,9 @@ def test_completeness_counts_an_overlap_hour_with_legacy_events_only_as_missing(
     for name in ("2014-12-31-16", "2014-12-31-17"):  # UTC 2015-01-01 00:00 and 01:00
         utc = utc_hours_of_file(parse_hour(name))[0]
         write_lines(directory / f"{name}.json.gz", [as_legacy(*a) for a in activity(utc, 3)], compress=True)
-    write_lines(directory / "2015-01-01-1.json.gz", [as_modern(*a) for a in activity(datetime(2015, 1, 1, 1), 3)],
-                compress=True)
+    write_lines(
+        directory / "2015-01-01-1.json.gz", [as_modern(*a) for a in activity(datetime(2015, 1, 1, 1), 3)], compress=True
+    )
     run_backfill(settings, hour_targets(parse_hour("2014-12-31-16"), parse_hour("2014-12-31-17"), url))
     run_backfill(settings, hour_targets(parse_hour("2015-01-01-1"), parse_hour("2015-01-01-1"), url))
     run_etl(conn)
