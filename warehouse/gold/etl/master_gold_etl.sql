@@ -7,8 +7,9 @@
 --            committed since the last successful run and nothing still in flight.
 --   written: gold.dim_date (extension only), gold.dim_actors, gold.dim_repos,
 --            gold.dim_event_types, gold.fact_events, the gold.agg_* aggregates
---            (gold/07_aggregates.sql), gold.etl_watermark.
---   read:    silver.v_events only.
+--            (gold/07_aggregates.sql), the payload facts and gold.agg_repo_daily_activity
+--            (gold/08_payload_facts.sql), gold.etl_watermark.
+--   read:    silver.v_events, and silver.event_payloads for this run's events.
 --   run by:  ingestion/src/process_gold.py (or by hand: psql -v ON_ERROR_STOP=1 -f).
 --
 -- One transaction: dimensions first, then facts, aggregates, then the watermark. Any error
@@ -146,6 +147,12 @@ BEGIN
     ANALYZE gold_new_facts;
     v_rows := gold.fold_new_facts();
     RAISE NOTICE 'aggregates: % rows | Duration: % ms',
+        v_rows, round(EXTRACT(EPOCH FROM clock_timestamp() - v_step) * 1000);
+
+    -- What happened in each event (gold/08_payload_facts.sql): one fact per process, same run.
+    v_step := clock_timestamp();
+    v_rows := gold.load_payload_facts();
+    RAISE NOTICE 'payload facts: % rows | Duration: % ms',
         v_rows, round(EXTRACT(EPOCH FROM clock_timestamp() - v_step) * 1000);
 
     -- With no new rows the range was empty: leave the watermark alone so a no-op run writes nothing.
