@@ -353,8 +353,8 @@ def test_backfill_migration_fills_details_of_events_loaded_before_them(conn):
     load_and_etl(conn, [make_event("1", event_type="WatchEvent", payload={"action": "started"})])
     with conn.cursor() as cur:
         cur.execute("TRUNCATE gold.fact_stars, gold.agg_repo_daily_activity; DELETE FROM silver.event_payloads;")
-        cur.execute(load_sql("migrations/0010_payload_details_backfill.sql"))
-        cur.execute(load_sql("migrations/0010_payload_details_backfill.sql"))  # twice: no change
+        cur.execute(load_sql("migrations/0008_payload_details_backfill.sql"))
+        cur.execute(load_sql("migrations/0008_payload_details_backfill.sql"))  # twice: no change
     conn.commit()
     assert ask(conn, "stars_by_repository") == [{"repo_name": "octocat/hello", "stars": 1}]
 

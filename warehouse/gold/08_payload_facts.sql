@@ -25,7 +25,7 @@
 --                                 the loaded history: its lifecycle (opened, merged, closed).
 --
 --   written: the gold ETL (master_gold_etl.sql calls gold.load_payload_facts() in its one
---            transaction, after fact_events, under the same watermark); migration 0010 fills
+--            transaction, after fact_events, under the same watermark); migration 0008 fills
 --            them once from the facts a warehouse held before they existed.
 --   read:    the question suite (warehouse/queries/questions/), Metabase, report.py --repo.
 -- Idempotent: CREATE IF NOT EXISTS / CREATE OR REPLACE; loads are ON CONFLICT DO NOTHING, and

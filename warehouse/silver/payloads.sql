@@ -6,7 +6,7 @@
 --   written: silver.load_payload_batch(), called by silver.load_batch() in the same
 --            transaction as the silver.events rows, from the same batch of bronze rows
 --            (so payload and event move together and a replay is a no-op: ON CONFLICT).
---            Migration 0010 fills it once for events silver held before this table existed.
+--            Migration 0008 fills it once for events silver held before this table existed.
 --   read:    the gold ETL (gold.load_payload_facts(), joined to the run's silver.v_events
 --            rows), gold.v_pipeline_health (malformed count); analysts may query it.
 --

@@ -1,5 +1,5 @@
 -- =============================================================================
--- 0010_payload_details_backfill.sql — fills silver.event_payloads and the gold payload facts
+-- 0008_payload_details_backfill.sql — fills silver.event_payloads and the gold payload facts
 -- (silver/payloads.sql, gold/08_payload_facts.sql create them) once, for the events a
 -- warehouse already held before they existed; from then on every silver batch and gold run
 -- keeps them current.
