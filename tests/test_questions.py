@@ -7,6 +7,7 @@ raw files, and gold and the question suite (run as the BI role) must return exac
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from datetime import date, datetime
 
@@ -14,6 +15,7 @@ import pytest
 from conftest import make_event, query, real_data_files, scalar
 from helpers import load_and_etl, run_cli, run_etl
 
+from dashboards.provision_metabase import REPOSITORY_MANIFEST, load_manifest
 from ghdw.bronze_loader import load_events
 from ghdw.core.sqlfiles import load_sql
 from ghdw.main import load_files
@@ -182,6 +184,30 @@ def test_every_question_runs_as_the_bi_role_on_real_events_with_and_without_filt
     for name in questions.question_names():
         ask(conn, name)
         ask(conn, name, repo=busiest, from_day=date(2015, 1, 1), to_day=date(2015, 1, 1))
+
+
+def metabase_sql(text: str, repo: str | None) -> str:
+    """A native Metabase question as Metabase runs it: [[...]] kept with the variable set, else dropped."""
+    if repo is None:
+        return re.sub(r"\[\[.*?\]\]", "", text, flags=re.S)
+    literal = "'" + repo.replace("'", "''") + "'"
+    return text.replace("[[", "").replace("]]", "").replace("{{repo}}", literal)
+
+
+@pytest.mark.slow
+def test_repository_dashboard_shows_the_suites_figures_for_the_chosen_repository_as_the_bi_role(real_gold):
+    conn, want = real_gold
+    repo, stars = ranked(want["stars"])[0]
+    results = {}
+    with conn.cursor() as cur:
+        cur.execute("SET ROLE gh_bi")
+        for question in load_manifest(REPOSITORY_MANIFEST)["questions"]:
+            cur.execute(metabase_sql(question["query"], repo))
+            results[question["name"]] = cur.fetchall()
+            cur.execute(metabase_sql(question["query"], None))  # the filter left empty: all repositories
+    conn.rollback()
+    assert sum(r[1] for r in results["Repository: stars per week"]) == stars
+    assert sum(r[1] for r in results["Repository: commits per week"]) == want["commits"][repo]
 
 
 @pytest.mark.slow

@@ -248,12 +248,15 @@ DECLARE
     v_rows  BIGINT := 0;
     v_step  BIGINT;
 BEGIN
-    DROP TABLE IF EXISTS pg_temp.gold_new_details;
+    -- Working tables of this call (dropped at commit; a second call in one transaction, as a
+    -- migration's backfill may make, starts them afresh).
+    IF to_regclass('pg_temp.gold_new_details') IS NOT NULL THEN
+        DROP TABLE pg_temp.gold_new_details, pg_temp.gold_new_payloads;
+    END IF;
     CREATE TEMP TABLE gold_new_details (
         date_id INT, repo_id BIGINT, measure TEXT, amount BIGINT
     ) ON COMMIT DROP;
 
-    DROP TABLE IF EXISTS pg_temp.gold_new_payloads;
     CREATE TEMP TABLE gold_new_payloads ON COMMIT DROP AS
     SELECT n.date_id, n.actor_id, n.repo_id, n.event_time, p.*
       FROM gold_new_events AS n

@@ -15,7 +15,9 @@ DO $$
 BEGIN
     PERFORM 1 FROM gold.etl_watermark WHERE pipeline = 'gold.fact_events' FOR UPDATE;
 
-    DROP TABLE IF EXISTS pg_temp.silver_batch;
+    IF to_regclass('pg_temp.silver_batch') IS NOT NULL THEN
+        DROP TABLE pg_temp.silver_batch;
+    END IF;
     CREATE TEMP TABLE silver_batch ON COMMIT DROP AS
     SELECT b.raw_event_id, b.ingest_xid, b.event_id, b.raw_data, b.ingested_at
       FROM bronze.raw_events AS b
@@ -24,7 +26,9 @@ BEGIN
     PERFORM silver.load_payload_batch();
     DROP TABLE pg_temp.silver_batch;
 
-    DROP TABLE IF EXISTS pg_temp.gold_new_events;
+    IF to_regclass('pg_temp.gold_new_events') IS NOT NULL THEN
+        DROP TABLE pg_temp.gold_new_events;
+    END IF;
     CREATE TEMP TABLE gold_new_events ON COMMIT DROP AS
     SELECT v.*
       FROM silver.v_events AS v
