@@ -51,6 +51,18 @@ from ghdw.sources.gharchive import file_targets
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 INCREMENT = 1_000  # new events per measured ETL cycle
+# The payload facts the gold run loads beside fact_events (gold/08_payload_facts.sql).
+PAYLOAD_FACT_TABLES = (
+    "fact_stars",
+    "fact_forks",
+    "fact_pull_request_events",
+    "fact_pull_request_reviews",
+    "fact_issue_events",
+    "fact_comments",
+    "fact_pushes",
+    "fact_releases",
+    "fact_refs",
+)
 REPEATS = 3  # incremental cycles measured; the median is reported
 ID_BASE = 900_000_000_000
 
@@ -195,6 +207,12 @@ def main(argv=None) -> int:
                 with conn.cursor() as cur:
                     cur.execute("SELECT COUNT(*) FROM gold.fact_events")
                     figures["gold_rows"] = cur.fetchone()[0]
+                    # Every payload fact is loaded in the gold run measured above (issue 14).
+                    payload_facts = {}
+                    for table in PAYLOAD_FACT_TABLES:
+                        cur.execute(sql.SQL("SELECT COUNT(*) FROM {}").format(sql.Identifier("gold", table)))
+                        payload_facts[table] = cur.fetchone()[0]
+                    figures["payload_fact_rows"] = payload_facts
                 conn.commit()
                 conn.autocommit = True
                 with conn.cursor() as cur:

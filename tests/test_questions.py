@@ -222,6 +222,11 @@ def test_replaying_and_loading_in_another_order_changes_no_figure(conn):
     run_etl(conn)
     run_etl(conn)  # and a rerun with nothing new
     assert {t: scalar(conn, f"SELECT COUNT(*) FROM {t}") for t in PAYLOAD_FACTS} == before
+    # The incrementally kept aggregate equals one recomputed from the facts.
+    kept = query(conn, "SELECT * FROM gold.agg_repo_daily_activity ORDER BY repo_id, date_id")
+    with conn.cursor() as cur:
+        cur.execute("SELECT gold.rebuild_repo_daily_activity()")
+    assert query(conn, "SELECT * FROM gold.agg_repo_daily_activity ORDER BY repo_id, date_id") == kept
     assert pairs(ask(conn, "stars_by_repository"), "repo_name", "stars") == ranked(want["stars"])
     commits = {r["repo_name"]: r["commits"] for r in ask(conn, "commits_by_repository")}
     assert commits == {repo: want["commits"][repo] for repo in want["pushes"]}

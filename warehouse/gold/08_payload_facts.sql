@@ -427,6 +427,49 @@ BEGIN
 END;
 $$;
 
+-- Recomputes gold.agg_repo_daily_activity from the payload facts (after a repair, or a bulk
+-- fill such as bench/bench_queries.py). Same counting rules as gold.load_payload_facts().
+-- Takes the gold watermark's row lock, so it never interleaves with a gold run.
+CREATE OR REPLACE FUNCTION gold.rebuild_repo_daily_activity()
+RETURNS BIGINT
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_rows BIGINT;
+BEGIN
+    PERFORM 1 FROM gold.etl_watermark WHERE pipeline = 'gold.fact_events' FOR UPDATE;
+    TRUNCATE gold.agg_repo_daily_activity;
+    WITH measures AS (
+        SELECT date_id, repo_id, 1 AS stars, 0 AS forks, 0 AS prs_opened, 0 AS prs_merged, 0 AS prs_closed,
+               0 AS issues_opened, 0 AS issues_closed, 0 AS pushes, 0 AS pushes_with_size, 0 AS commits, 0 AS releases
+          FROM gold.fact_stars
+        UNION ALL
+        SELECT date_id, repo_id, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0 FROM gold.fact_forks
+        UNION ALL
+        SELECT date_id, repo_id, 0, 0, (action = 'opened')::INT, (action = 'closed' AND is_merged IS TRUE)::INT,
+               (action = 'closed')::INT, 0, 0, 0, 0, 0, 0
+          FROM gold.fact_pull_request_events WHERE action IN ('opened', 'closed')
+        UNION ALL
+        SELECT date_id, repo_id, 0, 0, 0, 0, 0, (action = 'opened')::INT, (action = 'closed')::INT, 0, 0, 0, 0
+          FROM gold.fact_issue_events WHERE action IN ('opened', 'closed')
+        UNION ALL
+        SELECT date_id, repo_id, 0, 0, 0, 0, 0, 0, 0, 1, (push_size IS NOT NULL)::INT, COALESCE(push_size, 0), 0
+          FROM gold.fact_pushes
+        UNION ALL
+        SELECT date_id, repo_id, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1
+          FROM gold.fact_releases WHERE action IS NULL OR action = 'published'
+    )
+    INSERT INTO gold.agg_repo_daily_activity (
+        date_id, repo_id, stars, forks, prs_opened, prs_merged, prs_closed, issues_opened, issues_closed,
+        pushes, pushes_with_size, commits, releases)
+    SELECT date_id, repo_id, SUM(stars), SUM(forks), SUM(prs_opened), SUM(prs_merged), SUM(prs_closed),
+           SUM(issues_opened), SUM(issues_closed), SUM(pushes), SUM(pushes_with_size), SUM(commits), SUM(releases)
+      FROM measures
+     GROUP BY date_id, repo_id;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    RETURN v_rows;
+END;
+$$;
+
 -- A pull request's lifecycle within the loaded history. opened_at: the 'opened' event, else
 -- the payload's created_at; merged_at / closed_at: the first merged / closed event (or the
 -- payload's times). NULL where the loaded history has not seen it: "not yet, as far as we know".
