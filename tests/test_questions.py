@@ -17,9 +17,11 @@ from helpers import load_and_etl, run_cli, run_etl
 
 from dashboards.provision_metabase import REPOSITORY_MANIFEST, load_manifest
 from ghdw.bronze_loader import load_events
+from ghdw.config import load_settings
 from ghdw.core.sqlfiles import load_sql
 from ghdw.main import load_files
 from ghdw.ops import questions
+from ghdw.ops.health import run_checks
 
 REQUIRED = {
     "stars_by_repository": ["repo_name", "stars"],
@@ -312,6 +314,8 @@ def test_malformed_payload_details_load_as_null_and_are_counted_in_the_health_ch
     assert malformed["4"] == ["payload"]
     assert malformed["5"] is None
     assert scalar(conn, "SELECT malformed_payload_events FROM gold.v_payload_health") == 4
+    (check,) = [c for c in run_checks(conn, load_settings({}).health_thresholds, "etl") if "malformed" in c.name]
+    assert (check.value, check.status) == (4, "WARNING")
     assert any(n.startswith("payload facts:") for n in notices)
 
 
