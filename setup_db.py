@@ -4,9 +4,8 @@ The work is in ghdw.core.schema: the baseline layer files under warehouse/, then
 migrations in warehouse/migrations/, recorded in ghdw_meta.schema_migrations.
 """
 
-import sys
-
+from ghdw.core.lifecycle import exit_with
 from ghdw.core.schema import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -19,7 +19,7 @@ from ghdw.core import schema as setup_db
 
 # main just before the package (issue 12): the last setup_db.py that built warehouses without a
 # schema version table. Its warehouses must upgrade in place.
-LAST_UNVERSIONED_COMMIT = "e5fd2b49e9f044b1a45b379755ccd3832bac2677"
+LAST_UNVERSIONED_COMMIT = "40ca61fb137f1c7eb1a31e653e12b4c9e7409e49"
 
 
 def versions(conn) -> list[int]:

@@ -206,7 +206,7 @@ def test_setup_does_not_retry_a_wrong_password(tmp_path):
             text=True,
             timeout=300,
         )
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 3, result.stderr  # lifecycle.EXIT_AUTH
     assert "password authentication failed" in result.stderr
     assert "not retried" in result.stderr
     assert "waiting for the database" not in result.stderr  # one attempt, no backoff

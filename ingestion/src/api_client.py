@@ -18,6 +18,7 @@ import json
 import logging
 import math
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 import requests
 import tenacity
 
-from ghdw.core import redaction
+from ghdw.core import lifecycle, net_errors, redaction
 from ghdw.sources.json_split import RawEvent, flatten, member_text, split_values
 
 log = logging.getLogger("ghdw.API_CLIENT")
@@ -38,6 +39,9 @@ MAX_ATTEMPTS = 6  # per request, for retriable failures
 BACKOFF_MAX_SECONDS = 120  # cap of the jittered exponential backoff for 5xx / network errors
 SECONDARY_LIMIT_SECONDS = 60  # GitHub: wait at least a minute after a secondary rate limit
 USER_AGENT = "github-events-dw (+https://github.com/)"
+# A request in flight when a stop is requested gets this long to bring its page home (then it is
+# abandoned): the listener stops within 2 s, with the events of every page answered by then.
+STOP_REQUEST_GRACE_SECONDS = 1.0
 BODY_EXCERPT_CHARS = 200  # of a rejected request's body, kept in the error (and the poll log)
 
 
@@ -63,6 +67,10 @@ class AuthenticationError(GitHubError):
 
 class RequestRejected(GitHubError):
     """Another 4xx: log it and skip this poll."""
+
+
+class PollInterrupted(GitHubError):
+    """A stop was requested during a request or a retry's wait: the poll ends with what it has."""
 
 
 @dataclass
@@ -150,14 +158,20 @@ class GitHubClient:
         base_url: str,
         token: str | None = None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         now: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         session: requests.Session | None = None,
         max_attempts: int = MAX_ATTEMPTS,
+        stop: threading.Event | None = None,
+        timeout: tuple[float, float] = REQUEST_TIMEOUT,
     ):
         self.base_url = base_url.rstrip("/")
-        self.sleep = sleep
+        # Retries wait on the stop event (lifecycle.STOP unless given): a SIGTERM during a backoff
+        # ends the poll at once instead of after the sleep. A test may pass its own sleep.
+        self.stop = stop or lifecycle.STOP
+        self.sleep = sleep or self.stop.wait
+        self.timeout = timeout
         self.now = now
         self.monotonic = monotonic  # times polls for X-Poll-Interval; a test passes its own clock
         self.max_attempts = max_attempts
@@ -203,10 +217,16 @@ class GitHubClient:
             retry=tenacity.retry_if_exception_type(RetriableError),
             wait=self._wait_for,
             stop=tenacity.stop_after_attempt(self.max_attempts),
-            sleep=self.sleep,
+            sleep=self._sleep,
             before_sleep=self._before_sleep,
             reraise=True,
         )
+
+    def _sleep(self, seconds: float) -> None:
+        if not self.stop.is_set():
+            self.sleep(seconds)
+        if self.stop.is_set():
+            raise PollInterrupted("stop requested while waiting to retry")
 
     def fetch_page(self, url: str) -> Page:
         """GET one page, retrying what is retriable. Raises GitHubError subclasses."""
@@ -216,10 +236,21 @@ class GitHubClient:
         headers = {}
         if url in self.etags:
             headers["If-None-Match"] = self.etags[url]
+        if self.stop.is_set():
+            raise PollInterrupted("stop requested")
         try:
-            response = self.session.get(url, headers=headers, timeout=REQUEST_TIMEOUT)
+            # In a thread of its own, so a stop does not wait for a slow answer (up to the read timeout).
+            response = lifecycle.call_until_stopped(
+                lambda: self.session.get(url, headers=headers, timeout=self.timeout),
+                self.stop,
+                abandon=True,
+                grace=STOP_REQUEST_GRACE_SECONDS,
+                name="github-request",
+            )
+        except lifecycle.Stopped:
+            raise PollInterrupted("stop requested during a request") from None
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise RetriableError(f"network error: {type(exc).__name__}") from None
+            raise RetriableError(f"network error: {net_errors.describe(exc, url, self.timeout)}") from None
         h = response.headers
         page = Page(
             status=response.status_code,
@@ -340,7 +371,10 @@ class GitHubClient:
 
     def _report(self, result: PollResult, expect_overlap: bool) -> None:
         if result.error is not None:
-            log.error("Poll failed after %d page(s): %s", result.pages, result.error)
+            if isinstance(result.error, PollInterrupted):
+                log.info("Poll stopped after %d page(s): %s.", result.pages, result.error)
+            else:
+                log.error("Poll failed after %d page(s): %s", result.pages, result.error)
             if result.pages:
                 # Paging stopped short of the overlap: what lay below the last page is unknown.
                 result.gap_suspected = True

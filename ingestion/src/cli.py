@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ghdw.core.lifecycle import run_main
+
 
 @dataclass(frozen=True)
 class Command:
@@ -75,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ghdw: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
     sys.argv[0] = f"ghdw {name}"  # argparse's prog: `usage: ghdw backfill ...`
-    return int(entry_point(name)(rest) or 0)
+    entry = entry_point(name)
+    # As every script's `exit_with(main)`: a database error a user can meet is one line and an exit code.
+    return run_main(lambda: int(entry(rest) or 0))
 
 
 if __name__ == "__main__":

@@ -53,6 +53,13 @@ DEFAULT_BACKFILL_WORKERS = 2
 # (compose's first boot: postgres:16 runs its init scripts before it listens on TCP). Long enough
 # for a first boot on a slow disk; a server that is still down after it is a real outage.
 DEFAULT_DB_WAIT_SECONDS = 60
+# The gold transaction waits at most this long for a lock another session holds (a transaction
+# left open on a dimension, a DDL): then it rolls back and the next cycle retries, instead of the
+# scheduler hanging behind it. Gold's own locks are held for seconds at most.
+DEFAULT_GOLD_LOCK_TIMEOUT_SECONDS = 30
+# Any one statement of the gold transaction: a day of GH Archive (3.5 million events) takes about
+# 80 s in gold on 2 cores, so half an hour means something is wrong, not that there is much work.
+DEFAULT_GOLD_STATEMENT_TIMEOUT_SECONDS = 1_800
 # Log rotation: a file is rotated when it would pass LOG_MAX_BYTES, keeping LOG_BACKUP_COUNT old
 # ones (pipeline.log.1 ... .5): at most 60 MB per log file, about two weeks of a live listener
 # at INFO, instead of a file that grows until the disk is full.
@@ -112,6 +119,8 @@ class Settings:
     gharchive_url: str = DEFAULT_GHARCHIVE_URL
     production_time: str = DEFAULT_PRODUCTION_TIME
     backfill_workers: int = DEFAULT_BACKFILL_WORKERS
+    gold_lock_timeout_seconds: int = DEFAULT_GOLD_LOCK_TIMEOUT_SECONDS
+    gold_statement_timeout_seconds: int = DEFAULT_GOLD_STATEMENT_TIMEOUT_SECONDS
     # Role -> password for the service roles (only those set; see SERVICE_ROLES).
     role_passwords: Mapping[str, str] = field(default_factory=dict, repr=False)
     health_thresholds: Mapping[str, tuple[int, int]] = field(default_factory=lambda: dict(HEALTH_THRESHOLDS))
@@ -278,6 +287,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         gharchive_url=_url(env, "GHARCHIVE_URL", DEFAULT_GHARCHIVE_URL),
         production_time=_clock_time(env, "PRODUCTION_TIME", DEFAULT_PRODUCTION_TIME),
         backfill_workers=_int(env, "BACKFILL_WORKERS", DEFAULT_BACKFILL_WORKERS, 1, 32),
+        gold_lock_timeout_seconds=_int(env, "GOLD_LOCK_TIMEOUT_SECONDS", DEFAULT_GOLD_LOCK_TIMEOUT_SECONDS, 1, 86_400),
+        gold_statement_timeout_seconds=_int(
+            env, "GOLD_STATEMENT_TIMEOUT_SECONDS", DEFAULT_GOLD_STATEMENT_TIMEOUT_SECONDS, 1, 86_400
+        ),
         role_passwords={role: env[var] for role, var in SERVICE_ROLES.items() if env.get(var)},
         health_thresholds=_thresholds(env, etl_mode),
     )

@@ -4,8 +4,10 @@
     python ingestion/src/main.py --once                 poll once, load, exit
     python ingestion/src/main.py --once --source PATH   load events from files into bronze, then exit
 
-PATH may be a file (JSON array, JSON lines, a single event object, or gzip of any of these)
-or a directory (every *.json / *.json.gz / *.jsonl in it). Unreadable lines go to the
+PATH may be a file (JSON array, JSON lines, a single event object, or gzip of any of these),
+a zip of such files (each member its own source, file:archive.zip/member.json), or a directory
+(every *.json / *.json.gz / *.jsonl / *.zip in it). Other binary containers (tar, bzip2, xz,
+7z, ...) are refused with one line, before anything is loaded (exit 2). Unreadable lines go to the
 dead-letter queue; the exit status is 0 when every file was read to its end.
 """
 
@@ -14,8 +16,6 @@ from __future__ import annotations
 import argparse
 import logging
 import random
-import signal
-import sys
 import threading
 import time
 from collections import OrderedDict
@@ -24,19 +24,27 @@ from pathlib import Path
 import psycopg2
 
 from ghdw.api_client import AuthenticationError, GitHubClient, PollResult, event_id_of
-from ghdw.bronze.file_loads import SerialLoader, load_target
+from ghdw.bronze.file_loads import SerialLoader, file_load_targets, load_target
 from ghdw.bronze_loader import LoadReport, load_events
-from ghdw.core import db
+from ghdw.core import db, lifecycle
+from ghdw.core.lifecycle import exit_with
 from ghdw.core.redaction import redact
 from ghdw.logger import start_process
-from ghdw.sources.event_files import INPUT_PATTERNS, expand_inputs
-from ghdw.sources.gharchive import Target
+from ghdw.sources.event_files import (
+    INPUT_PATTERNS,
+    Source,
+    UnsupportedInput,
+    expand_inputs,
+    file_sources,
+)
 
 log = logging.getLogger("ghdw.ORCHESTRATOR")
 
 RECENT_IDS_KEPT = 5_000  # ids remembered to detect overlap: 300 per poll, with room to spare
 DB_RETRY_MAX_SECONDS = 30  # cap of the reconnect backoff while PostgreSQL is away
-DB_ATTEMPTS_WHEN_STOPPING = 5  # after SIGTERM, give a lost database a few tries rather than hang the stop
+# A poll's writes are at most 300 events and take milliseconds; one still running after this is
+# stuck behind a lock, and a stop must not wait longer than this for it (it then rolls back).
+LISTENER_STATEMENT_TIMEOUT_SECONDS = 30
 API_SOURCE = "api"
 # The newest ids the listener stored, of every poll or of complete polls only, newest first.
 RECENT_IDS_SQL = """
@@ -54,26 +62,29 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def load_files(conn, files: list[Path]) -> tuple[LoadReport, list[str]]:
-    """Load each file, one after another on `conn`, without the backfill ledger (the shared file
-    path, ghdw.bronze.file_loads); returns the total report and the files that were damaged."""
+def load_files(conn, files: list[Path] | list[Source]) -> tuple[LoadReport, list[str]]:
+    """Load each file (or Source: a file, or a member of a zip), one after another on `conn`,
+    without the backfill ledger: the one file path of ghdw.bronze.file_loads, which backfill uses
+    with its ledger and BACKFILL_WORKERS connections. Returns the total report and the sources
+    that were damaged."""
     total, damaged = LoadReport(), []
     loader = SerialLoader(conn)
-    for path in files:
-        started = time.perf_counter()
-        target = Target(path.name, str(Path(path).resolve()), f"file:{path.name}")
-        status, report, error = load_target(conn, target, loader, ledger=False)
-        if status != "completed":
-            damaged.append(f"{path}: {error}")
-        total += report
-        log.info(
-            "%s %s: %s (%d repaired) in %.2fs",
-            "Loaded" if status == "completed" else status.capitalize(),
-            path.name,
-            report.summary(),
-            report.repaired,
-            time.perf_counter() - started,
-        )
+    for item in files:
+        for target in file_load_targets(item):
+            started = time.perf_counter()
+            status, report, error = load_target(conn, target, loader, ledger=False)
+            if status != "completed":
+                damaged.append(f"{target.name}: {error}")
+            total += report
+            shown = target.source.removeprefix("file:")
+            log.info(
+                "%s %s: %s (%d repaired) in %.2fs",
+                "Loaded" if status == "completed" else status.capitalize(),
+                shown,
+                report.summary(),
+                report.repaired,
+                time.perf_counter() - started,
+            )
     return total, damaged
 
 
@@ -95,22 +106,39 @@ class Listener:
         self.polls = 0
 
     # -- database, surviving restarts ----------------------------------------------------------
+    def connect(self, wait_for_server: bool = False):
+        """A connection with the listener's statement timeout. wait_for_server: wait for the server
+        up to DB_WAIT_SECONDS (at start-up); otherwise one attempt."""
+        options = {"options": f"-c statement_timeout={LISTENER_STATEMENT_TIMEOUT_SECONDS * 1000}"}
+        if wait_for_server:
+            return db.connect_when_ready(self.settings, stop=self.stop, **options)
+        return db.connect(self.settings, connect_timeout=db.CONNECT_ATTEMPT_TIMEOUT_SECONDS, **options)
+
+    def _backoff(self, seconds: float) -> None:
+        """Wait before the next database attempt; a stop request ends the wait (and the attempts)."""
+        if not self.stop.is_set():
+            self.sleep(seconds)
+        if self.stop.is_set():
+            raise lifecycle.Stopped()
+
     def _connection(self):
         attempt = 0
         while self.conn is None or self.conn.closed:
             try:
-                self.conn = db.connect(self.settings)
+                self.conn = self.connect()
             except psycopg2.OperationalError as exc:
+                if not db.is_transient_connect_error(exc):
+                    raise  # a wrong password, role or database: waiting will not fix it
                 attempt += 1
                 wait = random.uniform(0.5, 1.0) * min(DB_RETRY_MAX_SECONDS, 2**attempt)
                 log.warning(
-                    "Database unavailable (%s); reconnecting in %.1fs.",
-                    str(exc).strip().splitlines()[0] if str(exc).strip() else "no detail",
+                    "waiting for the database at %s (attempt %d)... %s; next try in %.1f s.",
+                    db.server_address(self.settings),
+                    attempt,
+                    db.first_line(exc),
                     wait,
                 )
-                if self.stop.is_set() and attempt > 3:
-                    raise
-                self.sleep(wait)
+                self._backoff(wait)
         return self.conn
 
     def _with_database(self, work):
@@ -120,6 +148,7 @@ class Listener:
         ("server closed the connection unexpectedly" on a socket that died while idle), so the
         exception's class cannot tell: the connection is probed instead. An error on a healthy
         connection (bad data, a constraint, a bug) is rolled back and raised, never retried forever.
+        A stop request during the backoff raises lifecycle.Stopped: the stop is not held up.
         """
         attempt = 0
         while True:
@@ -141,9 +170,7 @@ class Listener:
                     _first_line(exc),
                     wait,
                 )
-                if self.stop.is_set() and attempt > DB_ATTEMPTS_WHEN_STOPPING:
-                    raise
-                self.sleep(wait)
+                self._backoff(wait)
 
     @staticmethod
     def _connection_lost(conn) -> bool:
@@ -204,6 +231,13 @@ class Listener:
         event_ids = [event_id for event_id in map(event_id_of, result.events) if event_id is not None]
         try:
             report = self._with_database(lambda conn: self._store(conn, result, started, error, event_ids, complete))
+        except lifecycle.Stopped:
+            log.warning(
+                "Stopping with the database unreachable: the %d fetched events were not stored "
+                "(GitHub shows them to the next poll while they are among its latest 300).",
+                len(result.events),
+            )
+            raise
         except psycopg2.Error as exc:
             # Not a lost connection (those are retried above): reported, and this poll's state
             # does not move, so the next poll fetches these events again while GitHub shows them.
@@ -279,7 +313,10 @@ class Listener:
     def run(self) -> None:
         log.info("Pipeline started. Press Ctrl+C to stop.")
         while not self.stop.is_set():
-            result = self.poll_once()
+            try:
+                result = self.poll_once()
+            except lifecycle.Stopped:
+                break
             # GitHub's interval runs from a poll's first request: retries within a poll do not
             # restart it, and neither does the time spent loading.
             remaining = self.interval(result) - (self.client.monotonic() - result.started_at)
@@ -296,24 +333,28 @@ class Listener:
 
 
 def run_listener(settings, once: bool) -> int:
-    client = GitHubClient(settings.github_api_url, settings.github_token)
-    listener = Listener(settings, client)
-
-    def request_stop(signum, _frame):
-        log.info("%s received: finishing the current batch, then stopping.", signal.Signals(signum).name)
-        listener.stop.set()
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    stop = lifecycle.STOP
+    client = GitHubClient(settings.github_api_url, settings.github_token, stop=stop)
+    listener = Listener(settings, client, stop=stop)
+    lifecycle.install_stop_handlers(
+        stop,
+        lambda name: log.info("%s received: finishing the current batch, then stopping (again to stop at once).", name),
+    )
     log.info("Listening to %s/events; bronze in %s.", settings.github_api_url, db.describe(settings))
     try:
+        # At start-up a server that is not up yet is waited for (DB_WAIT_SECONDS) and a wrong
+        # password ends the run with one line (lifecycle.run_main); later losses are retried for
+        # as long as it takes, the fetched events kept in memory.
+        listener.conn = listener.connect(wait_for_server=True)
         if once:
             listener.poll_once()
         else:
             listener.run()
+    except lifecycle.Stopped:
+        log.info("Listener stopped.")
     except AuthenticationError as exc:
         log.error("%s", exc)
-        return 3
+        return lifecycle.EXIT_AUTH
     finally:
         listener.close()
     return 0
@@ -340,7 +381,7 @@ def main(argv: list[str] | None = None) -> int:
         files = expand_inputs(args.source)
     except FileNotFoundError as exc:
         log.error("%s", exc)
-        return 2
+        return lifecycle.EXIT_CONFIG
     chosen = set(files)
     for name in args.source:
         if Path(name).is_dir():
@@ -359,11 +400,22 @@ def main(argv: list[str] | None = None) -> int:
             " ".join(args.source),
             " ".join(INPUT_PATTERNS),
         )
-        return 2
-    log.info("Loading %d file(s) into bronze (%s).", len(files), db.describe(settings))
+        return lifecycle.EXIT_CONFIG
+    # Every input is checked before anything is loaded: a tar or a broken zip among them stops the
+    # run with one line each and nothing half-loaded or dead-lettered.
+    sources, refused = [], []
+    for path in files:
+        try:
+            sources += file_sources(path)
+        except UnsupportedInput as exc:
+            refused.append(exc)
+            log.error("%s", exc)
+    if refused:
+        return lifecycle.EXIT_CONFIG
+    log.info("Loading %d file(s) into bronze (%s).", len(sources), db.describe(settings))
     with db.connection(settings) as conn:
-        total, damaged = load_files(conn, files)
-    log.info("Total: %s (%d repaired) from %d file(s).", total.summary(), total.repaired, len(files))
+        total, damaged = load_files(conn, sources)
+    log.info("Total: %s (%d repaired) from %d file(s).", total.summary(), total.repaired, len(sources))
     if damaged:
         log.error("%d file(s) could not be read to the end:\n  %s", len(damaged), "\n  ".join(damaged))
         return 1
@@ -371,4 +423,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -6,15 +6,15 @@
 ETL_MODE=demo runs every DEMO_INTERVAL_SECONDS (120); ETL_MODE=production runs daily at
 PRODUCTION_TIME (02:00). A session advisory lock makes sure only one scheduler runs a cycle
 at a time against a warehouse: a second one logs that and skips. SIGINT / SIGTERM let the
-current step finish, then stop.
+current silver batch finish, cancel a running gold transaction (it rolls back), then stop; a
+second signal stops at once. Gold gives up on a lock held elsewhere after
+GOLD_LOCK_TIMEOUT_SECONDS, says who held it, and leaves the work to the next cycle.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import sys
 import threading
 import time
 from datetime import datetime
@@ -22,10 +22,11 @@ from datetime import datetime
 import schedule
 
 from ghdw.config import Settings
-from ghdw.core import db
+from ghdw.core import db, lifecycle
+from ghdw.core.lifecycle import exit_with
 from ghdw.core.locks import ETL_LOCK_KEY
 from ghdw.logger import start_process
-from ghdw.process_gold import GoldEtlError, run_gold
+from ghdw.process_gold import GoldEtlError, GoldRetryLater, GoldStopped, run_gold
 from ghdw.process_silver import run_silver
 
 log = logging.getLogger("ghdw.SILVER_GOLD_ETL_SCHEDULER")
@@ -34,20 +35,23 @@ SCHEDULER_TICK_SECONDS = 1.0  # how often the loop checks for due jobs and stop 
 
 
 class EtlScheduler:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, stop: threading.Event | None = None):
         self.settings = settings
-        self.stop_requested = threading.Event()
+        self.stop_requested = stop or threading.Event()
         self.runs = 0
 
-    def request_stop(self, signum=None, _frame=None) -> None:
+    def request_stop(self, name: str = "stop") -> None:
         if not self.stop_requested.is_set():
-            name = signal.Signals(signum).name if signum else "stop"
-            log.info("%s received: finishing the current step, then stopping.", name)
+            log.info(
+                "%s received: finishing the current silver batch or cancelling gold (rolled back), "
+                "then stopping (again to stop at once).",
+                name,
+            )
         self.stop_requested.set()
 
     def run_cycle(self) -> bool:
         """One silver + gold cycle. Returns False when a step failed."""
-        with db.connection(self.settings) as lock_conn:
+        with db.connection(self.settings, stop=self.stop_requested) as lock_conn:
             lock_conn.autocommit = True
             with lock_conn.cursor() as cur:
                 cur.execute("SELECT pg_try_advisory_lock(%s)", (ETL_LOCK_KEY,))
@@ -55,16 +59,17 @@ class EtlScheduler:
                     log.warning("Another scheduler is running an ETL cycle on this warehouse; skipping this run.")
                     return True
             try:
-                return self._run_steps()
+                # The lock's connection is idle meanwhile: gold uses it to name a session it waits for.
+                return self._run_steps(lock_conn)
             finally:
                 with lock_conn.cursor() as cur:
                     cur.execute("SELECT pg_advisory_unlock(%s)", (ETL_LOCK_KEY,))
 
-    def _run_steps(self) -> bool:
+    def _run_steps(self, monitor_conn=None) -> bool:
         self.runs += 1
         started = time.perf_counter()
         log.info("ETL RUN #%d - %s", self.runs, datetime.now().strftime("%H:%M:%S"))
-        with db.connection(self.settings) as conn:
+        with db.connection(self.settings, stop=self.stop_requested) as conn:
             log.info("[1/2] Silver Layer...")
             step = time.perf_counter()
             try:
@@ -79,7 +84,18 @@ class EtlScheduler:
             log.info("[2/2] Gold Layer...")
             step = time.perf_counter()
             try:
-                run_gold(conn)
+                run_gold(
+                    conn,
+                    self.settings.gold_lock_timeout_seconds,
+                    self.settings.gold_statement_timeout_seconds,
+                    stop=self.stop_requested,
+                    monitor_conn=monitor_conn,
+                )
+            except GoldStopped:
+                log.info("RUN #%d stopped during the gold step (rolled back).", self.runs)
+                return True
+            except GoldRetryLater:
+                return False  # its one line is logged; the next cycle retries
             except GoldEtlError:
                 log.error("RUN #%d FAILED in the gold step.", self.runs)
                 return False
@@ -90,6 +106,8 @@ class EtlScheduler:
     def _scheduled_job(self) -> None:
         try:
             self.run_cycle()
+        except lifecycle.Stopped:
+            pass  # stopped while waiting for the database: run_forever's loop ends next
         except Exception:
             # A database outage must not kill the scheduler: log it, the next run retries.
             log.exception("ETL cycle failed; the next scheduled run will retry.")
@@ -114,9 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--once", action="store_true", help="run one silver + gold cycle and exit")
     args = parser.parse_args(argv)
     settings = start_process()
-    scheduler = EtlScheduler(settings)
-    signal.signal(signal.SIGINT, scheduler.request_stop)
-    signal.signal(signal.SIGTERM, scheduler.request_stop)
+    scheduler = EtlScheduler(settings, stop=lifecycle.STOP)
+    lifecycle.install_stop_handlers(scheduler.stop_requested, scheduler.request_stop)
     log.info("ETL scheduler using %s.", db.describe(settings))
     if args.once:
         return 0 if scheduler.run_cycle() else 1
@@ -125,4 +142,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

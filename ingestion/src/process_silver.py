@@ -8,12 +8,12 @@ transaction. The loop stops when silver has caught up or a stop was requested.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ghdw.core import db
+from ghdw.core.lifecycle import exit_with
 from ghdw.logger import start_process
 
 log = logging.getLogger("ghdw.SILVER_JOB")
@@ -88,4 +88,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 import time
 
 import requests
@@ -33,9 +32,11 @@ from ghdw.bronze.ledger import file_status
 from ghdw.bronze.parallel import ParallelLoader
 from ghdw.bronze.progress import Progress
 from ghdw.bronze_loader import LoadReport
-from ghdw.core import db
+from ghdw.core import db, lifecycle
+from ghdw.core.lifecycle import exit_with
 from ghdw.logger import start_process
 from ghdw.ops.completeness import completeness, print_report
+from ghdw.sources.event_files import UnsupportedInput
 from ghdw.sources.gharchive import InvalidHour, Target, file_targets, hour_targets, parse_hour
 
 log = logging.getLogger("ghdw.BACKFILL")
@@ -100,16 +101,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         first = parse_hour(args.first) if args.first else None
         last = parse_hour(args.last) if args.last else first
-        targets = file_targets(args.inputs) if args.inputs else []
-    except (InvalidHour, FileNotFoundError) as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    except InvalidHour as exc:
+        parser.error(str(exc))  # a usage error: argparse's one line and exit 2
     if args.report:
         if not first or not last:
             parser.error("--report needs --from (and optionally --to)")
         with db.connection(settings) as conn:
             print_report(completeness(conn, first, last))
         return 0
+    try:
+        targets = file_targets(args.inputs) if args.inputs else []
+    except (UnsupportedInput, FileNotFoundError) as exc:
+        for line in str(exc).splitlines():
+            log.error("%s", line)
+        return lifecycle.EXIT_CONFIG
     if first and last:
         targets += hour_targets(first, last, settings.gharchive_url)
     if not targets:
@@ -129,4 +134,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -44,6 +44,7 @@ import psycopg2
 
 from ghdw.bronze_loader import load_chunk
 from ghdw.core import db
+from ghdw.core.lifecycle import exit_with
 from ghdw.core.locks import REPLAY_LOCK_KEY
 from ghdw.core.sqlfiles import load_sql
 from ghdw.logger import start_process
@@ -417,4 +418,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

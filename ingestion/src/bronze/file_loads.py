@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import requests
 
 from ghdw.bronze.ledger import record_file
 from ghdw.bronze.progress import Progress
 from ghdw.bronze_loader import LoadReport, load_chunk
-from ghdw.sources.event_files import DEFAULT_CHUNK_BYTES, Chunk, InputDamaged, iter_stream_chunks, prefetched
+from ghdw.core import net_errors
+from ghdw.sources.event_files import (
+    DEFAULT_CHUNK_BYTES,
+    Chunk,
+    InputDamaged,
+    Source,
+    UnsupportedInput,
+    file_sources,
+    iter_stream_chunks,
+    prefetched,
+)
 from ghdw.sources.gharchive import Target
-from ghdw.sources.streams import open_target
+from ghdw.sources.streams import DOWNLOAD_TIMEOUT, open_target
 
 log = logging.getLogger("ghdw.BACKFILL")
 
@@ -39,6 +50,17 @@ class SerialLoader:
         """Nothing to release: the connection is the caller's."""
 
 
+def file_load_targets(item: Path | Source) -> list[Target]:
+    """The targets of one input of `main.py --source`: the file, or each event file of a zip
+    archive (a Source is taken as it is). Their source is file:<name> (file:archive.zip/member)."""
+    sources = [item] if isinstance(item, Source) else file_sources(Path(item))
+    targets = []
+    for source in sources:
+        uri = source.label[: -len(source.member) - 1] if source.member else source.label
+        targets.append(Target(source.label, str(Path(uri).resolve()), source.name, source.member))
+    return targets
+
+
 def load_target(
     conn,
     target: Target,
@@ -55,11 +77,16 @@ def load_target(
         record_file(conn, target, "loading", report, None, None, finished=False)
     try:
         stream, hashing, closer = open_target(target, session)
-    except (OSError, requests.RequestException) as exc:
+    except (OSError, requests.RequestException, UnsupportedInput) as exc:
+        reason = (
+            net_errors.describe(exc, target.uri, DOWNLOAD_TIMEOUT)
+            if isinstance(exc, requests.RequestException)
+            else str(exc)
+        )
         if ledger:
-            record_file(conn, target, "failed", report, None, str(exc), finished=True)
-        log.error("%s: could not be read: %s", target.name, exc)
-        return "failed", report, str(exc)
+            record_file(conn, target, "failed", report, None, reason, finished=True)
+        log.error("%s: could not be read: %s", target.name, reason)
+        return "failed", report, reason
     status, error = "completed", None
 
     def done(part: LoadReport) -> None:
@@ -71,7 +98,12 @@ def load_target(
     try:
         loader.load(prefetched(iter_stream_chunks(stream, CHUNK_BYTES)), target.source, done)
     except (InputDamaged, requests.RequestException, OSError, EOFError) as exc:
-        status, error = "partial", f"{type(exc).__name__}: {exc}"
+        status, error = (
+            "partial",
+            net_errors.describe(exc, target.uri, DOWNLOAD_TIMEOUT)
+            if isinstance(exc, requests.RequestException)
+            else f"{type(exc).__name__}: {exc}",
+        )
         log.error("%s is damaged after %d lines: %s; loaded what preceded it.", target.name, report.lines, exc)
     finally:
         closer.close()

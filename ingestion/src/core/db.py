@@ -9,6 +9,7 @@ server stops when the last process using it exits.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import warnings
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 import psycopg2
 import psycopg2.extensions
 from psycopg2 import errors, sql
+from psycopg2.extensions import parse_dsn
 
 from ghdw.config import Settings, get_settings
 
@@ -24,6 +26,7 @@ log = logging.getLogger("ghdw.DATABASE")
 
 EMBEDDED_POSTGRES_VERSION = 16  # the warehouse targets PostgreSQL 16 (pg_input_is_valid, xid8)
 APPLICATION_NAME = "github-events-dw"
+DEFAULT_PORT = 5432  # libpq's, when a URL names none
 
 _embedded_lock = threading.Lock()
 _embedded_server = None
@@ -103,9 +106,12 @@ def connect(settings: Settings | None = None, dbname: str | None = None, **extra
 
 
 @contextmanager
-def connection(settings: Settings | None = None, **extra) -> Iterator[psycopg2.extensions.connection]:
-    """A connection that is closed on exit; the caller commits."""
-    conn = connect(settings, **extra)
+def connection(
+    settings: Settings | None = None, wait: bool = True, **extra
+) -> Iterator[psycopg2.extensions.connection]:
+    """A connection that is closed on exit; the caller commits. With `wait`, a server that is not
+    accepting connections yet is waited for (connect_when_ready); health checks pass False."""
+    conn = connect_when_ready(settings, **extra) if wait else connect(settings, **extra)
     try:
         yield conn
     finally:
@@ -153,10 +159,106 @@ WAIT_FIRST_SECONDS = 0.5
 WAIT_MAX_SECONDS = 5
 
 
+# Connection failures that are about who connects: waiting cannot cure them, and a retry loop
+# would only hammer the server's authentication (and fill its log).
+AUTH_CONNECT_ERRORS = (
+    "password authentication failed",
+    "authentication failed",  # peer, ident, cert, ... as libpq words them
+    "no password supplied",
+    "no pg_hba.conf entry",
+    "permission denied",
+    "is not permitted to log in",
+)
+# "role ... does not exist" is about who connects; "database ... does not exist" about where to.
+_MISSING = re.compile(r'(role|database) "((?:[^"]|"")*)" does not exist')
+
+
 def is_transient_connect_error(exc: BaseException) -> bool:
     return isinstance(exc, psycopg2.OperationalError) and any(
         marker in str(exc).lower() for marker in TRANSIENT_CONNECT_ERRORS
     )
+
+
+def is_missing_database(exc: BaseException) -> bool:
+    missing = _MISSING.search(str(exc)) if type(exc) is psycopg2.OperationalError else None
+    return bool(missing) and missing.group(1) == "database"
+
+
+def first_line(exc: BaseException) -> str:
+    """The reason of a psycopg2 error in one line, without libpq's "connection to server at ...
+    failed:" and "FATAL:" prefixes (the messages name the server themselves)."""
+    text = str(exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    line = re.sub(r"^connection to server (at|on) .*? failed: ", "", line)
+    return re.sub(r"^(FATAL|ERROR):\s+", "", line).strip()
+
+
+def connection_target(settings: Settings | None = None) -> dict:
+    """host, port, dbname and user this process connects with, for messages (never the password)."""
+    settings = settings or get_settings()
+    if settings.database_url:
+        params = parse_dsn(settings.database_url)
+        return {
+            "host": params.get("host", "local socket"),
+            "port": params.get("port", DEFAULT_PORT),
+            "dbname": params.get("dbname", params.get("user", "")),
+            "user": params.get("user", ""),
+        }
+    if settings.db_host:
+        return {
+            "host": settings.db_host,
+            "port": settings.db_port,
+            "dbname": settings.db_name,
+            "user": settings.db_user,
+        }
+    return {
+        "host": f"the embedded server in {settings.embedded_pg_dir}",
+        "port": "",
+        "dbname": settings.db_name,
+        "user": "postgres",
+    }
+
+
+def _where(target: dict) -> str:
+    port = f":{target['port']}" if target["port"] else ""
+    return f"database {target['dbname']} at {target['host']}{port} as user {target['user']}"
+
+
+def classify_failure(exc: BaseException, settings: Settings | None = None) -> tuple[int, str] | None:
+    """(exit code, one line for the user) for a database error a user can meet and fix; None for
+    any other error (a bug: its traceback is the report). The exit codes are lifecycle's."""
+    from ghdw.core.lifecycle import EXIT_AUTH, EXIT_CONFIG, EXIT_UNREACHABLE
+
+    if not isinstance(exc, psycopg2.Error):
+        return None
+    settings = settings or get_settings()
+    target = connection_target(settings)
+    where, reason = _where(target), first_line(exc)
+    lowered = str(exc).lower()
+    missing = _MISSING.search(str(exc))
+    if isinstance(exc, errors.InsufficientPrivilege):
+        return EXIT_AUTH, (
+            f"Permission denied in {where}: {reason} (grant the privilege, or use the role "
+            f"meant for this command; see README, Least privilege)"
+        )
+    if isinstance(exc, (errors.UndefinedTable, errors.InvalidSchemaName)):
+        return EXIT_CONFIG, f"The warehouse in {where} is not set up ({reason}): run python setup_db.py"
+    if type(exc) is not psycopg2.OperationalError:
+        return None  # a server-side error with its own SQLSTATE: not a connection problem
+    if missing and missing.group(1) == "database":
+        return EXIT_CONFIG, (
+            f"Cannot connect to {where}: {reason} (not retried: check DB_NAME or "
+            f"DATABASE_URL, or run python setup_db.py to create it)"
+        )
+    if missing or any(marker in lowered for marker in AUTH_CONNECT_ERRORS):
+        return EXIT_AUTH, (
+            f"Cannot connect to {where}: {reason} (not retried: check DB_USER and DB_PASS, or DATABASE_URL)"
+        )
+    if is_transient_connect_error(exc):
+        return EXIT_UNREACHABLE, (
+            f"Cannot connect to {where}: {reason} (still failing after DB_WAIT_SECONDS={settings.db_wait_seconds})"
+        )
+    return None
 
 
 def server_address(settings: Settings | None = None) -> str:
@@ -175,10 +277,13 @@ def server_address(settings: Settings | None = None) -> str:
     return f"the embedded server in {settings.embedded_pg_dir}"
 
 
-def connect_when_ready(settings: Settings | None = None, **extra):
+def connect_when_ready(settings: Settings | None = None, stop=None, **extra):
     """connect(), waiting up to DB_WAIT_SECONDS for a server that is not accepting connections yet,
-    with backoff and one log line per failed attempt. Permanent errors are raised at once."""
+    with backoff and one log line per failed attempt. Permanent errors are raised at once; a stop
+    request (lifecycle.STOP, or `stop`) ends the wait with lifecycle.Stopped."""
     import tenacity
+
+    from ghdw.core import lifecycle
 
     settings = settings or get_settings()
     address = server_address(settings)
@@ -198,6 +303,7 @@ def connect_when_ready(settings: Settings | None = None, **extra):
         wait=tenacity.wait_exponential(multiplier=WAIT_FIRST_SECONDS, max=WAIT_MAX_SECONDS),
         stop=tenacity.stop_before_delay(settings.db_wait_seconds),
         before_sleep=announce,
+        sleep=lambda seconds: lifecycle.wait(seconds, stop),
         reraise=True,
     )
     extra.setdefault("connect_timeout", CONNECT_ATTEMPT_TIMEOUT_SECONDS)

@@ -15,7 +15,9 @@ The summary at the end says what is there. Then the least-privilege roles
 and BI_DB_PASS, when those are set.
 A server that is not accepting connections yet (compose's first boot) is waited for, up to
 DB_WAIT_SECONDS, with one "waiting for the database at host:port (attempt n)..." line per try;
-an error that waiting cannot cure (a wrong password) ends the run at once.
+an error that waiting cannot cure (a wrong password) ends the run at once, with one line and
+the exit code of core/lifecycle.py. A database that does not exist yet is created when the role may
+(CREATEDB or superuser); otherwise the line says what an administrator has to run.
 """
 
 from __future__ import annotations
@@ -27,10 +29,12 @@ from contextlib import closing
 from dataclasses import dataclass
 
 import psycopg2
+import psycopg2.errors
 from psycopg2 import sql
 
 from ghdw.config import SERVICE_ROLES
 from ghdw.core import db
+from ghdw.core.lifecycle import EXIT_AUTH
 from ghdw.core.locks import SETUP_LOCK_KEY
 from ghdw.core.sqlfiles import load_sql, warehouse_dir
 from ghdw.logger import start_process
@@ -57,6 +61,8 @@ BASELINE_FILES = (
 )
 # Database ACLs do not travel with CREATE DATABASE ... TEMPLATE: re-applied when logins are enabled.
 DATABASE_PRIVILEGES_FILE = "security/database_privileges.sql"
+# Where CREATE DATABASE is issued from: every PostgreSQL server has it.
+MAINTENANCE_DATABASE = "postgres"
 SQL_FILES = BASELINE_FILES  # the name tests and benchmarks use
 BASELINE_VERSION = 1
 MIGRATIONS_DIR = "migrations"  # under warehouse/
@@ -217,6 +223,37 @@ def recreate_embedded_database(settings) -> None:
     log.info("Dropped database %s of the embedded server.", settings.db_name)
 
 
+def create_database(settings) -> bool:
+    """CREATE DATABASE for a configured server whose database does not exist yet, when the role
+    may (CREATEDB or superuser), from the `postgres` maintenance database. Otherwise one line
+    says what an administrator has to run; returns whether the database now exists."""
+    target = db.connection_target(settings)
+    name, user = target["dbname"], target["user"]
+    admin_command = sql.SQL("CREATE DATABASE {} OWNER {};").format(sql.Identifier(name), sql.Identifier(user))
+    with db.connection(settings, dbname=MAINTENANCE_DATABASE) as admin:
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute("SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = current_user")
+            may_create = cur.fetchone()[0]
+            if not may_create:
+                log.error(
+                    "Database %s does not exist at %s and role %s may not create it (no CREATEDB): "
+                    "ask an administrator to run  %s  then run setup_db.py again.",
+                    name,
+                    db.server_address(settings),
+                    user,
+                    admin_command.as_string(admin),
+                )
+                return False
+            try:
+                # DB_NAME is a setting: quoted as an identifier, never spliced into the statement.
+                cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+                log.info("Created database %s at %s.", name, db.server_address(settings))
+            except psycopg2.errors.DuplicateDatabase:
+                pass  # another setup created it between our connection attempt and now
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -234,21 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         conn = db.connect_when_ready(settings)
     except psycopg2.OperationalError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if db.is_transient_connect_error(exc):
-            log.error(
-                "The database at %s did not accept connections within %d s (DB_WAIT_SECONDS): %s",
-                db.server_address(settings),
-                settings.db_wait_seconds,
-                first_line,
-            )
-        else:
-            log.error(
-                "Cannot connect to the database at %s: %s (not retried: waiting will not fix it)",
-                db.server_address(settings),
-                first_line,
-            )
-        return 1
+        if not db.is_missing_database(exc):
+            raise  # lifecycle.run_main: one line and the exit code of the cause
+        if not create_database(settings):
+            return EXIT_AUTH
+        conn = db.connect_when_ready(settings)
     with closing(conn):
         for relative, seconds in apply_schema(conn):
             log.info("Applied warehouse/%s (%.0f ms)", relative, seconds * 1000)

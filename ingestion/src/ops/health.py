@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 
 import psycopg2
 
 from ghdw.core import db
+from ghdw.core.lifecycle import exit_with
 from ghdw.core.redaction import redact
 from ghdw.logger import start_process
 from ghdw.ops.queries import health_queries
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = start_process()
     spec: list = []
     try:
-        with db.connection(settings) as conn:
+        with db.connection(settings, wait=False) as conn:
             checks = run_checks(conn, settings.health_thresholds, args.only)
             if args.only is None:
                 spec = spec_checks(conn)
@@ -251,4 +251,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from dataclasses import dataclass
 from datetime import date
 
 from ghdw.core import db
+from ghdw.core.lifecycle import exit_with
 from ghdw.core.sqlfiles import load_sql, sql_path
 from ghdw.logger import start_process
 from ghdw.ops import questions
@@ -205,4 +205,4 @@ def _print_question(args: argparse.Namespace) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -29,6 +29,7 @@ import psycopg2
 
 from ghdw.config import PROJECT_DIR
 from ghdw.core import db
+from ghdw.core.lifecycle import exit_with
 from ghdw.logger import start_process
 from ghdw.ops import questions
 from ghdw.ops.health import STATUSES, Check, overall, run_checks
@@ -440,4 +441,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

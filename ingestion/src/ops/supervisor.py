@@ -22,6 +22,7 @@ import sys
 import threading
 
 from ghdw.core import db
+from ghdw.core.lifecycle import exit_with
 from ghdw.logger import start_process
 
 log = logging.getLogger("ghdw.ORCHESTRATOR")
@@ -78,10 +79,25 @@ def main(argv: list[str] | None = None) -> int:
         # Never send a real token to the local server. Empty, not removed: a child would otherwise
         # read it back from .env (load_dotenv fills only variables that are not set at all).
         env["GITHUB_TOKEN"] = ""
-    children = [subprocess.Popen([sys.executable, "-m", "ghdw", command], env=env) for command in ("listen", "etl")]
+    # Each child in a session of its own: a Ctrl-C in the terminal reaches only this supervisor,
+    # which passes on one SIGTERM (finish the batch), and a second one only on a second Ctrl-C
+    # (stop at once). Sharing the terminal's process group, a child would count the terminal's
+    # SIGINT and our SIGTERM as two signals and stop at once on the first Ctrl-C.
+    children = [
+        subprocess.Popen([sys.executable, "-m", "ghdw", command], env=env, start_new_session=True)
+        for command in ("listen", "etl")
+    ]
     stop = threading.Event()
+    signals_received = []
 
     def request_stop(signum, _frame):
+        signals_received.append(signum)
+        if len(signals_received) == 1:
+            log.info("%s received: stopping both processes (again to stop them at once).", signal.Signals(signum).name)
+        else:
+            for child in children:
+                if child.poll() is None:
+                    child.send_signal(signal.SIGTERM)  # their second signal: they stop at once
         stop.set()
 
     signal.signal(signal.SIGINT, request_stop)
@@ -103,7 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     for child in children:
         if child.poll() is None:
             child.send_signal(signal.SIGTERM)
-    codes = [child.wait(timeout=CHILD_STOP_TIMEOUT) for child in children]
+    codes = []
+    for child in children:
+        try:
+            codes.append(child.wait(timeout=CHILD_STOP_TIMEOUT))
+        except subprocess.TimeoutExpired:
+            log.error("Process %d did not stop within %d s of SIGTERM; killing it.", child.pid, CHILD_STOP_TIMEOUT)
+            child.kill()
+            codes.append(child.wait())
     if server:
         server.stop()
     log.info("Both processes stopped (exit codes %s).", codes)
@@ -114,4 +137,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -21,16 +21,35 @@ from __future__ import annotations
 
 import glob
 import gzip
+import logging
 import re
+import zipfile
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from ghdw.sources.json_split import BOM, first_value_shape, flatten, split_values, value_end
 
+log = logging.getLogger("ghdw.ORCHESTRATOR")
+
 GZIP_MAGIC = b"\x1f\x8b"
+# A zip's local file header, or the end-of-directory record an empty zip starts with.
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")
+# Binary containers this reader does not take apart. Read as text, every line of one would be a
+# dead letter, so they are refused by their magic bytes with one line naming the format.
+REFUSED_MAGICS = (
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"7z\xbc\xaf\x27\x1c", "7z"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"Rar!\x1a\x07", "rar"),
+    (b"\x04\x22\x4d\x18", "lz4"),
+)
+# tar has no magic at its start: "ustar" sits at byte 257 of the first header (POSIX and GNU).
+TAR_MAGIC, TAR_MAGIC_OFFSET = b"ustar", 257
+SNIFF_BYTES = 512  # one tar header: enough to see every magic above
 # Reading in 1 MiB blocks bounds memory and means a damaged gzip loses at most the
 # block it broke in, not the chunk being assembled.
 READ_BLOCK_BYTES = 1 << 20
@@ -38,8 +57,10 @@ READ_BLOCK_BYTES = 1 << 20
 DEFAULT_CHUNK_BYTES = 16 << 20
 
 
-# What a directory given as input contributes: the event files in it (JSON, JSON lines, gzip).
-INPUT_PATTERNS = ("*.json", "*.json.gz", "*.jsonl", "*.jsonl.gz", "*.ndjson", "*.gz")
+# What a directory given as input contributes: the event files in it (JSON, JSON lines, gzip, zip).
+INPUT_PATTERNS = ("*.json", "*.json.gz", "*.jsonl", "*.jsonl.gz", "*.ndjson", "*.gz", "*.zip")
+# The members of a zip that are loaded: event files by their names, as in a directory.
+EVENT_MEMBER_SUFFIXES = (".json", ".json.gz", ".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz", ".gz")
 
 
 def expand_inputs(names: list[str]) -> list[Path]:
@@ -62,6 +83,127 @@ def expand_inputs(names: list[str]) -> list[Path]:
 
 class InputDamaged(Exception):
     """The file ended early or is corrupt; everything before the damage was yielded."""
+
+
+class UnsupportedInput(Exception):
+    """An input that is not event text: a binary container this reader does not open, or a zip
+    that cannot be read. Refused before anything of it is loaded; the message names the file."""
+
+
+def container_format(head: bytes) -> str | None:
+    """'gzip', 'zip', the name of a refused container (tar, bzip2, xz, 7z, ...), or None for text."""
+    if head.startswith(GZIP_MAGIC):
+        return "gzip"
+    if head.startswith(ZIP_MAGICS):
+        return "zip"
+    for magic, name in REFUSED_MAGICS:
+        if head.startswith(magic):
+            return name
+    if head[TAR_MAGIC_OFFSET : TAR_MAGIC_OFFSET + len(TAR_MAGIC)] == TAR_MAGIC:
+        return "tar"
+    return None
+
+
+def refusal(name: str, fmt: str, inside: str = "") -> UnsupportedInput:
+    return UnsupportedInput(
+        f"{name}: a {fmt} archive{inside}, not event text: not loaded (extract it and pass "
+        f"the event files: .json, .json.gz, .jsonl, or a .zip of them)"
+    )
+
+
+@dataclass
+class Source:
+    """One event file to load: a file, or a member of a zip archive."""
+
+    label: str  # for log lines: the path, or archive.zip/member.json
+    name: str  # bronze.raw_events.source: file:<name>, file:archive.zip/member.json
+    open: Callable[[], BinaryIO]  # a fresh stream of its bytes, decompressed
+    member: str | None = None  # its path inside the zip archive, for a zip member
+
+
+def file_sources(path: Path) -> list[Source]:
+    """The event sources of one input file: the file itself, or each event-file member of a zip
+    (each member loaded as its own source). Binary containers (tar, bzip2, xz, 7z, a gzipped
+    tar, ...) and unreadable zips raise UnsupportedInput."""
+    path = Path(path)
+    with open(path, "rb") as probe:
+        head = probe.read(SNIFF_BYTES)
+    fmt = container_format(head)
+    if fmt == "zip":
+        return _zip_sources(path)
+    if fmt not in (None, "gzip"):
+        raise refusal(str(path), fmt)
+    if fmt == "gzip":
+        inner = _gzip_head(path)
+        inner_fmt = container_format(inner) if inner else None
+        if inner_fmt not in (None, "gzip"):
+            raise refusal(str(path), inner_fmt, " inside gzip")
+    return [Source(str(path), f"file:{path.name}", lambda: open_binary(path))]
+
+
+def _gzip_head(path: Path) -> bytes:
+    try:
+        with gzip.open(path, "rb") as stream:
+            return stream.read(SNIFF_BYTES)
+    except (EOFError, zlib.error, gzip.BadGzipFile, OSError):
+        return b""  # damaged from the start: the load reports it as damage, with what preceded it
+
+
+def _zip_sources(path: Path) -> list[Source]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = sorted(info.filename for info in archive.infolist() if not info.is_dir())
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError) as exc:
+        raise UnsupportedInput(f"{path}: not a readable zip archive ({exc}): not loaded") from None
+    events = [m for m in members if m.lower().endswith(EVENT_MEMBER_SUFFIXES) and not m.startswith("__MACOSX/")]
+    for skipped in sorted(set(members) - set(events)):
+        log.info("%s: skipping member %s (not an event file: %s)", path, skipped, ", ".join(EVENT_MEMBER_SUFFIXES))
+    if not events:
+        raise UnsupportedInput(
+            f"{path}: a zip archive with no event files ({', '.join(EVENT_MEMBER_SUFFIXES)}) "
+            f"among its {len(members)} member(s): not loaded"
+        )
+    return [
+        Source(
+            f"{path}/{member}", f"file:{path.name}/{member}", lambda member=member: open_member(path, member), member
+        )
+        for member in events
+    ]
+
+
+class _Member:
+    """A zip member's stream that closes its archive with it."""
+
+    def __init__(self, archive: zipfile.ZipFile, stream: BinaryIO):
+        self.archive, self.stream = archive, stream
+
+    def read(self, size: int = -1) -> bytes:
+        return self.stream.read(size)
+
+    def read1(self, size: int = -1) -> bytes:
+        return self.stream.read1(size)
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.stream.close()
+        self.archive.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_member(path: Path, member: str, gunzip: bool = True) -> BinaryIO:
+    """A member of a zip archive, gunzipped if it is gzip (and `gunzip`)."""
+    archive = zipfile.ZipFile(path)
+    raw = archive.open(member)
+    if gunzip and raw.peek(len(GZIP_MAGIC))[: len(GZIP_MAGIC)] == GZIP_MAGIC:  # a .json.gz inside the zip
+        return _Member(archive, gzip.GzipFile(fileobj=raw, mode="rb"))
+    return _Member(archive, raw)
 
 
 @dataclass
@@ -101,7 +243,7 @@ def _read_blocks(stream: BinaryIO) -> Iterator[bytes]:
     while True:
         try:
             block = read(READ_BLOCK_BYTES)
-        except (EOFError, zlib.error, gzip.BadGzipFile, OSError) as exc:
+        except (EOFError, zlib.error, gzip.BadGzipFile, zipfile.BadZipFile, OSError) as exc:
             raise InputDamaged(f"compressed data is truncated or corrupt: {exc}") from exc
         if not block:
             return
@@ -138,6 +280,16 @@ def iter_json_lines(blocks: Iterator[bytes], chunk_bytes: int, first_line: int =
 def iter_file_chunks(path: Path, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk]:
     """Yield the events of one file as chunks; raises InputDamaged after the good part."""
     with open_binary(Path(path)) as stream:
+        yield from iter_stream_chunks(stream, chunk_bytes)
+
+
+def iter_source_chunks(source: Source, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk]:
+    """Yield the events of one Source as chunks; raises InputDamaged after the good part."""
+    try:
+        stream = source.open()
+    except (zipfile.BadZipFile, EOFError, zlib.error, OSError) as exc:
+        raise InputDamaged(f"cannot be read: {exc}") from exc
+    with stream:
         yield from iter_stream_chunks(stream, chunk_bytes)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ghdw.sources.event_files import expand_inputs
+from ghdw.sources.event_files import UnsupportedInput, expand_inputs, file_sources
 
 HOUR_FORMAT = "%Y-%m-%d-%H"  # GH Archive names hours YYYY-MM-DD-H, hour not zero-padded
 
@@ -25,6 +25,7 @@ class Target:
     name: str  # key in bronze.backfill_files, e.g. 2024-01-01-0.json.gz
     uri: str  # URL or absolute path
     source: str  # bronze.raw_events.source, e.g. gharchive:2024-01-01-0
+    member: str | None = None  # for a member of a local zip archive (uri): its path inside it
 
 
 def parse_hour(text: str) -> datetime:
@@ -50,13 +51,25 @@ def hour_targets(first: datetime, last: datetime, base_url: str) -> list[Target]
 
 
 def file_targets(patterns: list[str]) -> list[Target]:
-    """Local files, directories or globs as targets; an hour-named file counts as that GH Archive hour."""
-    paths = expand_inputs(patterns)  # FileNotFoundError: a pattern that matches nothing
-    targets = []
+    """A target per local event file, and per event file inside a zip archive; an hour-named file
+    counts as that GH Archive hour. Raises FileNotFoundError naming an input that matches nothing,
+    and UnsupportedInput naming every input that is a binary container it cannot read (tar, xz, ...)."""
+    paths = expand_inputs(patterns)
+    targets, refused = [], []
     for path in paths:
-        stem = path.name.removesuffix(".gz").removesuffix(".json")
-        source = f"gharchive:{stem}" if looks_like_hour(stem) else f"file:{path.name}"
-        targets.append(Target(path.name, str(path.resolve()), source))
+        try:
+            sources = file_sources(path)
+        except UnsupportedInput as exc:
+            refused.append(str(exc))
+            continue
+        for found in sources:
+            base = found.member.rsplit("/", 1)[-1] if found.member else path.name
+            stem = base.removesuffix(".gz").removesuffix(".json")
+            name = f"{path.name}/{found.member}" if found.member else path.name
+            source = f"gharchive:{stem}" if looks_like_hour(stem) else found.name
+            targets.append(Target(name, str(path.resolve()), source, found.member))
+    if refused:
+        raise UnsupportedInput("\n".join(refused))
     return targets
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from pathlib import Path
 from typing import BinaryIO, Protocol, cast
 
 import requests
 
-from ghdw.sources.event_files import GZIP_MAGIC
+from ghdw.sources.event_files import SNIFF_BYTES, container_format, open_member, refusal
 from ghdw.sources.gharchive import Target
 
 DOWNLOAD_TIMEOUT = (10, 120)  # seconds: connect, read between bytes
@@ -50,13 +51,20 @@ def open_target(target: Target, session: requests.Session | None) -> tuple[Binar
         response.raw.decode_content = False  # we gunzip ourselves, streaming
         raw = cast(BinaryIO, response.raw)
         closer: Closeable = response
+    elif target.member:
+        raw = open_member(Path(target.uri), target.member, gunzip=False)
+        closer = raw
     else:
         raw = open(target.uri, "rb")  # noqa: SIM115 - closed by the caller, through `closer`
         closer = raw
     hashing = HashingReader(raw)
-    peek = hashing.read(2)
+    peek = hashing.read(SNIFF_BYTES)
+    fmt = container_format(peek)
+    if fmt not in (None, "gzip"):
+        closer.close()
+        raise refusal(target.name, fmt)
     rest = _Prefixed(peek, hashing)
-    stream = gzip.GzipFile(fileobj=cast(BinaryIO, rest), mode="rb") if peek == GZIP_MAGIC else rest
+    stream = gzip.GzipFile(fileobj=cast(BinaryIO, rest), mode="rb") if fmt == "gzip" else rest
     return cast(BinaryIO, stream), hashing, closer
 
 
