@@ -57,6 +57,18 @@ from ghdw.sources.json_split import event_line
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 INCREMENT = 1_000  # new events per measured ETL cycle
+# The payload facts the gold run loads beside fact_events (gold/08_payload_facts.sql).
+PAYLOAD_FACT_TABLES = (
+    "fact_stars",
+    "fact_forks",
+    "fact_pull_request_events",
+    "fact_pull_request_reviews",
+    "fact_issue_events",
+    "fact_comments",
+    "fact_pushes",
+    "fact_releases",
+    "fact_refs",
+)
 REPEATS = 3  # incremental cycles measured; the median is reported
 ID_BASE = 900_000_000_000
 SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared"))
@@ -253,6 +265,12 @@ def main(argv=None) -> int:
                 with conn.cursor() as cur:
                     cur.execute("SELECT COUNT(*) FROM gold.fact_events")
                     figures["gold_rows"] = cur.fetchone()[0]
+                    # Every payload fact is loaded in the gold run measured above (issue 14).
+                    payload_facts = {}
+                    for table in PAYLOAD_FACT_TABLES:
+                        cur.execute(sql.SQL("SELECT COUNT(*) FROM {}").format(sql.Identifier("gold", table)))
+                        payload_facts[table] = cur.fetchone()[0]
+                    figures["payload_fact_rows"] = payload_facts
                 conn.commit()
                 conn.autocommit = True
                 with conn.cursor() as cur:

@@ -28,9 +28,12 @@ from bench_pipeline import drop_database, fresh_database
 
 from ghdw.config import load_settings
 from ghdw.core import db
+from ghdw.core.sqlfiles import load_sql
+from ghdw.ops import questions
 from ghdw.ops.queries import NamedQuery, fast_queries, health_queries, sample_queries
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+REPOSITORY_MANIFEST = REPO_ROOT / "dashboards" / "repository_dashboard.json"
 
 # Each statement is run with %(events)s, %(actors)s, %(repos)s, %(days)s.
 FILL_SQL = [
@@ -85,9 +88,36 @@ SELECT s.event_id, to_char(s.event_time, 'YYYYMMDD')::int, s.actor_id::bigint, s
   FROM silver.events AS s""",
     ),
     (
+        "payload facts",
+        """
+WITH e AS (SELECT event_id, date_id, actor_id, repo_id, event_time, event_type,
+                  abs(hashtext(event_id)) AS h FROM gold.fact_events),
+stars AS (INSERT INTO gold.fact_stars (event_id, date_id, actor_id, repo_id, event_time)
+          SELECT event_id, date_id, actor_id, repo_id, event_time FROM e WHERE event_type = 'WatchEvent'),
+forks AS (INSERT INTO gold.fact_forks (event_id, date_id, actor_id, repo_id, event_time)
+          SELECT event_id, date_id, actor_id, repo_id, event_time FROM e WHERE event_type = 'ForkEvent'),
+pushes AS (INSERT INTO gold.fact_pushes (event_id, date_id, actor_id, repo_id, event_time, ref, branch, push_size)
+           -- one push in ten without size, like the API's payloads after 2025-10-07
+           SELECT event_id, date_id, actor_id, repo_id, event_time, 'refs/heads/main', 'main',
+                  CASE WHEN h %% 10 <> 0 THEN 1 + h %% 5 END
+             FROM e WHERE event_type = 'PushEvent'),
+prs AS (INSERT INTO gold.fact_pull_request_events (event_id, date_id, actor_id, repo_id, event_time, pr_number,
+                                                   action, is_merged, additions, deletions)
+        SELECT event_id, date_id, actor_id, repo_id, event_time, (h %% 5000)::INT,
+               (ARRAY['opened', 'closed', 'synchronize'])[1 + h %% 3], h %% 2 = 0, h %% 500, h %% 100
+          FROM e WHERE event_type = 'PullRequestEvent'),
+issues AS (INSERT INTO gold.fact_issue_events (event_id, date_id, actor_id, repo_id, event_time, issue_number, action)
+           SELECT event_id, date_id, actor_id, repo_id, event_time, (h %% 5000)::INT,
+                  (ARRAY['opened', 'closed'])[1 + h %% 2]
+             FROM e WHERE event_type = 'IssuesEvent')
+INSERT INTO gold.fact_releases (event_id, date_id, actor_id, repo_id, event_time, action, release_tag)
+SELECT event_id, date_id, actor_id, repo_id, event_time, 'published', 'v' || (h %% 100)
+  FROM e WHERE event_type = 'ReleaseEvent'""",
+    ),
+    (
         "aggregates",
         """
-SELECT gold.rebuild_aggregates()""",
+SELECT gold.rebuild_aggregates(), gold.rebuild_repo_daily_activity()""",
     ),
     (
         "watermarks",
@@ -116,17 +146,56 @@ def fill(conn, events: int, days: float, log) -> dict:
     return {**params, "fill_seconds": timings}
 
 
+# The repository the dashboard figures are timed for: the busiest one (low ids are the busiest).
+BUSIEST_REPO = "owner1/project1"
+# The question-suite questions a dashboard shows for one repository (issue 14).
+REPOSITORY_QUESTIONS = (
+    "stars_by_repository",
+    "forks_by_repository",
+    "pull_requests_by_repository",
+    "issues_by_repository",
+    "commits_by_repository",
+    "releases_by_repository",
+    "stars_per_week",
+    "repository_activity_per_day",
+)
+
+
+def dashboard_questions() -> list[tuple[NamedQuery, dict | None]]:
+    """The repository dashboard's Metabase questions (filter set to the busiest repository) and the
+    suite's per-repository questions, as (query, parameters)."""
+    found: list[tuple[NamedQuery, dict | None]] = []
+    manifest = json.loads(REPOSITORY_MANIFEST.read_text(encoding="utf-8"))
+    for question in manifest["questions"]:
+        text = (REPOSITORY_MANIFEST.parent / question["sql"]).read_text(encoding="utf-8")
+        text = text.replace("[[", "").replace("]]", "").replace("{{repo}}", "%(repo)s")
+        found.append((NamedQuery(f"Metabase: {question['name']} ({BUSIEST_REPO})", text), {"repo": BUSIEST_REPO}))
+    for name in REPOSITORY_QUESTIONS:
+        text = load_sql(f"{questions.QUESTIONS_DIR}/{name}.sql")
+        found.append(
+            (
+                NamedQuery(f"question {name} --repo {BUSIEST_REPO}", text),
+                questions.question_params(BUSIEST_REPO, None, None),
+            )
+        )
+    return found
+
+
 def time_queries(conn, repeats: int) -> dict:
     results = {}
     with conn.cursor() as cur:
         pipeline_health = NamedQuery(
             "health.py: gold.v_pipeline_health (every graded figure)", "SELECT * FROM gold.v_pipeline_health"
         )
-        for query in sample_queries()[:3] + fast_queries() + health_queries() + [pipeline_health]:
+        for query, params in (
+            [(q, None) for q in sample_queries()[:3] + fast_queries() + health_queries()]
+            + [(pipeline_health, None)]
+            + dashboard_questions()
+        ):
             samples = []
             for _ in range(repeats):
                 started = time.perf_counter()
-                cur.execute(query.sql)
+                cur.execute(query.sql, params)
                 cur.fetchall()
                 samples.append((time.perf_counter() - started) * 1000)
             conn.rollback()

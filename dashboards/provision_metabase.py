@@ -37,6 +37,9 @@ from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixe
 
 HERE = Path(__file__).resolve().parent
 MANIFEST = HERE / "dashboard.json"
+# One repository's activity over time, with a Repository filter (a Metabase template tag).
+REPOSITORY_MANIFEST = HERE / "repository_dashboard.json"
+MANIFESTS = (MANIFEST, REPOSITORY_MANIFEST)
 REQUEST_TIMEOUT_SECONDS = 30
 STARTUP_WAIT_SECONDS = 600  # Metabase's first start (migrations of its application database) is slow
 COLLECTION_COLOR = "#509EE3"  # required by older Metabase versions when creating a collection
@@ -136,6 +139,20 @@ def load_manifest(path: Path = MANIFEST) -> dict:
     return manifest
 
 
+def dashboard_parameters(manifest: dict) -> list[dict]:
+    """The dashboard's filters (e.g. Repository), each wired to the template tag of the same id."""
+    return [dict(p) for p in manifest.get("parameters", [])]
+
+
+def template_tags(manifest: dict, question: dict) -> dict:
+    """Metabase's template tags of a native question: one text variable per dashboard filter it uses."""
+    names = {p["id"]: p["name"] for p in manifest.get("parameters", [])}
+    return {
+        f: {"id": f"ghdw-{f}", "name": f, "display-name": names.get(f, f), "type": "text"}
+        for f in question.get("filters", [])
+    }
+
+
 def provision(mb: Metabase, env, manifest: dict) -> dict:
     """Everything after logging in; returns counts of what was created or changed."""
     done = {"cards_created": 0, "cards_updated": 0, "dashboards_created": 0, "dashcards_added": 0}
@@ -147,12 +164,15 @@ def provision(mb: Metabase, env, manifest: dict) -> dict:
 
     card_ids = []
     for question in manifest["questions"]:
+        native: dict = {"query": question["query"]}
+        if question.get("filters"):
+            native["template-tags"] = template_tags(manifest, question)
         body = {
             "name": question["name"],
             "collection_id": collection_id,
             "display": question["display"],
             "visualization_settings": {},
-            "dataset_query": {"type": "native", "database": database_id, "native": {"query": question["query"]}},
+            "dataset_query": {"type": "native", "database": database_id, "native": native},
         }
         if question["name"] not in cards:
             card_ids.append(mb.call("POST", "/api/card", body)["id"])
@@ -180,7 +200,11 @@ def provision(mb: Metabase, env, manifest: dict) -> dict:
             },
         )["id"]
         done["dashboards_created"] += 1
-    dashcards = mb.call("GET", f"/api/dashboard/{dashboard_id}").get("dashcards", [])
+    dashboard = mb.call("GET", f"/api/dashboard/{dashboard_id}")
+    parameters = dashboard_parameters(manifest)
+    if parameters and dashboard.get("parameters") != parameters:
+        mb.call("PUT", f"/api/dashboard/{dashboard_id}", {"parameters": parameters})
+    dashcards = dashboard.get("dashcards", [])
     placed = {d.get("card_id") for d in dashcards}
     new = [
         {
@@ -190,7 +214,10 @@ def provision(mb: Metabase, env, manifest: dict) -> dict:
             "col": q["col"],
             "size_x": q["size_x"],
             "size_y": q["size_y"],
-            "parameter_mappings": [],
+            "parameter_mappings": [
+                {"parameter_id": f, "card_id": card_id, "target": ["variable", ["template-tag", f]]}
+                for f in q.get("filters", [])
+            ],
             "visualization_settings": {},
         }
         for n, (card_id, q) in enumerate((c, q) for c, q in zip(card_ids, manifest["questions"]) if c not in placed)
@@ -222,7 +249,7 @@ def main(env=None) -> int:
     try:
         mb.wait_until_up()
         mb.log_in(env["METABASE_ADMIN_EMAIL"], env["METABASE_ADMIN_PASSWORD"])
-        done = provision(mb, env, load_manifest())
+        done = {path.name: provision(mb, env, load_manifest(path)) for path in MANIFESTS}
     except (ProvisionError, requests.RequestException) as exc:
         log.error("Provisioning failed: %s", exc)
         return 1

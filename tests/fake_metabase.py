@@ -107,6 +107,8 @@ class FakeMetabase:
             dashboard = self.dashboards.get(int(match.group(1)))
             if dashboard is None:
                 return 404, "Not found."
+            if method == "PUT" and "parameters" in body:
+                dashboard["parameters"] = body["parameters"]
             if method == "PUT" and "dashcards" in body:
                 placed = []
                 for dashcard in body["dashcards"]:

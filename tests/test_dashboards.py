@@ -14,7 +14,7 @@ from conftest import REPO_ROOT, real_data_files
 from fake_metabase import FakeMetabase
 from helpers import run_etl
 
-from dashboards.provision_metabase import Metabase, load_manifest, provision
+from dashboards.provision_metabase import REPOSITORY_MANIFEST, Metabase, load_manifest, provision
 from ghdw.core import schema as setup_db
 from ghdw.main import load_files
 from ghdw.ops.queries import anchor
@@ -115,7 +115,7 @@ def test_provisioning_command_runs_against_a_local_metabase_and_keeps_passwords_
             )
             assert result.returncode == 0, result.stderr
         assert "Metabase provisioned" in result.stderr and "'cards_created': 0" in result.stderr
-        assert len(fake.cards) == 7 and len(fake.dashboards) == 1
+        assert len(fake.cards) == 7 + 6 and len(fake.dashboards) == 2  # the overview and the repository one
         output = result.stdout + result.stderr
         assert ENV["BI_DB_PASS"] not in output and ENV["METABASE_ADMIN_PASSWORD"] not in output
         wrong = subprocess.run(
@@ -131,7 +131,33 @@ def test_provisioning_command_runs_against_a_local_metabase_and_keeps_passwords_
 
 
 def test_manifest_names_existing_sql_files_and_a_grid_that_fits():
-    manifest = json.loads((REPO_ROOT / "dashboards" / "dashboard.json").read_text())
-    for question in manifest["questions"]:
-        assert (REPO_ROOT / "dashboards" / question["sql"]).is_file(), question["sql"]
-        assert question["col"] + question["size_x"] <= 24  # Metabase's dashboard grid is 24 wide
+    for name in ("dashboard.json", "repository_dashboard.json"):
+        manifest = json.loads((REPO_ROOT / "dashboards" / name).read_text())
+        for question in manifest["questions"]:
+            assert (REPO_ROOT / "dashboards" / question["sql"]).is_file(), question["sql"]
+            assert question["col"] + question["size_x"] <= 24  # Metabase's dashboard grid is 24 wide
+
+
+def test_repository_dashboard_has_a_repository_filter_wired_to_every_question_then_is_idempotent():
+    manifest = load_manifest(REPOSITORY_MANIFEST)
+    with FakeMetabase() as fake:
+        mb = Metabase(fake.url)
+        mb.log_in(ENV["METABASE_ADMIN_EMAIL"], ENV["METABASE_ADMIN_PASSWORD"])
+        first = provision(mb, ENV, manifest)
+        assert (first["cards_created"], first["dashboards_created"], first["dashcards_added"]) == (6, 1, 6)
+        for card in fake.cards.values():
+            tags = card["dataset_query"]["native"]["template-tags"]
+            assert tags["repo"]["type"] == "text" and "{{repo}}" in card["dataset_query"]["native"]["query"]
+        (dashboard,) = fake.dashboards.values()
+        assert [p["slug"] for p in dashboard["parameters"]] == ["repo"]
+        for dashcard in dashboard["dashcards"]:
+            assert dashcard["parameter_mappings"] == [
+                {
+                    "parameter_id": "repo",
+                    "card_id": dashcard["card_id"],
+                    "target": ["variable", ["template-tag", "repo"]],
+                }
+            ]
+        fake.requests.clear()
+        provision(mb, ENV, manifest)
+        assert fake.calls("POST") == [] and fake.calls("PUT") == []

@@ -114,4 +114,6 @@ def test_a_warehouse_built_by_the_last_unversioned_release_upgrades_in_place(emp
         assert versions(conn) == [1] + [m.version for m in setup_db.migrations()]
         load_and_etl(conn, [make_event("after")])
         assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_events") == 3
+        # The payload details of the events loaded before the upgrade were filled by migration 0011.
+        assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_pushes") == 3
         assert scalar(conn, "SELECT COUNT(*) FROM silver.events WHERE reject_reason IS NOT NULL") == 0

@@ -281,6 +281,19 @@ TEXT_INDEXES_FED_BY_EVENTS = {
     "gold.pk_dim_event_types": "type",
     "gold.pk_fact_events": "id",
     "gold.idx_fact_events_event_type": "type",
+    # The payload details (silver/payloads.sql, gold/08_payload_facts.sql): keyed by the event id
+    # silver has already bounded; their event_type is one of silver.payload_event_types().
+    "silver.pk_silver_event_payloads": "id",
+    "silver.idx_silver_event_payloads_malformed": "type",
+    "gold.pk_fact_stars": "id",
+    "gold.pk_fact_forks": "id",
+    "gold.pk_fact_pull_request_events": "id",
+    "gold.pk_fact_pull_request_reviews": "id",
+    "gold.pk_fact_issue_events": "id",
+    "gold.pk_fact_comments": "id",
+    "gold.pk_fact_pushes": "id",
+    "gold.pk_fact_releases": "id",
+    "gold.pk_fact_refs": "id",
 }
 TEXT_INDEXES_NOT_FED_BY_EVENTS = {
     "bronze.pk_backfill_files",  # file names backfill.py derives from GH Archive hours

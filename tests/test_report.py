@@ -16,6 +16,7 @@ from conftest import SAMPLE_FILE, make_event
 from helpers import load_and_etl, run_cli, run_etl
 
 from ghdw.main import load_files
+from ghdw.ops import questions
 
 pytestmark = pytest.mark.slow  # starts processes, servers or tools, or loads the real data (make test-fast skips it)
 
@@ -223,3 +224,28 @@ def test_report_can_be_written_to_stdout(settings, conn):
     result = run_cli(settings, "ingestion/src/report.py", "--out", "-")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("<!DOCTYPE html>") and result.stdout.endswith("</html>")
+
+
+def test_report_repo_section_shows_one_repository_from_the_question_suite(settings, conn):
+    load_files(conn, [SAMPLE_FILE])
+    run_etl(conn)
+    with conn.cursor() as cur:
+        rows = questions.run_question(cur, "stars_by_repository") or questions.run_question(
+            cur, "commits_by_repository"
+        )
+    conn.rollback()
+    repo = rows[0]["repo_name"]
+    result = run_cli(settings, "ingestion/src/report.py", "--out", "-", "--repo", repo)
+    assert result.returncode == 0, result.stderr
+    page = result.stdout
+    assert f"<h2>Repository {html.escape(repo)}</h2>" in page
+    for chart in ("chart-repo-totals", "chart-repo-stars", "chart-repo-prs_opened", "chart-repo-commits"):
+        assert f'id="{chart}"' in page, chart
+
+
+def test_report_repo_section_says_so_when_a_repository_has_no_activity(settings, conn):
+    load_files(conn, [SAMPLE_FILE])
+    run_etl(conn)
+    result = run_cli(settings, "ingestion/src/report.py", "--out", "-", "--repo", "nobody/nothing")
+    assert result.returncode == 0, result.stderr
+    assert "No stars, forks, pull requests, issues, pushes or releases in gold." in result.stdout

@@ -84,6 +84,9 @@ HEALTH_THRESHOLDS = {
     # Events silver kept out of gold (a reject_reason) in the last 24 h: real GitHub events
     # never break the rules, so one is worth a look, and a thousand a day means a broken source.
     "rejected_events_24h": (1, 1_000),
+    # Events whose payload had a detail of the wrong type (loaded, the detail NULL): worth a look,
+    # never an outage, since the events themselves reach gold.
+    "malformed_payloads": (1, 1_000_000_000),
 }
 PRODUCTION_GOLD_AGE_MINUTES = (26 * 60, 50 * 60)
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")

@@ -45,6 +45,7 @@ log = logging.getLogger("ghdw.SETUP_DB")
 BASELINE_FILES = (
     "bronze/ddl.sql",
     "silver/ddl.sql",
+    "silver/payloads.sql",
     "silver/view_silver.sql",
     "silver/etl/load_silver_batch.sql",
     "gold/01_dim_date.sql",
@@ -54,6 +55,7 @@ BASELINE_FILES = (
     "gold/05_fact_events.sql",
     "gold/06_pipeline_health.sql",
     "gold/07_aggregates.sql",
+    "gold/08_payload_facts.sql",
     "security/roles.sql",
     "security/database_privileges.sql",
 )

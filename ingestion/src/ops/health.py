@@ -2,7 +2,8 @@
 
 Checks freshness (last poll of GitHub, last bronze insert, last gold load), the bronze backlog
 not yet in silver, the dead-letter queue (size, newest entry), events silver rejected (kept out
-of gold with a reason) in the last 24 h, sentinel facts, uncurated event types and suspected gaps
+of gold with a reason) in the last 24 h, sentinel facts, uncurated event types, events with a
+malformed payload detail (loaded, the detail NULL) and suspected gaps
 in the poll log, each against warning / critical thresholds from the
 configuration (HEALTH_<CHECK>_WARN / _CRIT, see .env.example). It also prints the
 specification's own health checks (warehouse/queries/health_checks.sql) unless --only is given.
@@ -34,7 +35,7 @@ from ghdw.ops.queries import aligned_lines, health_queries
 STATUSES = ("OK", "WARNING", "CRITICAL")
 
 LISTENER_SQL = load_sql("queries/listener_health.sql")
-WAREHOUSE_SQL = "SELECT * FROM gold.v_pipeline_health"
+WAREHOUSE_SQL = "SELECT * FROM gold.v_pipeline_health CROSS JOIN gold.v_payload_health"
 
 
 @dataclass
@@ -147,6 +148,15 @@ def warehouse_checks(row: dict, thresholds) -> list[Check]:
             thresholds,
             "uncurated_event_types",
             "auto-discovered types waiting for curation (Q4)",
+        ),
+        _count_check(
+            "silver: malformed payload details",
+            row["malformed_payload_events"],
+            thresholds,
+            "malformed_payloads",
+            f"events loaded with a payload detail of the wrong type left NULL; newest "
+            f"{_when(row['malformed_newest_at'])} (SELECT event_type, malformed_fields, COUNT(*) "
+            f"FROM silver.event_payloads WHERE malformed_fields IS NOT NULL GROUP BY 1, 2)",
         ),
     ]
 

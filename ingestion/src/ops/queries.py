@@ -6,6 +6,9 @@
     python ingestion/src/analytics.py --as-of busiest the end of the week with the most active days
     python ingestion/src/analytics.py --as-of 2019-06-01
     python ingestion/src/analytics.py --fast          Q1 and Q2 from the gold aggregates (same answers)
+    python ingestion/src/analytics.py --list-questions                the question suite (warehouse/queries/questions/)
+    python ingestion/src/analytics.py --question NAME [--repo owner/name] [--from DAY --to DAY] --json
+                                                      one question; --from/--to are inclusive UTC days
 
 The query texts live in warehouse/queries/ exactly as the specification prints them; the
 aggregate-backed Q1 and Q2 that the dashboards use live in warehouse/queries/fast/.
@@ -22,6 +25,7 @@ from ghdw.core import db
 from ghdw.core.lifecycle import exit_with
 from ghdw.core.sqlfiles import load_sql, sql_path
 from ghdw.logger import start_process
+from ghdw.ops import questions
 
 QUERIES_DIR = "queries"  # under warehouse/
 FAST_QUERIES_DIR = "queries/fast"
@@ -155,7 +159,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fast", action="store_true", help="answer Q1 and Q2 from the gold aggregates (warehouse/queries/fast/)"
     )
+    parser.add_argument("--list-questions", action="store_true", help="list the question suite and exit")
+    parser.add_argument("--question", metavar="NAME", help="run one question of the suite (see --list-questions)")
+    parser.add_argument("--repo", metavar="OWNER/NAME", help="with --question: only this repository (current name)")
+    parser.add_argument(
+        "--from",
+        dest="from_day",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="with --question: first UTC day, inclusive",
+    )
+    parser.add_argument(
+        "--to",
+        dest="to_day",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="with --question: last UTC day, inclusive",
+    )
+    parser.add_argument("--json", action="store_true", help="with --question: print a JSON list of row objects")
     args = parser.parse_args(argv)
+    if args.list_questions:
+        for name in questions.question_names():
+            print(f"{name:32} {questions.question_summary(name)}")
+        return 0
+    if args.question:
+        if args.question not in questions.question_names():
+            parser.error(f"unknown question {args.question!r}; --list-questions lists them")
+        if args.from_day and args.to_day and args.from_day > args.to_day:
+            parser.error("--from is after --to")
+        return _print_question(args)
     settings = start_process()
     with db.connection(settings) as conn, conn.cursor() as cur:
         as_of = resolve_as_of(cur, args.as_of)
@@ -168,6 +200,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n-- {query.title}")
             print(format_table(*run_query(cur, query, as_of)))
         conn.rollback()
+    return 0
+
+
+def _print_question(args: argparse.Namespace) -> int:
+    # Logs go to stderr and the log file; stdout carries only the answer, so --json can be piped.
+    settings = start_process()
+    with db.connection(settings) as conn, conn.cursor() as cur:
+        rows = questions.run_question(cur, args.question, args.repo, args.from_day, args.to_day)
+        conn.rollback()
+    if args.json:
+        print(questions.to_json(rows))
+    else:
+        columns = list(rows[0]) if rows else []
+        print(format_table(columns, [tuple(r.values()) for r in rows]) if rows else "(0 rows)")
     return 0
 
 

@@ -11,6 +11,8 @@ a warning, never a silent OK). `--out -` writes the page to stdout (docker compo
 --as-of (default 'busiest': the end of the busiest week) anchors CURRENT_DATE
 like analytics.py, so a warehouse of historical GH Archive hours still shows its data; --as-of
 today shows the live windows as the dashboard does.
+--repo owner/name adds a section for one repository: its totals (stars, forks, pull requests,
+issues, pushes, commits, releases) and its stars, pull requests and commits per day.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from ghdw.config import PROJECT_DIR
 from ghdw.core import db
 from ghdw.core.lifecycle import exit_with, first_line
 from ghdw.logger import start_process
+from ghdw.ops import questions
 from ghdw.ops.health import STATUSES, Check, overall, run_checks
 from ghdw.ops.queries import anchor, resolve_as_of
 
@@ -63,6 +66,22 @@ CROSS JOIN coverage c
 WHERE d.full_date BETWEEN GREATEST(%(first)s, c.data_first) AND LEAST(%(last)s, c.data_last)
 GROUP BY d.is_weekend
 """
+# The repository section (--repo): its daily charts show this many days up to its last activity,
+# a month, like the dashboard's windows; the totals cover all of the loaded history.
+REPO_WINDOW_DAYS = 30
+# The repository's totals: (label, column of the repository_activity_per_day question).
+REPO_MEASURES = (
+    ("stars", "stars"),
+    ("forks", "forks"),
+    ("pull requests opened", "prs_opened"),
+    ("pull requests merged", "prs_merged"),
+    ("pull requests closed", "prs_closed"),
+    ("issues opened", "issues_opened"),
+    ("issues closed", "issues_closed"),
+    ("pushes", "pushes"),
+    ("commits pushed", "commits"),
+    ("releases", "releases"),
+)
 TICKS = 5  # about this many grid lines on a value axis
 PALETTE = {"bar": "#2f6fb0", "weekday": "#2f6fb0", "weekend": "#e07b39", "grid": "#d9dee5", "text": "#1f2933"}
 STATUS_COLOURS = {"OK": "#1e8e3e", "WARNING": "#c77700", "CRITICAL": "#c5221f"}
@@ -121,7 +140,9 @@ def y_axis(ticks: list[float], left: int, right: int, top: int, bottom: int, tit
     return parts
 
 
-def daily_bars(chart_id: str, title: str, first: date, last: date, counts: dict[date, float]) -> str:
+def daily_bars(
+    chart_id: str, title: str, first: date, last: date, counts: dict[date, float], unit: str = "events"
+) -> str:
     """One bar per calendar day from first to last, days without events drawn as 0: a time axis,
     so a quiet day shows as a gap in activity rather than vanishing from the chart."""
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
@@ -130,7 +151,7 @@ def daily_bars(chart_id: str, title: str, first: date, last: date, counts: dict[
     ticks = nice_ticks(max(values, default=0))
     scale = (bottom - top) / ticks[-1]
     slot = (right - left) / max(len(days), 1)
-    parts = y_axis(ticks, left, right, top, bottom, "events per day")
+    parts = y_axis(ticks, left, right, top, bottom, f"{unit} per day")
     for i, (day, value) in enumerate(zip(days, values)):
         bar_height = value * scale
         x = left + i * slot + slot * 0.15
@@ -138,7 +159,7 @@ def daily_bars(chart_id: str, title: str, first: date, last: date, counts: dict[
         parts.append(
             f'<rect class="bar" data-date="{day.isoformat()}" data-value="{value}" x="{x:.1f}" '
             f'y="{bottom - bar_height:.1f}" width="{slot * 0.7:.1f}" height="{bar_height:.1f}" '
-            f'fill="{PALETTE["bar"]}"><title>{_esc(label)}: {_fmt(value)} events</title></rect>'
+            f'fill="{PALETTE["bar"]}"><title>{_esc(label)}: {_fmt(value)} {unit}</title></rect>'
         )
         parts.append(
             f'<text class="value" x="{x + slot * 0.35:.1f}" y="{bottom - bar_height - 4:.1f}" '
@@ -315,7 +336,32 @@ def hourly_data(cur, first: date, last: date):
     return events, days
 
 
-def build_report(conn, thresholds, as_of_option: str | None = "busiest") -> str:
+def repository_section(cur, repo: str) -> str:
+    """--repo: one repository's stars, forks, pull requests, issues, pushes and releases, from the
+    question suite (warehouse/queries/questions/repository_activity_per_day.sql), so the report
+    and `analytics.py --question repository_activity_per_day --repo` agree."""
+    rows = questions.run_question(cur, "repository_activity_per_day", repo)
+    heading = f"<h2>Repository {_esc(repo)}</h2>"
+    if not rows:
+        return heading + '<p class="meta">No stars, forks, pull requests, issues, pushes or releases in gold.</p>'
+    per_day = {date.fromisoformat(r["day"]): r for r in rows}
+    last = max(per_day)
+    first = max(min(per_day), last - timedelta(days=REPO_WINDOW_DAYS - 1))
+    totals = [sum(r[column] or 0 for r in rows) for _, column in REPO_MEASURES]
+    charts = [
+        horizontal_bars(
+            "chart-repo-totals", f"{repo}: totals over the loaded history", [m[0] for m in REPO_MEASURES], totals
+        ),
+    ]
+    for column, unit in (("stars", "stars"), ("prs_opened", "pull requests opened"), ("commits", "commits")):
+        counts = {day: float(r[column] or 0) for day, r in per_day.items() if first <= day <= last}
+        charts.append(
+            daily_bars(f"chart-repo-{column}", f"{repo}: {unit} per day, {first} to {last}", first, last, counts, unit)
+        )
+    return heading + f'<div class="grid">{"".join(charts)}</div>'
+
+
+def build_report(conn, thresholds, as_of_option: str | None = "busiest", repo: str | None = None) -> str:
     with conn.cursor() as cur:
         as_of = resolve_as_of(cur, as_of_option) if as_of_option != "today" else None
         data, sqls = {}, question_sqls(QUESTIONS.values())
@@ -327,6 +373,7 @@ def build_report(conn, thresholds, as_of_option: str | None = "busiest") -> str:
         day = as_of or date.today()
         hourly_first = day - timedelta(days=HOURLY_WINDOW_DAYS)
         events, days = hourly_data(cur, hourly_first, day)
+        repo_html = repository_section(cur, repo) if repo else ""
     conn.rollback()
     checks = pipeline_checks(conn, thresholds)
     daily_first = day - timedelta(days=DAILY_WINDOW_DAYS)
@@ -362,6 +409,7 @@ def build_report(conn, thresholds, as_of_option: str | None = "busiest") -> str:
         + (f"; charts anchored on {as_of}" if as_of else "")
         + ".</p>"
         f'<div class="grid">{"".join(charts)}</div>'
+        f"{repo_html}"
         f'<div style="margin-top:18px">{health_panel(checks)}</div>'
         "</body></html>"
     )
@@ -377,10 +425,13 @@ def main(argv: list[str] | None = None) -> int:
         default="busiest",
         help="'busiest' (default: the end of the busiest week in gold), 'latest', 'today' or YYYY-MM-DD",
     )
+    parser.add_argument(
+        "--repo", metavar="OWNER/NAME", help="add a section for this repository (its current name in gold)"
+    )
     args = parser.parse_args(argv)
     settings = start_process()
     with db.connection(settings) as conn:
-        page = build_report(conn, settings.health_thresholds, args.as_of)
+        page = build_report(conn, settings.health_thresholds, args.as_of, args.repo)
     if args.out == "-":
         sys.stdout.write(page)
         return 0

@@ -7,8 +7,9 @@
 --            committed since the last successful run and nothing still in flight.
 --   written: gold.dim_date (extension only), gold.dim_actors, gold.dim_repos,
 --            gold.dim_event_types, gold.fact_events, the gold.agg_* aggregates
---            (gold/07_aggregates.sql), gold.etl_watermark.
---   read:    silver.v_events only.
+--            (gold/07_aggregates.sql), the payload facts and gold.agg_repo_daily_activity
+--            (gold/08_payload_facts.sql), gold.etl_watermark.
+--   read:    silver.v_events, and silver.event_payloads for this run's events.
 --   run by:  ingestion/src/process_gold.py (or by hand: psql -v ON_ERROR_STOP=1 -f).
 --
 -- One transaction: dimensions first, then facts, aggregates, then the watermark. Any error
@@ -147,6 +148,18 @@ BEGIN
     v_rows := gold.fold_facts('pg_temp.gold_new_facts');
     RAISE NOTICE 'aggregates: % rows | Duration: % ms',
         v_rows, round(EXTRACT(EPOCH FROM clock_timestamp() - v_step) * 1000);
+
+    -- What happened in each event (gold/08_payload_facts.sql): one fact per process, same run.
+    -- A warehouse not yet upgraded by setup (no such function) still loads its events; the
+    -- upgrade's migration 0011 then fills the details of every event loaded meanwhile.
+    v_step := clock_timestamp();
+    IF to_regprocedure('gold.load_payload_facts()') IS NOT NULL THEN
+        v_rows := gold.load_payload_facts();
+        RAISE NOTICE 'payload facts: % rows | Duration: % ms',
+            v_rows, round(EXTRACT(EPOCH FROM clock_timestamp() - v_step) * 1000);
+    ELSE
+        RAISE NOTICE 'payload facts: skipped, this warehouse predates them (run setup to upgrade it)';
+    END IF;
 
     -- With no new rows the range was empty: leave the watermark alone so a no-op run writes nothing.
     IF v_new_rows > 0 THEN

@@ -182,6 +182,8 @@ BEGIN
     )
     SELECT COUNT(*), COUNT(reject_reason) INTO rows_inserted, rows_rejected FROM inserted;
 
+    PERFORM silver.load_payload_batch();  -- silver/payloads.sql: the same batch's payload details
+
     SELECT s.ingest_xid, s.raw_event_id
       INTO v_new_xid, v_new_id
       FROM silver_batch AS s

@@ -1,0 +1,430 @@
+"""The payload facts and the question suite (issue 14): gold answers what people ask of GitHub.
+
+Figures on the recorded real events are computed here independently, in plain Python from the
+raw files, and gold and the question suite (run as the BI role) must return exactly those.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from datetime import date, datetime
+
+import pytest
+from conftest import make_event, query, real_data_files, scalar
+from helpers import load_and_etl, run_cli, run_etl
+
+from dashboards.provision_metabase import REPOSITORY_MANIFEST, load_manifest
+from ghdw.bronze_loader import load_events
+from ghdw.config import load_settings
+from ghdw.core.sqlfiles import load_sql
+from ghdw.main import load_files
+from ghdw.ops import questions
+from ghdw.ops.health import run_checks
+
+REQUIRED = {
+    "stars_by_repository": ["repo_name", "stars"],
+    "forks_by_repository": ["repo_name", "forks"],
+    "pull_requests_by_repository": ["repo_name", "opened", "merged", "closed"],
+    "issues_by_repository": ["repo_name", "opened", "closed"],
+    "commits_by_repository": ["repo_name", "commits"],
+    "releases_by_repository": ["repo_name", "releases"],
+}
+PAYLOAD_FACTS = (
+    "gold.fact_stars",
+    "gold.fact_forks",
+    "gold.fact_pull_request_events",
+    "gold.fact_pull_request_reviews",
+    "gold.fact_issue_events",
+    "gold.fact_comments",
+    "gold.fact_pushes",
+    "gold.fact_releases",
+    "gold.fact_refs",
+    "gold.agg_repo_daily_activity",
+)
+
+
+# --- plain Python over the raw files ------------------------------------------------------------
+
+
+def events_in(path) -> list[dict]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:  # JSON lines
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return data if isinstance(data, list) else [data]
+
+
+def distinct_events(paths) -> list[dict]:
+    """Each event once by id (pages of the live API overlap)."""
+    found: dict[str, dict] = {}
+    for path in paths:
+        for event in events_in(path):
+            found.setdefault(str(event["id"]), event)
+    return list(found.values())
+
+
+def _time(event) -> datetime:
+    return datetime.fromisoformat(event["created_at"].replace("Z", "+00:00"))
+
+
+def current_repo_names(events) -> dict[str, str]:
+    """repo id -> the name of its newest event (the dimension's Type 1 rule)."""
+    newest: dict[str, tuple] = {}
+    for e in events:
+        key = (_time(e), str(e["id"]))
+        rid = str(e["repo"]["id"])
+        if rid not in newest or key > newest[rid][0]:
+            newest[rid] = (key, e["repo"]["name"])
+    return {rid: name for rid, (_, name) in newest.items()}
+
+
+def expected_figures(events) -> dict[str, dict]:
+    names = current_repo_names(events)
+    f: dict[str, dict] = defaultdict(lambda: Counter())
+    for e in events:
+        repo = names[str(e["repo"]["id"])]
+        p = e.get("payload") or {}
+        kind = e["type"]
+        if kind == "WatchEvent" and p.get("action") == "started":
+            f["stars"][repo] += 1
+        elif kind == "ForkEvent":
+            f["forks"][repo] += 1
+        elif kind == "PullRequestEvent":
+            pr = p.get("pull_request") or {}
+            if p.get("action") == "opened":
+                f["prs_opened"][repo] += 1
+            if p.get("action") == "closed":
+                f["prs_closed"][repo] += 1
+                if pr.get("merged") is True:
+                    f["prs_merged"][repo] += 1
+                    f["merged_additions"][repo] += pr["additions"]
+                    f["merged_deletions"][repo] += pr["deletions"]
+            f["pr_repos"][repo] += 0
+        elif kind == "IssuesEvent":
+            if p.get("action") in ("opened", "closed"):
+                f[f"issues_{p['action']}"][repo] += 1
+                f["issue_repos"][repo] += 0
+        elif kind == "PushEvent":
+            f["pushes"][repo] += 1
+            if isinstance(p.get("size"), int):
+                f["commits"][repo] += p["size"]
+        elif kind == "ReleaseEvent" and p.get("action", "published") == "published":
+            f["releases"][repo] += 1
+    return f
+
+
+def ranked(counter: Counter) -> list[tuple]:
+    """(repo_name, n) for n > 0, in the suite's order: measure descending, then repo_name."""
+    return sorted(((k, v) for k, v in counter.items() if v > 0), key=lambda kv: (-kv[1], kv[0]))
+
+
+# --- gold and the suite ------------------------------------------------------------------------
+
+
+def ask(conn, name, repo=None, from_day=None, to_day=None, as_role="gh_bi"):
+    """One question, run as the BI role (gold only), as analytics.py runs it."""
+    with conn.cursor() as cur:
+        cur.execute(f"SET ROLE {as_role}")
+        try:
+            return questions.run_question(cur, name, repo, from_day, to_day)
+        finally:
+            conn.rollback()
+
+
+def pairs(rows, *columns) -> list[tuple]:
+    return [tuple(r[c] for c in columns) for r in rows]
+
+
+@pytest.fixture
+def real_gold(conn):
+    files = real_data_files()
+    load_files(conn, files)
+    run_etl(conn)
+    return conn, expected_figures(distinct_events(files))
+
+
+@pytest.mark.slow
+def test_real_events_stars_forks_releases_match_plain_python(real_gold):
+    conn, want = real_gold
+    assert pairs(ask(conn, "stars_by_repository"), "repo_name", "stars") == ranked(want["stars"])
+    assert pairs(ask(conn, "forks_by_repository"), "repo_name", "forks") == ranked(want["forks"])
+    assert pairs(ask(conn, "releases_by_repository"), "repo_name", "releases") == ranked(want["releases"])
+    assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_stars") == sum(want["stars"].values())
+
+
+@pytest.mark.slow
+def test_real_events_pull_requests_and_merged_changes_match_plain_python(real_gold):
+    conn, want = real_gold
+    got = {r["repo_name"]: (r["opened"], r["merged"], r["closed"]) for r in ask(conn, "pull_requests_by_repository")}
+    assert got == {
+        repo: (want["prs_opened"][repo], want["prs_merged"][repo], want["prs_closed"][repo])
+        for repo in want["pr_repos"]
+    }
+    changes = {r["repo_name"]: (r["additions"], r["deletions"]) for r in ask(conn, "merged_pull_request_changes")}
+    assert changes == {
+        repo: (want["merged_additions"][repo], want["merged_deletions"][repo]) for repo in want["prs_merged"]
+    }
+
+
+@pytest.mark.slow
+def test_real_events_commits_and_issues_match_plain_python(real_gold):
+    conn, want = real_gold
+    commits = {r["repo_name"]: r["commits"] for r in ask(conn, "commits_by_repository")}
+    assert commits == {repo: want["commits"][repo] for repo in want["pushes"]}
+    issues = {r["repo_name"]: (r["opened"], r["closed"]) for r in ask(conn, "issues_by_repository")}
+    assert issues == {repo: (want["issues_opened"][repo], want["issues_closed"][repo]) for repo in want["issue_repos"]}
+
+
+@pytest.mark.slow
+def test_every_question_runs_as_the_bi_role_on_real_events_with_and_without_filters(real_gold):
+    conn, want = real_gold
+    busiest = ranked(want["stars"])[0][0]
+    assert len(questions.question_names()) >= 20
+    for name in questions.question_names():
+        ask(conn, name)
+        ask(conn, name, repo=busiest, from_day=date(2015, 1, 1), to_day=date(2015, 1, 1))
+
+
+def metabase_sql(text: str, repo: str | None) -> str:
+    """A native Metabase question as Metabase runs it: [[...]] kept with the variable set, else dropped."""
+    if repo is None:
+        return re.sub(r"\[\[.*?\]\]", "", text, flags=re.S)
+    literal = "'" + repo.replace("'", "''") + "'"
+    return text.replace("[[", "").replace("]]", "").replace("{{repo}}", literal)
+
+
+@pytest.mark.slow
+def test_repository_dashboard_shows_the_suites_figures_for_the_chosen_repository_as_the_bi_role(real_gold):
+    conn, want = real_gold
+    repo, stars = ranked(want["stars"])[0]
+    results = {}
+    with conn.cursor() as cur:
+        cur.execute("SET ROLE gh_bi")
+        for question in load_manifest(REPOSITORY_MANIFEST)["questions"]:
+            cur.execute(metabase_sql(question["query"], repo))
+            results[question["name"]] = cur.fetchall()
+            cur.execute(metabase_sql(question["query"], None))  # the filter left empty: all repositories
+    conn.rollback()
+    assert sum(r[1] for r in results["Repository: stars per week"]) == stars
+    assert sum(r[1] for r in results["Repository: commits per week"]) == want["commits"][repo]
+
+
+@pytest.mark.slow
+def test_replaying_and_loading_in_another_order_changes_no_figure(conn):
+    files = real_data_files()
+    want = expected_figures(distinct_events(files))
+    for path in reversed(files):  # another order, one gold run per file
+        load_files(conn, [path])
+        run_etl(conn)
+    before = {t: scalar(conn, f"SELECT COUNT(*) FROM {t}") for t in PAYLOAD_FACTS}
+    load_files(conn, files)  # replay everything
+    run_etl(conn)
+    run_etl(conn)  # and a rerun with nothing new
+    assert {t: scalar(conn, f"SELECT COUNT(*) FROM {t}") for t in PAYLOAD_FACTS} == before
+    # The incrementally kept aggregate equals one recomputed from the facts.
+    kept = query(conn, "SELECT * FROM gold.agg_repo_daily_activity ORDER BY repo_id, date_id")
+    with conn.cursor() as cur:
+        cur.execute("SELECT gold.rebuild_repo_daily_activity()")
+    assert query(conn, "SELECT * FROM gold.agg_repo_daily_activity ORDER BY repo_id, date_id") == kept
+    assert pairs(ask(conn, "stars_by_repository"), "repo_name", "stars") == ranked(want["stars"])
+    commits = {r["repo_name"]: r["commits"] for r in ask(conn, "commits_by_repository")}
+    assert commits == {repo: want["commits"][repo] for repo in want["pushes"]}
+
+
+# --- built events: counting rules, eras, malformed payloads --------------------------------------
+
+
+def pr_event(event_id, action, number=7, merged=None, repo_id=10, created_at="2024-01-15T12:00:00Z", **pr):
+    pull_request = {"number": number, **pr}
+    if merged is not None:
+        pull_request["merged"] = merged
+    return make_event(
+        event_id,
+        event_type="PullRequestEvent",
+        repo_id=repo_id,
+        created_at=created_at,
+        payload={"action": action, "number": number, "pull_request": pull_request},
+    )
+
+
+def test_star_is_a_watch_event_started_counted_once_by_event_id(conn):
+    star = make_event("1", event_type="WatchEvent", payload={"action": "started"})
+    load_and_etl(conn, [star, star, make_event("2", event_type="WatchEvent", payload={})])
+    load_and_etl(conn, [star])
+    assert ask(conn, "stars_by_repository") == [{"repo_name": "octocat/hello", "stars": 1}]
+
+
+def test_merged_counts_only_closed_with_merged_true_and_closed_counts_every_close(conn):
+    load_and_etl(
+        conn,
+        [
+            pr_event("1", "opened", number=1),
+            pr_event("2", "closed", number=1, merged=True, additions=5, deletions=2),
+            pr_event("3", "opened", number=2),
+            pr_event("4", "closed", number=2, merged=False),
+            pr_event("5", "reopened", number=2),
+        ],
+    )
+    assert ask(conn, "pull_requests_by_repository") == [
+        {"repo_name": "octocat/hello", "opened": 2, "merged": 1, "closed": 2, "partial": False}
+    ]
+
+
+def test_trimmed_pull_request_payload_leaves_merged_unknown_and_marks_the_figure_partial(conn):
+    # The API after 2025-10-07 trims pull_request objects: no `merged`, no additions.
+    load_and_etl(conn, [pr_event("1", "closed", number=3, created_at="2025-11-02T10:00:00Z")])
+    assert query(conn, "SELECT is_merged, additions FROM gold.fact_pull_request_events") == [(None, None)]
+    assert ask(conn, "pull_requests_by_repository")[0]["partial"] is True
+
+
+def test_push_without_size_is_unknown_not_zero_commits(conn):
+    modern = make_event("1", payload={"ref": "refs/heads/main", "head": "abc", "push_id": 1, "repository_id": 10})
+    sized = make_event(
+        "2", repo_id=11, repo_name="o/sized", payload={"ref": "refs/heads/dev", "size": 3, "distinct_size": 2}
+    )
+    load_and_etl(conn, [modern, sized])
+    assert query(conn, "SELECT event_id, branch, push_size FROM gold.fact_pushes ORDER BY 1") == [
+        ("1", "main", None),
+        ("2", "dev", 3),
+    ]
+    rows = ask(conn, "commits_by_repository")
+    assert pairs(rows, "repo_name", "commits", "partial") == [("o/sized", 3, False), ("octocat/hello", None, True)]
+
+
+def test_malformed_payload_details_load_as_null_and_are_counted_in_the_health_check(conn):
+    events = [
+        pr_event("1", "closed", number="12", merged="yes", additions=-4),
+        make_event("2", payload={"size": "3", "ref": "refs/heads/main"}),
+        make_event("3", event_type="IssuesEvent", payload={"action": "opened", "issue": {"number": 1.5}}),
+        make_event("4", event_type="ReleaseEvent", payload="not an object"),
+        make_event("5", event_type="WatchEvent", payload={"action": "started"}),
+    ]
+    notices = load_and_etl(conn, events)
+    assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_events") == 5  # every event reaches gold as today
+    assert query(conn, "SELECT pr_number, is_merged, additions FROM gold.fact_pull_request_events") == [
+        (None, None, None)
+    ]
+    assert query(conn, "SELECT push_size FROM gold.fact_pushes") == [(None,)]
+    assert query(conn, "SELECT issue_number FROM gold.fact_issue_events") == [(None,)]
+    malformed = dict(query(conn, "SELECT event_id, malformed_fields FROM silver.event_payloads"))
+    assert malformed["1"] == ["number", "merged", "additions"]
+    assert malformed["4"] == ["payload"]
+    assert malformed["5"] is None
+    assert scalar(conn, "SELECT malformed_payload_events FROM gold.v_payload_health") == 4
+    (check,) = [c for c in run_checks(conn, load_settings({}).health_thresholds, "etl") if "malformed" in c.name]
+    assert (check.value, check.status) == (4, "WARNING")
+    assert any(n.startswith("payload facts:") for n in notices)
+
+
+def test_release_counts_published_or_actionless_payloads(conn):
+    load_and_etl(
+        conn,
+        [
+            make_event("1", event_type="ReleaseEvent", payload={"action": "published", "release": {"tag_name": "v1"}}),
+            make_event("2", event_type="ReleaseEvent", payload={"action": "created", "release": {"tag_name": "v1"}}),
+            make_event("3", event_type="ReleaseEvent", payload={"release": {"tag_name": "v0", "prerelease": True}}),
+        ],
+    )
+    assert ask(conn, "releases_by_repository") == [{"repo_name": "octocat/hello", "releases": 2}]
+    # Same time: then by tag. The 'created' event is not a release.
+    assert pairs(ask(conn, "release_timeline"), "release_tag", "is_prerelease") == [("v0", True), ("v1", None)]
+
+
+def test_repo_filter_uses_the_current_name_and_dates_are_inclusive_utc_days(conn):
+    stars = [
+        make_event(
+            "1",
+            event_type="WatchEvent",
+            repo_name="old/name",
+            created_at="2024-01-01T00:00:00Z",
+            payload={"action": "started"},
+        ),
+        make_event(
+            "2",
+            event_type="WatchEvent",
+            repo_name="new/name",
+            created_at="2024-01-08T23:59:59Z",
+            payload={"action": "started"},
+        ),
+        make_event(
+            "3",
+            event_type="WatchEvent",
+            repo_name="new/name",
+            created_at="2024-01-09T00:00:00Z",
+            payload={"action": "started"},
+        ),
+    ]
+    load_and_etl(conn, stars)
+    assert ask(conn, "stars_by_repository", repo="old/name") == []
+    in_range = ask(conn, "stars_by_repository", repo="new/name", from_day=date(2024, 1, 1), to_day=date(2024, 1, 8))
+    assert in_range == [{"repo_name": "new/name", "stars": 2}]
+    assert ask(conn, "stars_per_week", repo="new/name") == [
+        {"week_start": "2024-01-01", "stars": 1},  # 2024-01-01 and 2024-01-08 are Mondays
+        {"week_start": "2024-01-08", "stars": 2},
+    ]
+
+
+def test_pull_request_lifecycle_gives_time_to_merge_and_open_pull_requests_at_a_date(conn):
+    load_and_etl(
+        conn,
+        [
+            pr_event("1", "opened", number=1, created_at="2024-01-01T10:00:00Z"),
+            pr_event("2", "closed", number=1, merged=True, created_at="2024-01-02T12:00:00Z"),
+            pr_event("3", "opened", number=2, created_at="2024-01-01T11:00:00Z"),
+        ],
+    )
+    ttm = ask(conn, "pull_request_time_to_merge")
+    assert pairs(ttm, "merged", "median_hours_to_merge") == [(1, 26)]
+    assert ask(conn, "open_pull_requests", to_day=date(2024, 1, 1)) == [
+        {"repo_name": "octocat/hello", "open_pull_requests": 2}
+    ]
+    assert ask(conn, "open_pull_requests") == [{"repo_name": "octocat/hello", "open_pull_requests": 1}]
+
+
+def test_backfill_migration_fills_details_of_events_loaded_before_them(conn):
+    load_and_etl(conn, [make_event("1", event_type="WatchEvent", payload={"action": "started"})])
+    with conn.cursor() as cur:
+        cur.execute("TRUNCATE gold.fact_stars, gold.agg_repo_daily_activity; DELETE FROM silver.event_payloads;")
+        cur.execute(load_sql("migrations/0011_payload_details_backfill.sql"))
+        cur.execute(load_sql("migrations/0011_payload_details_backfill.sql"))  # twice: no change
+    conn.commit()
+    assert ask(conn, "stars_by_repository") == [{"repo_name": "octocat/hello", "stars": 1}]
+
+
+def test_every_question_file_has_a_header_saying_what_and_caveats():
+    for name in questions.question_names():
+        text = load_sql(f"{questions.QUESTIONS_DIR}/{name}.sql")
+        assert text.startswith("-- ====="), name
+        assert f"-- questions/{name}.sql — " in text and "caveats:" in text and "grain:" in text, name
+    assert set(REQUIRED) <= set(questions.question_names())
+
+
+def test_required_questions_return_their_columns(conn):
+    load_events(conn, [make_event("1", event_type="WatchEvent", payload={"action": "started"})], "test")
+    run_etl(conn)
+    for name, columns in REQUIRED.items():
+        for row in ask(conn, name):
+            assert list(row)[: len(columns)] == columns, name
+
+
+@pytest.mark.slow
+def test_analytics_question_prints_json_rows(settings, conn):
+    load_and_etl(conn, [make_event("1", event_type="ForkEvent", payload={"forkee": {"id": 5, "full_name": "a/b"}})])
+    result = run_cli(
+        settings,
+        "ingestion/src/analytics.py",
+        "--question",
+        "forks_by_repository",
+        "--from",
+        "2024-01-15",
+        "--to",
+        "2024-01-15",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [{"repo_name": "octocat/hello", "forks": 1}]
+    listed = run_cli(settings, "ingestion/src/analytics.py", "--list-questions")
+    assert "stars_by_repository" in listed.stdout

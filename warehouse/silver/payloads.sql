@@ -1,0 +1,249 @@
+-- =============================================================================
+-- silver/payloads.sql — silver.event_payloads: what happened in an event, as typed columns.
+--
+--   grain:   one row per silver event (event_id) whose type carries a payload this warehouse
+--            reads (the types in silver.payload_event_types()); other types get no row.
+--   written: silver.load_payload_batch(), called by silver.load_batch() in the same
+--            transaction as the silver.events rows, from the same batch of bronze rows
+--            (so payload and event move together and a replay is a no-op: ON CONFLICT).
+--            Migration 0011 fills it once for events silver held before this table existed.
+--   read:    the gold ETL (gold.load_payload_facts(), joined to the run's silver.v_events
+--            rows), gold.v_pipeline_health (malformed count); analysts may query it.
+--
+-- Why one wide table and not one table per type: every type needs the same handful of shapes
+-- (action, a number, a ref, a few counts and times), the reference dataset (ClickHouse's
+-- github_events) is one wide table too, and one INSERT ... SELECT per batch keeps the silver
+-- load to a single extra statement. Columns a type does not use stay NULL (a sparse row costs
+-- a few bytes of null bitmap). Gold splits it into one fact per business process.
+--
+-- Why its own file and function: silver.events' core columns (ids, actor, repo, time) follow
+-- the event rules of silver/ddl.sql, which change with the eras of GitHub's payloads; what a
+-- payload means is a separate concern, read here only.
+--
+-- Reading rules (payload shapes differ by era and source, e.g. the API after 2025-10-07 sends
+-- PushEvent without size/distinct_size/commits and trims pull_request objects):
+--   * a field the payload does not carry (absent or JSON null) is NULL: unknown, never 0;
+--   * a field of the wrong JSON type (a number that is a string, `merged` a string, a count
+--     that is fractional, negative or beyond INT) is NULL too, and its name is listed in
+--     malformed_fields, so gold.v_pipeline_health can count such events. Nothing here can fail
+--     the batch: every cast is guarded by a type check first.
+-- Idempotent: CREATE IF NOT EXISTS / CREATE OR REPLACE.
+-- =============================================================================
+
+CREATE SCHEMA IF NOT EXISTS silver;
+
+CREATE TABLE IF NOT EXISTS silver.event_payloads (
+    event_id              TEXT      NOT NULL,
+    event_type            TEXT      NOT NULL,
+    -- payload.action (opened, closed, started, published, created, ...).
+    action                TEXT,
+    -- The pull request's or issue's number in its repository.
+    item_number           INT,
+    -- Pull requests (PullRequestEvent; number only for reviews and review comments).
+    is_merged             BOOLEAN,
+    additions             INT,
+    deletions             INT,
+    changed_files         INT,
+    commits               INT,
+    item_created_at       TIMESTAMP,
+    item_closed_at        TIMESTAMP,
+    item_merged_at        TIMESTAMP,
+    -- PullRequestReviewEvent: approved, changes_requested, commented, dismissed.
+    review_state          TEXT,
+    -- Issues (IssuesEvent; number and is_pull_request for IssueCommentEvent).
+    item_title            TEXT,
+    item_labels           TEXT[],
+    item_comments         INT,
+    -- IssueCommentEvent on a pull request's conversation (payload.issue.pull_request present).
+    is_pull_request       BOOLEAN,
+    -- PushEvent: ref (refs/heads/...), size and distinct_size (commits), head sha.
+    -- CreateEvent / DeleteEvent: ref (branch or tag name, NULL for a repository) and ref_type.
+    ref                   TEXT,
+    ref_type              TEXT,
+    push_size             INT,
+    push_distinct_size    INT,
+    head_sha              TEXT,
+    -- ReleaseEvent.
+    release_tag           TEXT,
+    release_name          TEXT,
+    is_prerelease         BOOLEAN,
+    -- ForkEvent: the new repository (payload.forkee).
+    fork_repo_id          BIGINT,
+    fork_repo_name        TEXT,
+    -- MemberEvent: the collaborator added; GollumEvent: wiki pages touched.
+    member_login          TEXT,
+    pages_count           INT,
+    -- CommitCommentEvent: the commented commit.
+    commit_sha            TEXT,
+    -- Names of fields present with the wrong JSON type (their columns are NULL); NULL when none.
+    malformed_fields      TEXT[],
+    processed_at          TIMESTAMPTZ NOT NULL DEFAULT now(),
+    CONSTRAINT pk_silver_event_payloads PRIMARY KEY (event_id)
+);
+
+-- gold.v_pipeline_health counts malformed payloads: a small partial index instead of a scan.
+CREATE INDEX IF NOT EXISTS idx_silver_event_payloads_malformed
+    ON silver.event_payloads (event_type) WHERE malformed_fields IS NOT NULL;
+
+-- The types read here. An unknown or future type still reaches gold.fact_events as today.
+CREATE OR REPLACE FUNCTION silver.payload_event_types() RETURNS TEXT[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ARRAY['WatchEvent', 'ForkEvent', 'PullRequestEvent', 'PullRequestReviewEvent',
+                 'PullRequestReviewCommentEvent', 'IssuesEvent', 'IssueCommentEvent', 'PushEvent',
+                 'ReleaseEvent', 'CreateEvent', 'DeleteEvent', 'MemberEvent', 'PublicEvent',
+                 'GollumEvent', 'CommitCommentEvent']
+$$;
+
+-- Counts and numbers are stored as INT: the largest GitHub sends (additions of a vendored
+-- pull request) are in the millions. A value beyond INT is not a count GitHub sends: malformed.
+CREATE OR REPLACE FUNCTION silver.payload_int(p JSONB) RETURNS INT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (CASE WHEN jsonb_typeof(p) = 'number' AND (p #>> '{}') ~ '^[0-9]{1,10}$'
+                  AND (p #>> '{}')::BIGINT <= 2147483647
+                 THEN p #>> '{}' END)::INT
+$$;
+
+CREATE OR REPLACE FUNCTION silver.payload_bigint(p JSONB) RETURNS BIGINT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (CASE WHEN jsonb_typeof(p) = 'number' AND (p #>> '{}') ~ '^[0-9]{1,18}$'
+                 THEN p #>> '{}' END)::BIGINT
+$$;
+
+CREATE OR REPLACE FUNCTION silver.payload_bool(p JSONB) RETURNS BOOLEAN
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (CASE WHEN jsonb_typeof(p) = 'boolean' THEN p #>> '{}' END)::BOOLEAN
+$$;
+
+CREATE OR REPLACE FUNCTION silver.payload_text(p JSONB) RETURNS TEXT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN jsonb_typeof(p) = 'string' THEN p #>> '{}' END
+$$;
+
+-- Payload times follow the same rule as created_at (silver.event_time_of).
+CREATE OR REPLACE FUNCTION silver.payload_time(p JSONB) RETURNS TIMESTAMP
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN jsonb_typeof(p) = 'string' THEN silver.event_time_of(p) END
+$$;
+
+-- TRUE when the value is there (not absent, not JSON null) but its typed reading is NULL.
+CREATE OR REPLACE FUNCTION silver.payload_is_malformed(p JSONB, typed_is_null BOOLEAN) RETURNS BOOLEAN
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT p IS NOT NULL AND jsonb_typeof(p) <> 'null' AND typed_is_null
+$$;
+
+-- The payload rows of a set of bronze rows: the temp table silver_batch (event_id, raw_data)
+-- that silver.load_batch() fills for its batch. Set-based: one INSERT ... SELECT.
+CREATE OR REPLACE FUNCTION silver.load_payload_batch()
+RETURNS BIGINT
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_rows BIGINT;
+BEGIN
+    WITH raw AS MATERIALIZED (
+        SELECT s.event_id,
+               s.raw_data ->> 'type' AS event_type,
+               s.raw_data -> 'payload' AS rp,
+               CASE WHEN jsonb_typeof(s.raw_data -> 'payload') = 'object' THEN s.raw_data -> 'payload' END AS p
+          FROM silver_batch AS s
+         WHERE s.raw_data ->> 'type' = ANY (silver.payload_event_types())
+           -- Only events silver keeps for gold (a rejected event never becomes a fact).
+           AND EXISTS (SELECT 1 FROM silver.events AS e
+                        WHERE e.event_id = s.event_id AND e.reject_reason IS NULL)
+    ),
+    parts AS MATERIALIZED (
+        SELECT r.event_id, r.event_type, r.p, r.rp,
+               r.p -> 'action' AS j_action,
+               -- The item: a pull request or an issue, wherever this type keeps it.
+               CASE WHEN r.event_type LIKE 'PullRequest%' THEN r.p -> 'pull_request'
+                    WHEN r.event_type IN ('IssuesEvent', 'IssueCommentEvent') THEN r.p -> 'issue' END AS item,
+               CASE WHEN r.event_type = 'PullRequestEvent' AND r.p ? 'number' THEN r.p -> 'number'
+                    WHEN r.event_type LIKE 'PullRequest%' THEN r.p -> 'pull_request' -> 'number'
+                    WHEN r.event_type IN ('IssuesEvent', 'IssueCommentEvent') THEN r.p -> 'issue' -> 'number'
+               END AS j_number,
+               r.p -> 'release' AS rel,
+               r.p -> 'forkee' AS forkee
+          FROM raw AS r
+    ),
+    typed AS MATERIALIZED (
+        SELECT x.event_id, x.event_type, x.p, x.rp, x.item, x.j_number,
+               silver.payload_text(x.j_action) AS action,
+               silver.payload_int(x.j_number) AS item_number,
+               CASE WHEN x.event_type = 'PullRequestEvent' THEN silver.payload_bool(x.item -> 'merged') END AS is_merged,
+               CASE WHEN x.event_type = 'PullRequestEvent' THEN silver.payload_int(x.item -> 'additions') END AS additions,
+               CASE WHEN x.event_type = 'PullRequestEvent' THEN silver.payload_int(x.item -> 'deletions') END AS deletions,
+               CASE WHEN x.event_type = 'PullRequestEvent' THEN silver.payload_int(x.item -> 'changed_files') END AS changed_files,
+               CASE WHEN x.event_type = 'PullRequestEvent' THEN silver.payload_int(x.item -> 'commits') END AS commits,
+               CASE WHEN x.event_type IN ('PullRequestEvent', 'IssuesEvent')
+                    THEN silver.payload_time(x.item -> 'created_at') END AS item_created_at,
+               CASE WHEN x.event_type IN ('PullRequestEvent', 'IssuesEvent')
+                    THEN silver.payload_time(x.item -> 'closed_at') END AS item_closed_at,
+               CASE WHEN x.event_type = 'PullRequestEvent' THEN silver.payload_time(x.item -> 'merged_at') END AS item_merged_at,
+               CASE WHEN x.event_type = 'PullRequestReviewEvent'
+                    THEN lower(silver.payload_text(x.p -> 'review' -> 'state')) END AS review_state,
+               CASE WHEN x.event_type IN ('PullRequestEvent', 'IssuesEvent')
+                    THEN silver.payload_text(x.item -> 'title') END AS item_title,
+               CASE WHEN x.event_type = 'IssuesEvent' AND jsonb_typeof(x.item -> 'labels') = 'array'
+                    THEN ARRAY(SELECT l ->> 'name' FROM jsonb_array_elements(x.item -> 'labels') AS l
+                                WHERE jsonb_typeof(l -> 'name') = 'string') END AS item_labels,
+               CASE WHEN x.event_type IN ('IssuesEvent', 'IssueCommentEvent')
+                    THEN silver.payload_int(x.item -> 'comments') END AS item_comments,
+               CASE WHEN x.event_type = 'IssueCommentEvent' AND jsonb_typeof(x.item) = 'object'
+                    THEN x.item ? 'pull_request' END AS is_pull_request,
+               CASE WHEN x.event_type IN ('PushEvent', 'CreateEvent', 'DeleteEvent')
+                    THEN silver.payload_text(x.p -> 'ref') END AS ref,
+               CASE WHEN x.event_type IN ('CreateEvent', 'DeleteEvent')
+                    THEN silver.payload_text(x.p -> 'ref_type') END AS ref_type,
+               CASE WHEN x.event_type = 'PushEvent' THEN silver.payload_int(x.p -> 'size') END AS push_size,
+               CASE WHEN x.event_type = 'PushEvent' THEN silver.payload_int(x.p -> 'distinct_size') END AS push_distinct_size,
+               CASE WHEN x.event_type = 'PushEvent' THEN silver.payload_text(x.p -> 'head') END AS head_sha,
+               CASE WHEN x.event_type = 'ReleaseEvent' THEN silver.payload_text(x.rel -> 'tag_name') END AS release_tag,
+               CASE WHEN x.event_type = 'ReleaseEvent' THEN silver.payload_text(x.rel -> 'name') END AS release_name,
+               CASE WHEN x.event_type = 'ReleaseEvent' THEN silver.payload_bool(x.rel -> 'prerelease') END AS is_prerelease,
+               CASE WHEN x.event_type = 'ForkEvent' THEN silver.payload_bigint(x.forkee -> 'id') END AS fork_repo_id,
+               CASE WHEN x.event_type = 'ForkEvent' THEN silver.payload_text(x.forkee -> 'full_name') END AS fork_repo_name,
+               CASE WHEN x.event_type = 'MemberEvent' THEN silver.payload_text(x.p -> 'member' -> 'login') END AS member_login,
+               CASE WHEN x.event_type = 'GollumEvent' AND jsonb_typeof(x.p -> 'pages') = 'array'
+                    THEN jsonb_array_length(x.p -> 'pages') END AS pages_count,
+               CASE WHEN x.event_type = 'CommitCommentEvent'
+                    THEN silver.payload_text(x.p -> 'comment' -> 'commit_id') END AS commit_sha
+          FROM parts AS x
+    ),
+    inserted AS (
+        INSERT INTO silver.event_payloads (
+            event_id, event_type, action, item_number, is_merged, additions, deletions, changed_files,
+            commits, item_created_at, item_closed_at, item_merged_at, review_state, item_title,
+            item_labels, item_comments, is_pull_request, ref, ref_type, push_size, push_distinct_size,
+            head_sha, release_tag, release_name, is_prerelease, fork_repo_id, fork_repo_name,
+            member_login, pages_count, commit_sha, malformed_fields
+        )
+        SELECT t.event_id, t.event_type, t.action, t.item_number, t.is_merged, t.additions, t.deletions,
+               t.changed_files, t.commits, t.item_created_at, t.item_closed_at, t.item_merged_at,
+               t.review_state, t.item_title, t.item_labels, t.item_comments, t.is_pull_request, t.ref,
+               t.ref_type, t.push_size, t.push_distinct_size, t.head_sha, t.release_tag, t.release_name,
+               t.is_prerelease, t.fork_repo_id, t.fork_repo_name, t.member_login, t.pages_count,
+               t.commit_sha,
+               -- The fields that decide a count or a figure: present with the wrong type.
+               NULLIF(array_remove(ARRAY[
+                   CASE WHEN silver.payload_is_malformed(t.rp, t.p IS NULL) THEN 'payload' END,
+                   CASE WHEN silver.payload_is_malformed(t.p -> 'action', t.action IS NULL) THEN 'action' END,
+                   CASE WHEN silver.payload_is_malformed(t.j_number, t.item_number IS NULL) THEN 'number' END,
+                   CASE WHEN t.event_type = 'PullRequestEvent'
+                         AND silver.payload_is_malformed(t.item -> 'merged', t.is_merged IS NULL) THEN 'merged' END,
+                   CASE WHEN t.event_type = 'PullRequestEvent'
+                         AND silver.payload_is_malformed(t.item -> 'additions', t.additions IS NULL) THEN 'additions' END,
+                   CASE WHEN t.event_type = 'PullRequestEvent'
+                         AND silver.payload_is_malformed(t.item -> 'deletions', t.deletions IS NULL) THEN 'deletions' END,
+                   CASE WHEN t.event_type = 'PushEvent'
+                         AND silver.payload_is_malformed(t.p -> 'size', t.push_size IS NULL) THEN 'size' END,
+                   CASE WHEN t.event_type = 'PushEvent'
+                         AND silver.payload_is_malformed(t.p -> 'distinct_size', t.push_distinct_size IS NULL)
+                        THEN 'distinct_size' END
+               ], NULL), '{}')
+          FROM typed AS t
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING 1
+    )
+    SELECT COUNT(*) INTO v_rows FROM inserted;
+    RETURN v_rows;
+END;
+$$;
