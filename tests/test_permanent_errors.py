@@ -348,3 +348,9 @@ def test_a_stop_with_the_database_away_names_unstored_events_only_when_there_are
     with caplog.at_level(logging.INFO, logger="ghdw"), pytest.raises(lifecycle.Stopped):
         listener.poll_once()
     assert ("fetched events were not stored" in caplog.text) == bool(fetched), caplog.text
+
+
+def test_a_listener_that_may_not_write_bronze_ends_with_the_permission_line(roles):  # noqa: F811
+    with LocalGitHub([make_event(str(i)) for i in range(5)]) as github:
+        result = run_cli(roles["gh_etl"], "ingestion/src/main.py", "--once", env_extra={"GITHUB_API_URL": github.url})
+    _one_line(result, 3, "Permission denied in database")

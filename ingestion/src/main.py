@@ -262,6 +262,10 @@ class Listener:
                 )
             raise
         except psycopg2.Error as exc:
+            if db.permanent_failure(exc, self.settings):
+                # A missing privilege or schema: no later poll can store anything either. The
+                # command ends with its one line and exit code; a restart polls these events again.
+                raise
             # Not a lost connection (those are retried above): reported, and this poll's state
             # does not move, so the next poll fetches these events again while GitHub shows them.
             error = f"load failed: {_first_line(exc)}"
