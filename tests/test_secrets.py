@@ -105,7 +105,7 @@ def test_token_reflected_in_a_rejected_poll_reaches_no_table_and_no_log(settings
             tmp_path,
         )
         assert github.requests[0]["authorization"] == f"Bearer {TOKEN}"  # it was sent, and echoed
-    assert result.returncode == 0, output
+    assert result.returncode == 1, output  # a --once poll that failed (README: exit codes)
     stored = scalar(conn, "SELECT error_message FROM bronze.poll_log")
     assert "422" in stored
     # The BI role reads the last poll's error through this view.
