@@ -40,7 +40,6 @@ import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import quote
 
 from psycopg2 import sql
 
@@ -53,6 +52,7 @@ from ghdw.ops.queries import fast_queries, health_queries, sample_queries
 from ghdw.process_gold import run_gold
 from ghdw.process_silver import run_silver
 from ghdw.sources.gharchive import file_targets
+from ghdw.sources.json_split import event_line
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,7 +79,7 @@ def write_events(path: Path, count: int, first_id: int, templates: list[dict], d
             event = copy.copy(templates[i % len(templates)])
             event["id"] = str(first_id + i)
             event["created_at"] = (end - timedelta(seconds=(count - i) * step)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            out.write(json.dumps(event, separators=(",", ":")) + "\n")
+            out.write(event_line(event) + "\n")
 
 
 def legacy_templates() -> list[dict]:
@@ -97,16 +97,16 @@ def write_legacy_events(path: Path, count: int, templates: list[dict]) -> None:
             event = copy.copy(templates[i % len(templates)])
             moment = LEGACY_BENCH_START + timedelta(seconds=i)
             event["created_at"] = moment.strftime("%Y-%m-%dT%H:%M:%S-08:00")
-            out.write(json.dumps(event, separators=(",", ":")) + "\n")
+            out.write(event_line(event) + "\n")
 
 
 def size_matched(modern: list[dict], legacy: list[dict]) -> list[dict]:
     """For each legacy template, the modern template nearest to it in bytes."""
-    by_size = sorted((len(json.dumps(e, separators=(",", ":"))), i) for i, e in enumerate(modern))
+    by_size = sorted((len(event_line(e)), i) for i, e in enumerate(modern))
     sizes = [size for size, _ in by_size]
     chosen = []
     for event in legacy:
-        at = min(bisect.bisect_left(sizes, len(json.dumps(event, separators=(",", ":")))), len(sizes) - 1)
+        at = min(bisect.bisect_left(sizes, len(event_line(event))), len(sizes) - 1)
         chosen.append(modern[by_size[at][1]])
     return chosen
 
@@ -147,19 +147,7 @@ def fresh_database(admin_settings, name: str):
     kwargs = db.connect_kwargs(admin_settings, dbname=name)
     settings = admin_settings
     if "dsn" in kwargs:
-        import psycopg2
-
-        conn = psycopg2.connect(**kwargs)
-        params = conn.get_dsn_parameters()
-        conn.close()
-        host = params.get("host", "")
-        user, password = quote(params["user"], safe=""), quote(admin_settings.db_pass or "", safe="")
-        url = (
-            f"postgresql://{user}:{password}@/{quote(name)}?host={host}&port={params['port']}"
-            if host.startswith("/")
-            else f"postgresql://{user}:{password}@{host}:{params['port']}/{quote(name)}"
-        )
-        settings = replace(admin_settings, database_url=url)
+        settings = replace(admin_settings, database_url=db.database_url(admin_settings, name))
     else:
         settings = replace(admin_settings, db_name=name)
     with db.connection(settings) as conn:

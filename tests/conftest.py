@@ -13,7 +13,6 @@ import os
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import quote
 
 import psycopg2
 import pytest
@@ -40,20 +39,7 @@ def _admin_settings():
 
 def _uri_for(admin_settings, dbname: str) -> str:
     """A DATABASE_URL naming `dbname` on the test server."""
-    kwargs = db.connect_kwargs(admin_settings, dbname="postgres")
-    conn = psycopg2.connect(**kwargs)
-    try:
-        params = conn.get_dsn_parameters()
-    finally:
-        conn.close()
-    host = params.get("host", "")
-    port = params.get("port", "5432")
-    user = params.get("user", "postgres")
-    # Percent-encoded: a password or name with URL-special characters must survive the round trip.
-    user, password, dbname = (quote(v, safe="") for v in (user, admin_settings.db_pass or "", dbname))
-    if host.startswith("/"):
-        return f"postgresql://{user}:{password}@/{dbname}?host={quote(host, safe='/')}&port={port}"
-    return f"postgresql://{user}:{password}@{host}:{port}/{dbname}"
+    return db.database_url(admin_settings, dbname)
 
 
 @pytest.fixture(scope="session")

@@ -146,3 +146,26 @@ def test_setup_on_a_warehouse_from_before_the_aggregates_fills_them_once(conn):
     load_and_etl(conn, [make_event("21", actor_id=9, repo_id=9)])
     assert query(conn, STORED_DAILY) == [(20240115, 21, 5, 4)]
     assert_aggregates_match_facts(conn)
+
+
+def test_fold_takes_its_facts_as_an_argument_and_gives_what_the_etl_maintained(conn):
+    load_and_etl(
+        conn,
+        [
+            make_event(str(i), actor_id=i % 7, repo_id=i % 5, created_at=f"2024-0{1 + i % 3}-1{i % 10}T00:00:00Z")
+            for i in range(1, 60)
+        ],
+    )
+    incremental = stored(conn)
+    with conn.cursor() as cur:  # refold the facts in two halves from tables of any name
+        cur.execute(
+            "TRUNCATE gold.agg_daily_actors, gold.agg_daily_repos, gold.agg_daily_activity, "
+            "gold.agg_monthly_repo_actors, gold.agg_monthly_repo_activity"
+        )
+        cur.execute("CREATE TEMP TABLE first_half AS SELECT * FROM gold.fact_events WHERE event_id::INT < 30")
+        cur.execute('CREATE TEMP TABLE "Second Half" AS SELECT * FROM gold.fact_events WHERE event_id::INT >= 30')
+        cur.execute("SELECT gold.fold_facts('first_half')")
+        cur.execute("SELECT gold.fold_facts('\"Second Half\"')")
+    conn.commit()
+    assert stored(conn) == incremental
+    assert_aggregates_match_facts(conn)

@@ -20,7 +20,7 @@ from helpers import run_etl
 from ghdw.bronze.backfill import run_backfill
 from ghdw.bronze_loader import load_events
 from ghdw.main import load_files
-from ghdw.ops.completeness import completeness
+from ghdw.ops.completeness import completeness, print_report
 from ghdw.sources.gharchive import LEGACY_FILE_ZONE, file_targets, hour_targets, parse_hour, utc_hours_of_file
 
 LEGACY_FILE = SHARED_DIR / "data" / "legacy" / "gh4j__2014-06-01-1.first500.json"
@@ -200,14 +200,86 @@ def test_synthetic_id_ignores_counters_and_attributes_but_not_identity(conn):
 
     assert (report.inserted, report.duplicates) == (3, 1)
     ids = [r[0] for r in query(conn, "SELECT event_id FROM bronze.raw_events")]
-    assert sorted(i[: len("legacy-20140601010530-")] for i in ids) == [
-        "legacy-20140601010530-",
-        "legacy-20140601010530-",
-        "legacy-20140601010531-",
+    assert sorted(i[: len("legacy-20140601080530-")] for i in ids) == [  # UTC
+        "legacy-20140601080530-",
+        "legacy-20140601080530-",
+        "legacy-20140601080531-",
     ]
-    assert all(len(i) == len("legacy-20140601010530-") + 32 for i in ids)
+    assert all(len(i) == len("legacy-20140601080530-") + 32 for i in ids)
     # kept as received
     assert query(conn, "SELECT raw_data FROM bronze.raw_events ORDER BY raw_event_id LIMIT 1")[0][0] == base
+
+
+def test_synthetic_id_tells_actors_apart_whichever_field_holds_the_login(conn):
+    # actor null or missing: the login is only in actor_attributes (silver's rule)
+    events = [legacy_event(login=login, actor=None) for login in ("alice", "bob")]
+    events.append(legacy_event(login=None, actor=None, actor_attributes={"type": "User"}))
+    events.append(legacy_event(login="carol"))
+    del events[3]["actor"]
+    events[3]["actor_attributes"]["login"] = "carol"
+    same_as_alice = legacy_event(login=" Alice ")  # silver's identity: trimmed, lower-cased
+
+    report = load_events(conn, [*events, same_as_alice], "test")
+
+    assert (report.inserted, report.duplicates, report.errors) == (4, 1, 0)
+
+
+def test_synthetic_id_of_other_actors_gives_gold_independent_of_load_order(conn, second_conn):
+    events = [legacy_event(login=login, actor=None) for login in ("alice", "bob")]
+    events.append(legacy_event(login=None, actor=None, actor_attributes={"type": "User"}))
+    load_events(conn, events, "test")
+    run_etl(conn)
+    load_events(second_conn, events[::-1], "test")
+    run_etl(second_conn)
+
+    assert snapshot(conn) == snapshot(second_conn)
+    assert len(snapshot(conn)["facts"]) == 3
+
+
+def test_synthetic_id_is_the_utc_time_and_the_same_moment_in_any_offset_is_one_event(conn):
+    utc = legacy_event(created_at="2014-06-01T08:05:30Z")
+    pacific = legacy_event(created_at="2014-06-01T01:05:30-07:00")
+    other_zone = legacy_event(created_at="2014-06-01 10:05:30+0200")
+
+    report = load_events(conn, [utc, pacific, other_zone], "test")
+
+    assert (report.inserted, report.duplicates) == (1, 2)
+    assert scalar(conn, "SELECT event_id FROM bronze.raw_events").startswith("legacy-20140601080530-")
+
+
+def test_a_legacy_event_without_a_timestamp_is_stored_and_rejected_in_silver(conn):
+    missing = legacy_event(login="missing")
+    del missing["created_at"]
+    events = [missing, legacy_event(login="null", created_at=None), legacy_event(login="words", created_at="yesterday")]
+
+    report = load_events(conn, events, "test")
+    run_etl(conn)
+
+    assert (report.inserted, report.errors) == (3, 0)
+    ids = [r[0] for r in query(conn, "SELECT event_id FROM bronze.raw_events")]
+    assert all(i.startswith("legacy-notime-") for i in ids)
+    reasons = dict(query(conn, "SELECT actor_login, reject_reason FROM silver.events"))
+    assert reasons == {
+        "missing": "created_at missing",
+        "null": "created_at missing",
+        "words": "created_at is not an ISO 8601 date and time",
+    }
+
+
+def test_a_legacy_event_before_gh_archive_starts_is_kept_and_a_renamed_capture_keeps_the_first_name(conn):
+    early = legacy_event(login="early", repo_id=7, repo_name="older", created_at="2010-06-01T10:00:00-07:00")
+    first = legacy_event(login="renamer", repo_name="old-name")
+    renamed = copy.deepcopy(first)
+    renamed["repository"]["name"] = "new-name"
+    load_events(conn, [early, first, renamed], "test")
+    run_etl(conn)
+
+    rows = query(
+        conn,
+        "SELECT a.actor_login, f.date_id, r.repo_name FROM gold.fact_events AS f "
+        "JOIN gold.dim_actors AS a USING (actor_id) JOIN gold.dim_repos AS r USING (repo_id) ORDER BY 2",
+    )
+    assert rows == [("early", 20100601, "hawkeyechen/older"), ("renamer", 20140601, "hawkeyechen/old-name")]
 
 
 def test_an_event_claiming_a_synthetic_id_is_dead_lettered(conn):
@@ -425,6 +497,27 @@ def test_backfill_across_the_change_of_format_keeps_modern_events_for_the_shared
     ] + [(f"2015-01-01-{h}", 2 * per_hour, per_hour, "archive", f"2015-01-01-{h}", "modern") for h in range(8)]
 
 
+def test_completeness_counts_an_overlap_hour_with_legacy_events_only_as_missing(settings, conn, archive, capsys):
+    directory, url = archive
+    for name in ("2014-12-31-16", "2014-12-31-17"):  # UTC 2015-01-01 00:00 and 01:00
+        utc = utc_hours_of_file(parse_hour(name))[0]
+        write_lines(directory / f"{name}.json.gz", [as_legacy(*a) for a in activity(utc, 3)], compress=True)
+    write_lines(
+        directory / "2015-01-01-1.json.gz", [as_modern(*a) for a in activity(datetime(2015, 1, 1, 1), 3)], compress=True
+    )
+    run_backfill(settings, hour_targets(parse_hour("2014-12-31-16"), parse_hour("2014-12-31-17"), url))
+    run_backfill(settings, hour_targets(parse_hour("2015-01-01-1"), parse_hour("2015-01-01-1"), url))
+    run_etl(conn)
+
+    report = completeness(conn, datetime(2015, 1, 1, 0), datetime(2015, 1, 1, 1))
+    assert [(r[0], r[1], r[2], r[5]) for r in report] == [
+        ("2015-01-01-0", 3, 0, "legacy only: needs modern file 2015-01-01-0"),
+        ("2015-01-01-1", 6, 3, "archive"),
+    ]
+    print_report(report)
+    assert "2 hours: 1 missing" in capsys.readouterr().out
+
+
 def test_legacy_file_names_are_pacific_time_across_daylight_saving():
     assert utc_hours_of_file(parse_hour("2014-06-01-1")) == (datetime(2014, 6, 1, 8), datetime(2014, 6, 1, 8))
     assert utc_hours_of_file(parse_hour("2012-01-15-0")) == (datetime(2012, 1, 15, 8), datetime(2012, 1, 15, 8))
@@ -433,6 +526,28 @@ def test_legacy_file_names_are_pacific_time_across_daylight_saving():
     assert utc_hours_of_file(parse_hour("2014-12-31-16")) == (datetime(2015, 1, 1, 0), datetime(2015, 1, 1, 0))
     # modern files are named in UTC
     assert utc_hours_of_file(parse_hour("2015-01-01-0")) == (datetime(2015, 1, 1, 0), datetime(2015, 1, 1, 0))
+
+
+def test_backfill_skips_the_pacific_hour_the_spring_change_skips_and_agrees_with_the_report(settings, conn, archive):
+    directory, url = archive
+    names = ["2012-03-11-0", "2012-03-11-1", "2012-03-11-3", "2012-03-11-4"]  # 02:00 PST never happened
+    for name in names:
+        utc = utc_hours_of_file(parse_hour(name))[0]
+        write_lines(directory / f"{name}.json.gz", [as_legacy(*a) for a in activity(utc, 2)], compress=True)
+
+    targets = hour_targets(parse_hour("2012-03-11-0"), parse_hour("2012-03-11-4"), url)
+    outcomes, total = run_backfill(settings, targets)
+    run_etl(conn)
+
+    assert [t.name for t in targets] == [f"{n}.json.gz" for n in names]
+    assert set(outcomes.values()) == {"completed"} and total.errors == 0
+    report = completeness(conn, utc_hours_of_file(parse_hour(names[0]))[0], utc_hours_of_file(parse_hour(names[-1]))[1])
+    assert [(r[0], r[5], r[6]) for r in report] == [
+        (f"2012-03-11-{utc}", "archive", name) for utc, name in zip(range(8, 12), names)
+    ]
+    # the autumn change's repeated hour is one file, still fetched
+    autumn = hour_targets(parse_hour("2013-11-03-0"), parse_hour("2013-11-03-2"), url)
+    assert [t.name for t in autumn] == [f"2013-11-03-{h}.json.gz" for h in range(3)]
 
 
 def test_completeness_report_maps_a_legacy_file_to_its_utc_hours_at_the_autumn_change(settings, conn, tmp_path):

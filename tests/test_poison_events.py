@@ -135,7 +135,12 @@ IN_GOLD = {
     "actor-overflow": (
         make_event("actor-overflow", actor_id=MAX_BIGINT + 1),
         (20240115, -1, 10, "PushEvent", "2024-01-15 12:34:56"),
-        "actor.id not a BIGINT: -1",
+        "actor.id larger than a BIGINT: -1",
+    ),
+    "actor-negative": (
+        make_event("actor-negative", actor_id=-7),
+        (20240115, -1, 10, "PushEvent", "2024-01-15 12:34:56"),
+        "actor.id negative, not a GitHub id: -1",
     ),
     "actor-not-object": (
         make_event("actor-not-object") | {"actor": "octocat"},
@@ -145,17 +150,17 @@ IN_GOLD = {
     "repo-negative": (
         make_event("repo-negative", repo_id=-5),
         (20240115, 1, -1, "PushEvent", "2024-01-15 12:34:56"),
-        "repo.id not a BIGINT: -1",
+        "repo.id negative, not a GitHub id: -1",
     ),
     "repo-decimal": (
         make_event("repo-decimal", repo_id=10.5),
         (20240115, 1, -1, "PushEvent", "2024-01-15 12:34:56"),
-        "repo.id not a BIGINT: -1",
+        "repo.id not a whole number: -1",
     ),
     "repo-object": (
         make_event("repo-object", repo_id={"id": 10}),
         (20240115, 1, -1, "PushEvent", "2024-01-15 12:34:56"),
-        "repo.id not a BIGINT: -1",
+        "repo.id not a whole number: -1",
     ),
     "time-24-00": (
         make_event("time-24-00", created_at="2024-12-31T24:00:00Z"),
@@ -252,7 +257,7 @@ def test_one_poison_event_of_each_kind_never_stops_silver_or_gold(conn):
         "SELECT rejected_events, rejected_events_24h, unknown_type_facts, unknown_actor_facts, "
         "unknown_repo_facts, dlq_unresolved FROM gold.v_pipeline_health",
     )[0]
-    assert health == (len(REJECTED), len(REJECTED), 3, 2, 3, 1)
+    assert health == (len(REJECTED), len(REJECTED), 3, 3, 3, 1)
 
 
 def test_a_rerun_after_poison_changes_nothing_and_later_events_still_flow(conn):

@@ -179,6 +179,7 @@ BI_WRITES = [
     "COMMENT ON TABLE gold.fact_events IS 'x'",
     "SELECT gold.ensure_dates('2030-01-01', '2030-01-02')",
     "SELECT gold.fold_new_facts()",
+    "SELECT gold.fold_facts('gold.fact_events')",
     "SELECT gold.rebuild_aggregates()",
     "SELECT silver.load_batch(10)",
 ]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -199,8 +198,7 @@ class GitHubClient:
         exc = retry_state.outcome.exception()
         if isinstance(exc, RetriableError) and exc.wait_seconds is not None:
             return exc.wait_seconds
-        backoff = min(BACKOFF_MAX_SECONDS, 2**retry_state.attempt_number)
-        return random.uniform(backoff / 2, backoff)  # full jitter on the upper half
+        return lifecycle.backoff_seconds(retry_state.attempt_number, BACKOFF_MAX_SECONDS)
 
     def _before_sleep(self, retry_state: tenacity.RetryCallState) -> None:
         exc = retry_state.outcome.exception()

@@ -21,7 +21,6 @@ The report counts inserted, duplicate, dead-lettered and repaired events.
 from __future__ import annotations
 
 import io
-import json
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -30,6 +29,7 @@ from dataclasses import dataclass, fields
 import psycopg2
 from psycopg2.extras import execute_values
 
+from ghdw.core.lifecycle import first_line
 from ghdw.core.sqlfiles import load_sql
 from ghdw.sources import json_split
 from ghdw.sources.event_files import Chunk, Reject
@@ -155,7 +155,7 @@ def _load_row_by_row(cur, params: dict) -> LoadReport:
             cur.execute("RELEASE SAVEPOINT bronze_row")
         except psycopg2.Error as exc:
             cur.execute("ROLLBACK TO SAVEPOINT bronze_row")
-            reason = (exc.pgerror or str(exc)).strip().splitlines()[0]
+            reason = first_line(exc, pgerror=True)
             number = _line_number(params, line_no)
             cur.execute(DLQ_INSERT_ONE_SQL, (line, reason, params["source"], number))
             report += LoadReport(lines=1, errors=1, already_in_dlq=1 - cur.rowcount)
@@ -192,7 +192,7 @@ def load_chunk(conn, chunk: Chunk, source: str, commit: bool = True) -> LoadRepo
                 log.warning(
                     "COPY refused the batch from line %s (%s); staging line by line.",
                     chunk.first_line,
-                    str(exc).strip().splitlines()[0],
+                    first_line(exc),
                 )
                 report += _stage_lines_one_by_one(cur, chunk.data, params)
             report += _load_staged(cur, params)
@@ -212,7 +212,7 @@ def _load_parsed_by_copy(cur, data: bytes, source: str) -> LoadReport | None:
         staged, inserted = cur.fetchone()
     except psycopg2.Error as exc:
         cur.execute("ROLLBACK TO SAVEPOINT bronze_fast")
-        log.info("Fast load refused the batch (%s); loading it line-aware.", str(exc).strip().splitlines()[0])
+        log.info("Fast load refused the batch (%s); loading it line-aware.", first_line(exc))
         return None
     cur.execute("RELEASE SAVEPOINT bronze_fast")
     return LoadReport(lines=staged, inserted=inserted, duplicates=staged - inserted)
@@ -230,7 +230,7 @@ def _load_staged(cur, params: dict) -> LoadReport:
             log.info(
                 "%s failed (%s); retrying the batch more carefully.",
                 name.capitalize(),
-                str(exc).strip().splitlines()[0],
+                first_line(exc),
             )
     return _load_row_by_row(cur, params)
 
@@ -252,11 +252,7 @@ def events_to_chunk(events: Iterable) -> Chunk:
             else:
                 lines.append(event.encode("utf-8", "surrogateescape"))
             continue
-        try:
-            text = json.dumps(event, separators=(",", ":"))
-        except RecursionError:
-            text = json_split.dumps(event)
-        lines.append(text.encode("ascii"))
+        lines.append(json_split.event_line(event).encode("ascii"))
     # No line numbers: an event's place in a poll is not where it came from, and the same bad
     # event seen by several polls must be one DLQ entry.
     return Chunk(data=b"\n".join(lines), first_line=None, rejects=rejects)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import random
 import threading
 import time
 from collections import OrderedDict
@@ -32,6 +31,7 @@ from ghdw.bronze_loader import LoadReport, load_events
 from ghdw.core import db, lifecycle
 from ghdw.core.lifecycle import exit_with
 from ghdw.core.redaction import redact
+from ghdw.core.sqlfiles import load_sql
 from ghdw.logger import start_process
 from ghdw.sources.event_files import (
     INPUT_PATTERNS,
@@ -50,19 +50,8 @@ DB_RETRY_MAX_SECONDS = 30  # cap of the reconnect backoff while PostgreSQL is aw
 LISTENER_STATEMENT_TIMEOUT_SECONDS = 30
 API_SOURCE = "api"
 # The newest ids the listener stored, of every poll or of complete polls only, newest first.
-RECENT_IDS_SQL = """
-SELECT u.event_id
-  FROM bronze.poll_log AS p
- CROSS JOIN LATERAL unnest(p.event_ids) WITH ORDINALITY AS u (event_id, position)
- WHERE p.is_complete OR NOT %(complete_only)s
- ORDER BY p.poll_id DESC, u.position
- LIMIT %(kept)s
-"""
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+RECENT_IDS_SQL = load_sql("bronze/listener/recent_event_ids.sql")
+RECORD_POLL_SQL = load_sql("bronze/listener/record_poll.sql")
 
 
 class LoadStopped(Exception):
@@ -152,7 +141,7 @@ class Listener:
                 if not db.is_transient_connect_error(exc):
                     raise  # a wrong password, role or database: waiting will not fix it
                 attempt += 1
-                wait = random.uniform(0.5, 1.0) * min(DB_RETRY_MAX_SECONDS, 2**attempt)
+                wait = lifecycle.backoff_seconds(attempt, DB_RETRY_MAX_SECONDS)
                 log.warning(
                     "waiting for the database at %s (attempt %d)... %s; next try in %.1f s.",
                     db.server_address(self.settings),
@@ -186,10 +175,10 @@ class Listener:
                 except psycopg2.Error:
                     pass  # it is already gone: closing only frees the client side
                 self.conn = None
-                wait = random.uniform(0.5, 1.0) * min(DB_RETRY_MAX_SECONDS, 2**attempt)
+                wait = lifecycle.backoff_seconds(attempt, DB_RETRY_MAX_SECONDS)
                 log.warning(
                     "Lost the database connection (%s); retrying in %.1fs, fetched events kept in memory.",
-                    _first_line(exc),
+                    lifecycle.first_line(exc),
                     wait,
                 )
                 self._backoff(wait)
@@ -268,7 +257,7 @@ class Listener:
                 raise
             # Not a lost connection (those are retried above): reported, and this poll's state
             # does not move, so the next poll fetches these events again while GitHub shows them.
-            error = f"load failed: {_first_line(exc)}"
+            error = f"load failed: {lifecycle.first_line(exc)}"
             log.exception(
                 "Could not store the %d fetched events; the next poll fetches them again.", len(result.events)
             )
@@ -307,11 +296,7 @@ class Listener:
         duration_ms = int((time.perf_counter() - started) * 1000)
         with conn.cursor() as cur:
             cur.execute(
-                """
-                INSERT INTO bronze.poll_log (pages, events_fetched, events_new, inserted, duplicates, errors,
-                    http_status, rate_limit_remaining, rate_limit_reset_at, poll_interval_seconds,
-                    is_gap_suspected, duration_ms, error_message, event_ids, is_complete)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, to_timestamp(%s), %s, %s, %s, %s, %s::TEXT[], %s)""",
+                RECORD_POLL_SQL,
                 (
                     result.pages,
                     result.fetched,

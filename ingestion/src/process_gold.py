@@ -122,20 +122,28 @@ def run_gold(
     longer than statement_timeout_seconds) rolls the transaction back with one clear line
     (GoldRetryLater). A stop request (`stop`) cancels the running statement, which rolls back
     (GoldStopped). monitor_conn, an idle autocommit connection, lets the line name the session
-    holding the lock."""
+    holding the lock.
+
+    conn must be idle (no transaction open, whatever its autocommit setting): the script's own
+    BEGIN/COMMIT delimit the transaction, so it runs in autocommit mode. The caller's autocommit
+    setting, lock_timeout and statement_timeout are as they were when this returns or raises."""
     script = load_sql(GOLD_ETL_SQL)
     forwarder = _NoticeForwarder(log)
     previous_notices = conn.notices
+    previous_autocommit = conn.autocommit
     conn.notices = forwarder
-    conn.autocommit = True  # the script's own BEGIN/COMMIT delimit the transaction
+    conn.autocommit = True
     try:
         with conn.cursor() as cur:
             cur.execute(
-                "SELECT pg_backend_pid(), set_config('lock_timeout', %s, false), "
-                "set_config('statement_timeout', %s, false)",
+                "SELECT pg_backend_pid(), current_setting('lock_timeout'), current_setting('statement_timeout')"
+            )
+            gold_pid, previous_lock_timeout, previous_statement_timeout = cur.fetchone()
+            cur.execute(
+                "SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
                 (f"{lock_timeout_seconds or 0}s", f"{statement_timeout_seconds or 0}s"),
             )
-            watch = _BlockerWatch(monitor_conn, cur.fetchone()[0])
+            watch = _BlockerWatch(monitor_conn, gold_pid)
             try:
                 lifecycle.call_until_stopped(
                     lambda: cur.execute(script),
@@ -150,17 +158,20 @@ def run_gold(
                     raise  # a missing privilege or schema: the caller's one line and exit code
                 raise _failure(exc, watch, lock_timeout_seconds, statement_timeout_seconds) from exc
             finally:
-                cur.execute("RESET lock_timeout; RESET statement_timeout")
+                cur.execute(
+                    "SELECT set_config('lock_timeout', %s, false), set_config('statement_timeout', %s, false)",
+                    (previous_lock_timeout, previous_statement_timeout),
+                )
         log.info("COMMIT SUCCESSFUL: Gold Layer is up to date.")
         return forwarder.lines
     finally:
         conn.notices = previous_notices
-        conn.autocommit = False
+        conn.autocommit = previous_autocommit
 
 
 def _failure(exc: Exception, watch: _BlockerWatch, lock_timeout, statement_timeout) -> GoldEtlError:
     """Log why the gold transaction rolled back, in one line, and the error to raise."""
-    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    message = lifecycle.first_line(exc)
     if isinstance(exc, errors.LockNotAvailable):
         log.warning(
             "gold: waiting for a lock held by %s timed out after %ss (GOLD_LOCK_TIMEOUT_SECONDS); "

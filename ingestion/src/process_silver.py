@@ -32,9 +32,20 @@ class SilverResult:
 
 
 def run_silver(conn, batch_size: int, should_stop: Callable[[], bool] = lambda: False) -> SilverResult:
-    """Process bronze rows until silver is up to date (or a stop is requested between batches)."""
-    result = SilverResult()
+    """Process bronze rows until silver is up to date (or a stop is requested between batches).
+
+    conn must be idle (no transaction open): each batch is committed in a transaction of its own,
+    with autocommit off for the run. The caller's autocommit setting is as it was on return."""
+    previous_autocommit = conn.autocommit
     conn.autocommit = False
+    try:
+        return _run_batches(conn, batch_size, should_stop)
+    finally:
+        conn.autocommit = previous_autocommit
+
+
+def _run_batches(conn, batch_size: int, should_stop: Callable[[], bool]) -> SilverResult:
+    result = SilverResult()
     while not should_stop():
         started = time.perf_counter()
         try:

@@ -109,9 +109,18 @@ CREATE UNIQUE INDEX IF NOT EXISTS uq_dead_letter_queue_entry
 -- ---------------------------------------------------------------------------------------------
 -- GH Archive's legacy Timeline format (2011-02-12 .. 2014-12-31): events without an "id".
 -- The loaders (bronze/load/*.sql) give each such event a synthetic event_id:
---   'legacy-' || <created_at's first 19 characters, without - : T and space> || '-'
---             || md5(text of the JSON array [type, actor, repository.id, created_at, payload])
---   e.g. legacy-20140601010530-3f0c...  (55 characters for a usual created_at)
+--   'legacy-' || <the UTC time: YYYYMMDDhhmmss> || '-'
+--             || md5(text of the JSON array [type, actor, repository.id, time, payload])
+--   e.g. legacy-20140601080530-3f0c...  (54 characters)
+-- * The time is created_at in UTC (bronze.legacy_event_time(): silver's created_at rule), so the
+--   same moment written with another offset (08:05:30Z, 01:05:30-07:00) is the same event, and
+--   ids sort by UTC time. created_at missing or not a timestamp: 'notime' in place of the
+--   digits and created_at's JSON text (or null) in the array; the event is stored, and silver
+--   rejects it with its reason (e.g. 'created_at missing').
+-- * The actor is the identity silver gives the event's actor (silver.legacy_actor_id()): the
+--   login, `actor` when it is a non-blank string else actor_attributes.login, trimmed and
+--   lower-cased (logins are case-insensitive), or null. Events differing only in who did them
+--   get different ids, whichever field holds the login.
 -- * What identifies the event: the fields GitHub set when it happened. Not the repository's
 --   counters (watchers, stargazers, forks, size, open_issues, pushed_at) nor actor_attributes
 --   (name, company, blog ...), which change between captures of the same event; not `url`,
@@ -126,7 +135,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS uq_dead_letter_queue_entry
 --   that history is closed (GH Archive changed format on 2015-01-01).
 -- * Never a GitHub id: GitHub's event ids are decimal numbers; a synthetic id starts with
 --   letters. The loaders dead-letter an event whose own "id" starts with the prefix, so nothing
---   sent by GitHub (or anyone else) can take a synthetic id's place. At most 7 + 19 + 1 + 32 = 59
+--   sent by GitHub (or anyone else) can take a synthetic id's place. At most 7 + 14 + 1 + 32 = 54
 --   characters, inside silver's 100-character id rule and far below the btree entry limit.
 -- Kept as received: raw_data is the event as sent; the id is computed, never written into it.
 -- ---------------------------------------------------------------------------------------------
@@ -136,15 +145,41 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 'legacy-' $$;
 -- The identifying fields are joined as the JSON array's text ('[' elements ',' ']'): each is
 -- jsonb's normalised text, so the join is unambiguous, and it costs one read of each field
 -- (a large document sits out of line in the staging table: every read of it is a fetch).
+-- created_at as a UTC timestamp, under silver's rule (silver.event_time_of(), silver/ddl.sql's
+-- header: ISO 8601 with an optional offset, no offset is UTC), or NULL. The text always carries an
+-- offset when cast, so the result never depends on the session's TimeZone.
+CREATE OR REPLACE FUNCTION bronze.legacy_event_time(p_created_at JSONB) RETURNS TIMESTAMP
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (CASE WHEN v ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$'
+                  AND pg_input_is_valid(v, 'timestamptz')
+                 THEN v END)::TIMESTAMPTZ AT TIME ZONE 'UTC'
+      FROM (SELECT CASE WHEN jsonb_typeof(p_created_at) = 'string'
+                        THEN CASE WHEN (p_created_at #>> '{}') ~ '(Z|[+-][0-9]{2}(:?[0-9]{2})?)$'
+                                  THEN p_created_at #>> '{}' ELSE (p_created_at #>> '{}') || 'Z' END
+                   END AS v) AS c
+$$;
+
+-- The actor identity of a legacy event, as silver reads it (silver/etl/load_silver_batch.sql and
+-- silver.legacy_actor_id()): `actor` when a non-blank string, else actor_attributes.login when a
+-- non-blank string; trimmed and lower-cased. NULL when there is none.
+CREATE OR REPLACE FUNCTION bronze.legacy_actor_login(p_doc JSONB) RETURNS TEXT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT lower(COALESCE(CASE WHEN jsonb_typeof(p_doc -> 'actor') = 'string'
+                               THEN NULLIF(btrim(p_doc ->> 'actor'), '') END,
+                          CASE WHEN jsonb_typeof(p_doc -> 'actor_attributes' -> 'login') = 'string'
+                               THEN NULLIF(btrim(p_doc -> 'actor_attributes' ->> 'login'), '') END))
+$$;
+
 CREATE OR REPLACE FUNCTION bronze.legacy_event_id(p_doc JSONB) RETURNS TEXT
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT bronze.legacy_id_prefix()
-           || translate(left(p_doc ->> 'created_at', 19), '-:T ', '') || '-'
+           || COALESCE(to_char(t.utc, 'YYYYMMDDHH24MISS'), 'notime') || '-'
            || md5('[' || concat_ws(',', COALESCE((p_doc -> 'type')::TEXT, 'null'),
-                                        COALESCE((p_doc -> 'actor')::TEXT, 'null'),
+                                        COALESCE(to_jsonb(bronze.legacy_actor_login(p_doc))::TEXT, 'null'),
                                         COALESCE((p_doc -> 'repository' -> 'id')::TEXT, 'null'),
-                                        COALESCE((p_doc -> 'created_at')::TEXT, 'null'),
+                                        COALESCE(to_jsonb(t.utc)::TEXT, (p_doc -> 'created_at')::TEXT, 'null'),
                                         COALESCE((p_doc -> 'payload')::TEXT, 'null')) || ']')
+      FROM (SELECT bronze.legacy_event_time(p_doc -> 'created_at') AS utc) AS t
 $$;
 
 -- The event_id bronze stores: GitHub's id (a JSON string or number, not empty, not in the

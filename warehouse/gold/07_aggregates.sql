@@ -12,7 +12,7 @@
 -- gold.agg_daily_activity       grain: one row per day: events, distinct actors, distinct repositories.
 -- gold.agg_monthly_repo_actors  grain: one row per (month, repository, actor).
 -- gold.agg_monthly_repo_activity grain: one row per (month, repository): events, distinct actors.
---   written: master_gold_etl.sql (gold.fold_new_facts, same transaction as the facts);
+--   written: master_gold_etl.sql (gold.fold_facts, same transaction as the facts);
 --            gold.rebuild_aggregates() (setup_db on first install, operators after repairs).
 --   read:    warehouse/queries/fast/*.sql (Metabase's Q1/Q2 cards, analytics.py --fast),
 --            tests that compare them with the specification's queries.
@@ -64,29 +64,32 @@ CREATE TABLE IF NOT EXISTS gold.agg_monthly_repo_activity (
 CREATE INDEX IF NOT EXISTS idx_agg_monthly_repo_activity_top
     ON gold.agg_monthly_repo_activity (month_start, total_events DESC);
 
--- Folds the facts in the session's temp table gold_new_facts (date_id, actor_id, repo_id:
--- facts just inserted, each exactly once) into every aggregate. Set-based, four statements.
-CREATE OR REPLACE FUNCTION gold.fold_new_facts()
+-- Folds the facts of p_facts into every aggregate. p_facts names a table or view (a temp
+-- table, gold.fact_events, ...) with columns date_id, actor_id, repo_id: one row per fact that is
+-- new to the aggregates (each exactly once, or it is counted twice). Set-based, two statements
+-- (dynamic only in the relation's name, which regclass quotes; %% is format's %). Returns the aggregate rows written.
+CREATE OR REPLACE FUNCTION gold.fold_facts(p_facts REGCLASS)
 RETURNS BIGINT
 LANGUAGE plpgsql AS $$
 DECLARE
     v_days BIGINT;
     v_repo_months BIGINT;
 BEGIN
+    EXECUTE format($sql$
     WITH new_actor_days AS (
         INSERT INTO gold.agg_daily_actors (date_id, actor_id)
-        SELECT DISTINCT n.date_id, n.actor_id FROM gold_new_facts AS n
+        SELECT DISTINCT n.date_id, n.actor_id FROM %1$s AS n
         ON CONFLICT DO NOTHING
         RETURNING date_id
     ), new_repo_days AS (
         INSERT INTO gold.agg_daily_repos (date_id, repo_id)
-        SELECT DISTINCT n.date_id, n.repo_id FROM gold_new_facts AS n
+        SELECT DISTINCT n.date_id, n.repo_id FROM %1$s AS n
         ON CONFLICT DO NOTHING
         RETURNING date_id
     ), per_day AS (
         SELECT date_id, SUM(events) AS events, SUM(users) AS users, SUM(repos) AS repos
           FROM (SELECT date_id, COUNT(*) AS events, 0 AS users, 0 AS repos
-                  FROM gold_new_facts GROUP BY date_id
+                  FROM %1$s GROUP BY date_id
                 UNION ALL
                 SELECT date_id, 0, COUNT(*), 0 FROM new_actor_days GROUP BY date_id
                 UNION ALL
@@ -98,12 +101,14 @@ BEGIN
     ON CONFLICT (date_id) DO UPDATE
        SET total_events = a.total_events + EXCLUDED.total_events,
            unique_users = a.unique_users + EXCLUDED.unique_users,
-           unique_repos = a.unique_repos + EXCLUDED.unique_repos;
+           unique_repos = a.unique_repos + EXCLUDED.unique_repos
+    $sql$, p_facts);
     GET DIAGNOSTICS v_days = ROW_COUNT;
 
+    EXECUTE format($sql$
     WITH monthly AS (
-        SELECT make_date(n.date_id / 10000, n.date_id / 100 % 100, 1) AS month_start, n.repo_id, n.actor_id
-          FROM gold_new_facts AS n
+        SELECT make_date(n.date_id / 10000, n.date_id / 100 %% 100, 1) AS month_start, n.repo_id, n.actor_id
+          FROM %1$s AS n
     ), new_contributors AS (
         INSERT INTO gold.agg_monthly_repo_actors (month_start, repo_id, actor_id)
         SELECT DISTINCT month_start, repo_id, actor_id FROM monthly
@@ -122,10 +127,21 @@ BEGIN
     SELECT month_start, repo_id, events, contributors FROM per_repo_month
     ON CONFLICT (month_start, repo_id) DO UPDATE
        SET total_events = a.total_events + EXCLUDED.total_events,
-           contributors = a.contributors + EXCLUDED.contributors;
+           contributors = a.contributors + EXCLUDED.contributors
+    $sql$, p_facts);
     GET DIAGNOSTICS v_repo_months = ROW_COUNT;
 
     RETURN v_days + v_repo_months;
+END;
+$$;
+
+-- The same fold over the session's temp table gold_new_facts (the input before fold_facts took
+-- it as an argument): kept for callers written against it; new code calls gold.fold_facts.
+CREATE OR REPLACE FUNCTION gold.fold_new_facts()
+RETURNS BIGINT
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN gold.fold_facts('pg_temp.gold_new_facts');
 END;
 $$;
 
@@ -140,12 +156,8 @@ BEGIN
     PERFORM 1 FROM gold.etl_watermark WHERE pipeline = 'gold.fact_events' FOR UPDATE;
     TRUNCATE gold.agg_daily_actors, gold.agg_daily_repos, gold.agg_daily_activity,
              gold.agg_monthly_repo_actors, gold.agg_monthly_repo_activity;
-    DROP TABLE IF EXISTS pg_temp.gold_new_facts;
-    CREATE TEMP TABLE gold_new_facts ON COMMIT DROP AS
-    SELECT f.date_id, f.actor_id, f.repo_id FROM gold.fact_events AS f;
-    GET DIAGNOSTICS v_facts = ROW_COUNT;
-    PERFORM gold.fold_new_facts();
-    DROP TABLE pg_temp.gold_new_facts;
+    SELECT COUNT(*) INTO v_facts FROM gold.fact_events;
+    PERFORM gold.fold_facts('gold.fact_events'::REGCLASS);
     RETURN v_facts;
 END;
 $$;

@@ -4,7 +4,11 @@
 --   Grain: one row per hour from %(first)s to %(last)s (query parameters, TIMESTAMP).
 --   Reads bronze.raw_events (by the created_at hour, through idx_raw_events_created_hour),
 --   gold.fact_events (by date_id) and the backfill ledger bronze.backfill_files. Writes nothing.
---   coverage: missing, partial archive file, archive, listener sample only, other files.
+--   coverage: missing, legacy only: needs modern file <name>, partial archive file, archive,
+--   listener sample only, other files. 'legacy only' is an hour of the modern format (2015-01-01
+--   00 .. 07 UTC, the legacy files 2014-12-31-16 .. 23) for which bronze holds legacy events
+--   only: gold takes none of them (the overlap rule), so the hour counts as missing until its
+--   modern file is loaded.
 --   Hours are UTC. archive_file is the GH Archive file that holds the hour and format its shape:
 --   before 2015-01-01 00:00 UTC the legacy Timeline files, named in US Pacific time with daylight
 --   saving (UTC 2014-06-01 08:00 is in 2014-06-01-1; at the autumn change two UTC hours share one
@@ -29,7 +33,9 @@ bronze_hours AS (
     SELECT date_trunc('hour', (b.raw_data ->> 'created_at')::TIMESTAMPTZ AT TIME ZONE 'UTC') AS hour,
            COUNT(*) AS events,
            COUNT(*) FILTER (WHERE b.source LIKE 'gharchive:%%') AS from_archive,
-           COUNT(*) FILTER (WHERE b.source = 'api') AS from_listener
+           COUNT(*) FILTER (WHERE b.source = 'api') AS from_listener,
+           -- legacy Timeline events (bronze's synthetic id prefix, bronze.legacy_id_prefix())
+           COUNT(*) FILTER (WHERE starts_with(b.event_id, 'legacy-')) AS legacy
     FROM bronze.raw_events AS b
     WHERE b.raw_data ->> 'created_at' ~ '^\d{4}-\d{2}-\d{2}T\d{2}'
       -- the expression of bronze's idx_raw_events_created_hour: read only the hours asked for.
@@ -53,6 +59,8 @@ SELECT to_char(h.hour, 'YYYY-MM-DD') || '-' || EXTRACT(HOUR FROM h.hour)::INT AS
        COALESCE(b.from_archive, 0) AS from_archive,
        COALESCE(b.from_listener, 0) AS from_listener,
        CASE WHEN b.events IS NULL THEN 'missing'
+            -- the overlap rule keeps legacy events of a modern hour out of gold: still missing there
+            WHEN h.format = 'modern' AND b.legacy = b.events THEN 'legacy only: needs modern file ' || h.archive_file
             WHEN f.status = 'partial' THEN 'partial archive file'
             WHEN b.from_archive > 0 THEN 'archive'
             WHEN b.from_listener = b.events THEN 'listener sample only'

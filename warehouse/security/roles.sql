@@ -77,7 +77,8 @@ GRANT SELECT, INSERT, UPDATE ON bronze.backfill_files TO gh_ingestion;
 -- inserting role.
 GRANT EXECUTE ON FUNCTION bronze.bounded_error_message(TEXT), bronze.error_message_max_chars() TO gh_ingestion;
 -- The loaders' event id rule (bronze/ddl.sql): GitHub's id, or a legacy Timeline event's synthetic id.
-GRANT EXECUTE ON FUNCTION bronze.event_id_of(JSONB), bronze.legacy_event_id(JSONB), bronze.legacy_id_prefix()
+GRANT EXECUTE ON FUNCTION bronze.event_id_of(JSONB), bronze.legacy_event_id(JSONB), bronze.legacy_id_prefix(),
+    bronze.legacy_event_time(JSONB), bronze.legacy_actor_login(JSONB)
     TO gh_ingestion;
 
 -- --- gh_etl -------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ import psycopg2
 
 from ghdw.bronze_loader import load_chunk
 from ghdw.core import db
-from ghdw.core.lifecycle import exit_with
+from ghdw.core.lifecycle import exit_with, first_line
 from ghdw.core.locks import REPLAY_LOCK_KEY
 from ghdw.core.sqlfiles import load_sql
 from ghdw.logger import start_process
@@ -195,7 +195,7 @@ def _verify(cur, attempts: list[_Attempt]) -> tuple[dict[int, tuple[int, int]], 
         cur.execute("ROLLBACK TO SAVEPOINT dlq_verify")
         log.warning(
             "Checking the replayed entries together failed (%s); checking each alone.",
-            (exc.pgerror or str(exc)).strip().splitlines()[0],
+            first_line(exc, pgerror=True),
         )
     found, unverifiable = {}, {}
     for attempt in attempts:
@@ -205,9 +205,7 @@ def _verify(cur, attempts: list[_Attempt]) -> tuple[dict[int, tuple[int, int]], 
             cur.execute("RELEASE SAVEPOINT dlq_verify")
         except psycopg2.Error as exc:
             cur.execute("ROLLBACK TO SAVEPOINT dlq_verify")
-            unverifiable[attempt.dlq_id] = (
-                "its events cannot be checked: " + (exc.pgerror or str(exc)).strip().splitlines()[0]
-            )
+            unverifiable[attempt.dlq_id] = "its events cannot be checked: " + first_line(exc, pgerror=True)
     return found, unverifiable
 
 

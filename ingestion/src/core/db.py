@@ -14,6 +14,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import quote
 
 import psycopg2
 import psycopg2.extensions
@@ -21,6 +22,7 @@ from psycopg2 import errors, sql
 from psycopg2.extensions import parse_dsn
 
 from ghdw.config import Settings, get_settings
+from ghdw.core import lifecycle
 
 log = logging.getLogger("ghdw.DATABASE")
 
@@ -98,6 +100,26 @@ def connect_kwargs(settings: Settings | None = None, dbname: str | None = None) 
         kwargs = {"dsn": server.get_uri("postgres"), "dbname": name}
     kwargs["application_name"] = APPLICATION_NAME
     return kwargs
+
+
+def database_url(settings: Settings | None, dbname: str) -> str:
+    """A DATABASE_URL naming `dbname` on the server `settings` connect to (the embedded one too), as
+    the server reports host, port and user; the password is settings.db_pass. For tools and tests
+    that hand a database of their own to another process or Settings."""
+    conn = psycopg2.connect(**connect_kwargs(settings, dbname="postgres"))
+    try:
+        params = conn.get_dsn_parameters()
+    finally:
+        conn.close()
+    host = params.get("host", "")
+    port = params.get("port", "5432")
+    # Percent-encoded: a password or name with URL-special characters must survive the round trip.
+    user, password, name = (
+        quote(v, safe="") for v in (params.get("user", "postgres"), (settings or get_settings()).db_pass or "", dbname)
+    )
+    if host.startswith("/"):
+        return f"postgresql://{user}:{password}@/{name}?host={quote(host, safe='/')}&port={port}"
+    return f"postgresql://{user}:{password}@{host}:{port}/{name}"
 
 
 def connect(settings: Settings | None = None, dbname: str | None = None, **extra):
@@ -198,9 +220,7 @@ def is_missing_database(exc: BaseException) -> bool:
 def first_line(exc: BaseException) -> str:
     """The reason of a psycopg2 error in one line, without libpq's "connection to server at ...
     failed:" and "FATAL:" prefixes (the messages name the server themselves)."""
-    text = str(exc).strip()
-    line = text.splitlines()[0] if text else type(exc).__name__
-    line = re.sub(r"^connection to server (at|on) .*? failed: ", "", line)
+    line = re.sub(r"^connection to server (at|on) .*? failed: ", "", lifecycle.first_line(exc))
     return re.sub(r"^(FATAL|ERROR):\s+", "", line).strip()
 
 
@@ -304,13 +324,11 @@ def connect_when_ready(settings: Settings | None = None, stop=None, **extra):
     request (lifecycle.STOP, or `stop`) ends the wait with lifecycle.Stopped."""
     import tenacity
 
-    from ghdw.core import lifecycle
-
     settings = settings or get_settings()
     address = server_address(settings)
 
     def announce(state: tenacity.RetryCallState) -> None:
-        reason = str(state.outcome.exception()).strip().splitlines()[0]
+        reason = lifecycle.first_line(state.outcome.exception())
         log.info(
             "waiting for the database at %s (attempt %d)... %s; next try in %.1f s",
             address,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import signal
 import sys
 import threading
@@ -48,6 +49,20 @@ STOP = threading.Event()
 
 class Stopped(Exception):
     """A stop was requested while waiting; the caller ends what it was doing."""
+
+
+def first_line(exc: BaseException, pgerror: bool = False) -> str:
+    """An error's message in one line, for a log line or a stored reason: its first line (of
+    psycopg2's pgerror, when asked and set: the server's own text), or the class name if it has none."""
+    text = ((getattr(exc, "pgerror", None) if pgerror else None) or str(exc)).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def backoff_seconds(attempt: int, cap: float) -> float:
+    """The wait before retry `attempt` (1, 2, ...): exponential (2 ** attempt) up to `cap`, jittered
+    over its upper half so that processes retrying together do not stay in step."""
+    backoff = min(cap, 2**attempt)
+    return random.uniform(backoff / 2, backoff)
 
 
 def wait(seconds: float, stop: threading.Event | None = None) -> None:

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ghdw.core.lifecycle import first_line
+
 # Sub-errors followed at most when looking for the root cause (requests and urllib3 keep it in args,
 # `reason`, or the exception chain; a real chain is 3-6 long, the bound only guards against cycles).
 _CHAIN_LIMIT = 32
@@ -81,7 +83,7 @@ def cause_of(exc: BaseException, timeout: tuple[float, float] | float | None = N
         for e in chain
     ):
         return "the connection was closed or reset by the server"
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = first_line(exc) if str(exc).strip() else ""
     return f"{type(exc).__name__}{': ' + text if text else ''}"
 
 

@@ -79,14 +79,8 @@ CREATE TABLE IF NOT EXISTS ghdw_meta.schema_migrations (
 );
 """
 
-SUMMARY_SQL = """
-SELECT n.nspname || '.' || c.relname,
-       CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' END,
-       c.reltuples
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname IN ('bronze', 'silver', 'gold') AND c.relkind IN ('r', 'v')
-ORDER BY n.nspname, c.relname
-"""
+SUMMARY_OBJECTS_FILE = "setup/summary_objects.sql"  # under warehouse/
+SUMMARY_COUNTS_FILE = "setup/summary_counts.sql"
 
 
 @dataclass(frozen=True)
@@ -314,13 +308,9 @@ def main(argv: list[str] | None = None) -> int:
                 ", ".join(SERVICE_ROLES[r] for r in missing),
             )
         with conn.cursor() as cur:
-            cur.execute(SUMMARY_SQL)
+            cur.execute(load_sql(SUMMARY_OBJECTS_FILE))
             objects = cur.fetchall()
-            cur.execute(
-                "SELECT (SELECT COUNT(*) FROM gold.dim_date), "
-                "(SELECT MIN(full_date) FROM gold.dim_date), (SELECT MAX(full_date) FROM gold.dim_date), "
-                "(SELECT COUNT(*) FROM gold.dim_event_types), (SELECT COUNT(*) FROM bronze.raw_events)"
-            )
+            cur.execute(load_sql(SUMMARY_COUNTS_FILE))
             days, first_day, last_day, types, bronze_rows = cur.fetchone()
         version = schema_version(conn)
         conn.rollback()

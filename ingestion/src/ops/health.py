@@ -25,20 +25,15 @@ from datetime import datetime, timezone
 import psycopg2
 
 from ghdw.core import db
-from ghdw.core.lifecycle import exit_with
+from ghdw.core.lifecycle import exit_with, first_line
 from ghdw.core.redaction import redact
+from ghdw.core.sqlfiles import load_sql
 from ghdw.logger import start_process
-from ghdw.ops.queries import health_queries
+from ghdw.ops.queries import aligned_lines, health_queries
 
 STATUSES = ("OK", "WARNING", "CRITICAL")
 
-LISTENER_SQL = """
-SELECT (SELECT MAX(polled_at) FROM bronze.poll_log) AS last_poll_at,
-       (SELECT error_message FROM bronze.poll_log ORDER BY polled_at DESC, poll_id DESC LIMIT 1) AS last_poll_error,
-       (SELECT COUNT(*) FROM bronze.poll_log
-         WHERE is_gap_suspected AND polled_at > now() - INTERVAL '24 hours') AS suspected_gaps_24h,
-       now() AS checked_at
-"""
+LISTENER_SQL = load_sql("queries/listener_health.sql")
 WAREHOUSE_SQL = "SELECT * FROM gold.v_pipeline_health"
 
 
@@ -198,8 +193,7 @@ def render_table(checks: list[Check]) -> str:
 
     rows = [("CHECK", "VALUE", "STATUS", "WARN/CRIT", "DETAIL")]
     rows += [(c.name, fmt(c), c.status, f"{c.warn:,}/{c.crit:,}", c.detail) for c in checks]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join("  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4] for r in rows)
+    return "\n".join(aligned_lines(rows, "  ", pad_last=False))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -215,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.only is None:
                 spec = spec_checks(conn)
     except psycopg2.Error as exc:
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc)
         # Printed, not logged: libpq's message can quote the connection string.
         checks = [Check("database: reachable", None, "", "CRITICAL", 0, 0, redact(reason))]
     code = overall(checks)

@@ -83,11 +83,24 @@ def anchor(sql: str, as_of: date | None) -> str:
     return sql if as_of is None else sql.replace("CURRENT_DATE", f"DATE '{as_of.isoformat()}'")
 
 
+def aligned_lines(rows: list, separator: str, rule: str | None = None, pad_last: bool = True) -> list[str]:
+    """The one table renderer: rows of text cells (the first row the header) as lines, each column
+    padded to its widest cell (the last column too unless pad_last is false), joined by `separator`;
+    with `rule`, a line of dashes joined by it under the header."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    last = len(widths) - 1
+    lines = [
+        separator.join(cell.ljust(w) if pad_last or i < last else cell for i, (cell, w) in enumerate(zip(row, widths)))
+        for row in rows
+    ]
+    if rule is not None:
+        lines.insert(1, rule.join("-" * w for w in widths))
+    return lines
+
+
 def format_table(columns: list[str], rows: list[tuple]) -> str:
     cells = [[("" if v is None else str(v)) for v in row] for row in rows[:MAX_ROWS_SHOWN]]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    lines = [" | ".join(c.ljust(w) for c, w in zip(columns, widths)), "-+-".join("-" * w for w in widths)]
-    lines += [" | ".join(v.ljust(w) for v, w in zip(r, widths)) for r in cells]
+    lines = aligned_lines([list(columns), *cells], " | ", rule="-+-")
     more = len(rows) - len(cells)
     lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''}{f', {more} not shown' if more > 0 else ''})")
     return "\n".join(lines)

@@ -27,7 +27,7 @@ import psycopg2
 
 from ghdw.config import PROJECT_DIR
 from ghdw.core import db
-from ghdw.core.lifecycle import exit_with
+from ghdw.core.lifecycle import exit_with, first_line
 from ghdw.logger import start_process
 from ghdw.ops.health import STATUSES, Check, overall, run_checks
 from ghdw.ops.queries import anchor, resolve_as_of
@@ -287,7 +287,7 @@ def pipeline_checks(conn, thresholds) -> list[Check]:
         return run_checks(conn, thresholds)
     except psycopg2.errors.InsufficientPrivilege as exc:
         conn.rollback()
-        reason = str(exc).strip().splitlines()[0]
+        reason = first_line(exc)
         hidden = Check(
             "listener: checks not visible",
             None,

@@ -65,14 +65,29 @@ def utc_hours_of_file(moment: datetime) -> tuple[datetime, datetime]:
     return min(readings), max(readings)
 
 
+def file_exists(moment: datetime) -> bool:
+    """Whether GH Archive can have a file of this name. A legacy file's name is a Pacific wall-clock
+    hour, and at the spring change (e.g. 2012-03-11) 02:00 never happens: no file 2012-03-11-2.
+    (The autumn change's repeated 01:00 is one file covering two UTC hours: utc_hours_of_file().)"""
+    if not is_legacy_file(moment):
+        return True
+    local = moment.replace(tzinfo=LEGACY_FILE_ZONE)
+    return local.astimezone(timezone.utc).astimezone(LEGACY_FILE_ZONE).replace(tzinfo=None) == moment
+
+
 def hour_name(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d}-{moment.hour}"
 
 
 def hour_targets(first: datetime, last: datetime, base_url: str) -> list[Target]:
+    """A target per GH Archive file named first .. last, skipping the Pacific hours that never
+    happened (file_exists()): those files cannot be fetched and no UTC hour is left uncovered."""
     targets, moment = [], first
     while moment <= last:
         name = hour_name(moment)
+        if not file_exists(moment):
+            moment += timedelta(hours=1)
+            continue
         targets.append(Target(f"{name}.json.gz", f"{base_url.rstrip('/')}/{name}.json.gz", f"gharchive:{name}"))
         moment += timedelta(hours=1)
     return targets

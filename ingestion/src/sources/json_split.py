@@ -385,6 +385,15 @@ def _key(key) -> str:
     raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
 
 
+def event_line(event) -> str:
+    """An event as one line of JSON, the one serialisation the loaders and tools write: compact and
+    ASCII (json.dumps), or through dumps() when it is nested too deep for json.dumps's recursion."""
+    try:
+        return json.dumps(event, separators=(",", ":"))
+    except RecursionError:
+        return dumps(event)
+
+
 def dumps(value) -> str:
     """json.dumps(value, separators=(",", ":")) -- ASCII, compact -- with an explicit stack."""
     out: list[str] = []

@@ -121,7 +121,7 @@ BEGIN
         v_rows, round(EXTRACT(EPOCH FROM clock_timestamp() - v_step) * 1000);
 
     -- [4/4] Facts are immutable: an event already in gold is never rewritten. The facts
-    -- this run really inserted are kept aside for the aggregates (each counted once).
+    -- this run really inserted are kept aside (gold_new_facts) as the aggregates' input (each counted once).
     v_step := clock_timestamp();
     CREATE TEMP TABLE gold_new_facts (date_id INT, actor_id BIGINT, repo_id BIGINT) ON COMMIT DROP;
     WITH inserted AS (
@@ -144,7 +144,7 @@ BEGIN
     -- (Logged after the specification's four numbered steps, whose log lines stay as documented.)
     v_step := clock_timestamp();
     ANALYZE gold_new_facts;
-    v_rows := gold.fold_new_facts();
+    v_rows := gold.fold_facts('pg_temp.gold_new_facts');
     RAISE NOTICE 'aggregates: % rows | Duration: % ms',
         v_rows, round(EXTRACT(EPOCH FROM clock_timestamp() - v_step) * 1000);
 
