@@ -56,7 +56,8 @@ def test_compose_has_the_services_their_order_and_their_restart_policies():
         assert service["restart"] == "on-failure"
         assert "logs:/app/ingestion/logs" in service["volumes"]
         assert "health.py --only" in " ".join(service["healthcheck"]["test"])
-    assert SERVICES["metabase"]["ports"] == ["3000:3000"]
+    # Loopback only: the login page is not published on every interface of the host.
+    assert SERVICES["metabase"]["ports"] == ["127.0.0.1:3000:3000"]
     assert SERVICES["metabase"]["depends_on"]["metabase-db"] == {"condition": "service_healthy"}
     assert SERVICES["metabase-provision"]["depends_on"] == {"metabase": {"condition": "service_healthy"}}
 
@@ -73,14 +74,16 @@ def test_every_service_that_waits_on_another_has_a_healthcheck_or_is_one_shot():
                 assert SERVICES[dependency].get("restart") in ("no", "on-failure")  # never "always"
 
 
-def test_postgres_healthcheck_passes_only_once_the_server_accepts_tcp_connections():
+@pytest.mark.parametrize("service", ["postgres", "metabase-db"])
+def test_postgres_healthcheck_passes_only_once_the_server_accepts_tcp_connections(service):
     """On first boot the postgres image runs its init scripts on a temporary server that listens on
     the Unix socket only, then restarts it: a check over the socket passes too early, and setup
-    (connecting over TCP) fails. The healthcheck, run here against a server of our own: the image's
-    default socket is PGHOST, the container's port 5432 is this server's port."""
+    (connecting over TCP) fails; Metabase's own database the same. The healthcheck, run here against
+    a server of our own: the image's default socket is PGHOST, the container's port 5432 is this
+    server's port."""
     from helpers import ThrowawayPostgres
 
-    command = SERVICES["postgres"]["healthcheck"]["test"][1].replace("$$", "$")
+    command = SERVICES[service]["healthcheck"]["test"][1].replace("$$", "$")
     with ThrowawayPostgres("hc-pw") as server:
         command = command.replace("-p 5432", f"-p {server.port}")
         env = {

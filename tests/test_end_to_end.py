@@ -130,8 +130,9 @@ def test_commands_of_the_quick_start_work(settings, conn):
 
 
 def test_etl_once_exits_non_zero_when_a_step_fails(settings, conn):
+    # A failure of the step itself (a dropped view would be a warehouse not set up: exit 2).
     with conn.cursor() as cur:
-        cur.execute("DROP VIEW silver.v_events")
+        cur.execute("ALTER TABLE gold.fact_events ADD CONSTRAINT refuse_all CHECK (false) NOT VALID")
     conn.commit()
     run_cli(settings, "ingestion/src/main.py", "--once", "--source", str(SAMPLE_FILE))
     etl = run_cli(settings, "ingestion/src/process_etl.py", "--once")

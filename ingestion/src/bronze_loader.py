@@ -159,7 +159,9 @@ def _load_row_by_row(cur, params: dict) -> LoadReport:
             number = _line_number(params, line_no)
             cur.execute(DLQ_INSERT_ONE_SQL, (line, reason, params["source"], number))
             report += LoadReport(lines=1, errors=1, already_in_dlq=1 - cur.rowcount)
-            log.warning("Row at line %s isolated to the DLQ: %s", number, reason)
+            # API events (and a single event) have no line number: say which kind of row it was.
+            row = f"Row at line {number}" if number is not None else "API event" if params["source"] == "api" else "Row"
+            log.warning("%s isolated to the DLQ: %s", row, reason)
     return report
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -227,8 +228,9 @@ def _database_url(env: Mapping[str, str]) -> str | None:
             "postgresql://user:password@host:5432/github_events)"
         )
     userinfo = url.partition("://")[2].rpartition("@")[0]
+    params: dict = {}
     try:
-        parse_dsn(url)
+        params = parse_dsn(url)
         # libpq ends the user name and password at the first '@' or '/': an unencoded one there
         # would silently send part of the password as a host or database name.
         malformed = "@" in userinfo or "/" in userinfo
@@ -240,7 +242,34 @@ def _database_url(env: Mapping[str, str]) -> str | None:
             "of the user name and password (% as %25, @ as %40, / as %2F, : as %3A, "
             "space as %20), e.g. with urllib.parse.quote(password, safe='')"
         )
+    _check_libpq_options(params)
     return url
+
+
+# Connection options libpq accepts only with one of these values; it checks them only when it
+# connects, so a typo would otherwise surface as a failed connection in the middle of a run.
+_LIBPQ_CHOICES = {
+    "sslmode": ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+    "gssencmode": ("disable", "prefer", "require"),
+    "channel_binding": ("disable", "prefer", "require"),
+    "target_session_attrs": ("any", "read-write", "read-only", "primary", "standby", "prefer-standby"),
+    "load_balance_hosts": ("disable", "random"),
+}
+_LIBPQ_INTEGERS = ("connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count")
+
+
+def _check_libpq_options(params: Mapping[str, str]) -> None:
+    """The options of a parsed DATABASE_URL that libpq would reject at connect time. The messages
+    name the option and its value, never the rest of the URL (it holds the password)."""
+    for port in str(params.get("port", "")).split(","):  # one per host: host1:5432,host2:5433
+        if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+            raise ConfigError(f"DATABASE_URL has port {port!r} (expected a number 1..65535)")
+    for name, choices in _LIBPQ_CHOICES.items():
+        if name in params and params[name] not in choices:
+            raise ConfigError(f"DATABASE_URL has {name}={params[name]!r} (expected one of {', '.join(choices)})")
+    for name in _LIBPQ_INTEGERS:
+        if name in params and not re.fullmatch(r"-?\d+", params[name].strip()):
+            raise ConfigError(f"DATABASE_URL has {name}={params[name]!r} (expected an integer)")
 
 
 def _thresholds(env: Mapping[str, str], etl_mode: str) -> dict[str, tuple[int, int]]:

@@ -8,7 +8,10 @@ PATH may be a file (JSON array, JSON lines, a single event object, or gzip of an
 a zip of such files (each member its own source, file:archive.zip/member.json), or a directory
 (every *.json / *.json.gz / *.jsonl / *.zip in it). Other binary containers (tar, bzip2, xz,
 7z, ...) are refused with one line, before anything is loaded (exit 2). Unreadable lines go to the
-dead-letter queue; the exit status is 0 when every file was read to its end.
+dead-letter queue; the exit status is 0 when every file was read to its end. A first SIGTERM or
+Ctrl-C lets the current chunk commit, then stops with exit status 1 (a rerun finishes the load;
+the dedup makes it exact); a second one stops at once. `--once` without --source exits 1 when
+its poll failed.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 
 import psycopg2
 
-from ghdw.api_client import AuthenticationError, GitHubClient, PollResult, event_id_of
+from ghdw.api_client import AuthenticationError, GitHubClient, PollInterrupted, PollResult, event_id_of
 from ghdw.bronze.file_loads import SerialLoader, file_load_targets, load_target
 from ghdw.bronze_loader import LoadReport, load_events
 from ghdw.core import db, lifecycle
@@ -51,29 +54,48 @@ RECENT_IDS_SQL = load_sql("bronze/listener/recent_event_ids.sql")
 RECORD_POLL_SQL = load_sql("bronze/listener/record_poll.sql")
 
 
-def load_files(conn, files: list[Path] | list[Source]) -> tuple[LoadReport, list[str]]:
+class LoadStopped(Exception):
+    """A stop request ended a file load between chunks; what was loaded has committed."""
+
+    def __init__(self, total: LoadReport, message: str):
+        super().__init__(message)
+        self.total = total
+
+
+def load_files(
+    conn, files: list[Path] | list[Source], stop: threading.Event | None = None
+) -> tuple[LoadReport, list[str]]:
     """Load each file (or Source: a file, or a member of a zip), one after another on `conn`,
     without the backfill ledger: the one file path of ghdw.bronze.file_loads, which backfill uses
     with its ledger and BACKFILL_WORKERS connections. Returns the total report and the sources
-    that were damaged."""
+    that were damaged. A stop request (`stop`) ends the load after the current chunk has
+    committed: LoadStopped says how far it got."""
     total, damaged = LoadReport(), []
     loader = SerialLoader(conn)
-    for item in files:
-        for target in file_load_targets(item):
-            started = time.perf_counter()
-            status, report, error = load_target(conn, target, loader, ledger=False)
-            if status != "completed":
-                damaged.append(f"{target.name}: {error}")
-            total += report
-            shown = target.source.removeprefix("file:")
-            log.info(
-                "%s %s: %s (%d repaired) in %.2fs",
-                "Loaded" if status == "completed" else status.capitalize(),
-                shown,
-                report.summary(),
-                report.repaired,
-                time.perf_counter() - started,
+    targets = [target for item in files for target in file_load_targets(item)]
+    for index, target in enumerate(targets):
+        if stop is not None and stop.is_set():  # between two files
+            raise LoadStopped(total, f"Stopped before {target.name}: {len(targets) - index} file(s) not loaded.")
+        started = time.perf_counter()
+        status, report, error = load_target(conn, target, loader, ledger=False, stop=stop)
+        total += report
+        if status == "stopped":
+            raise LoadStopped(
+                total,
+                f"Stopped: {target.name} {error}, committed; it and {len(targets) - index - 1} file(s) "
+                f"after it are not loaded to the end.",
             )
+        if status != "completed":
+            damaged.append(f"{target.name}: {error}")
+        shown = target.source.removeprefix("file:")
+        log.info(
+            "%s %s: %s (%d repaired) in %.2fs",
+            "Loaded" if status == "completed" else status.capitalize(),
+            shown,
+            report.summary(),
+            report.repaired,
+            time.perf_counter() - started,
+        )
     return total, damaged
 
 
@@ -221,13 +243,18 @@ class Listener:
         try:
             report = self._with_database(lambda conn: self._store(conn, result, started, error, event_ids, complete))
         except lifecycle.Stopped:
-            log.warning(
-                "Stopping with the database unreachable: the %d fetched events were not stored "
-                "(GitHub shows them to the next poll while they are among its latest 300).",
-                len(result.events),
-            )
+            if result.events:
+                log.warning(
+                    "Stopping with the database unreachable: the %d fetched events were not stored "
+                    "(GitHub shows them to the next poll while they are among its latest 300).",
+                    len(result.events),
+                )
             raise
         except psycopg2.Error as exc:
+            if db.permanent_failure(exc, self.settings):
+                # A missing privilege or schema: no later poll can store anything either. The
+                # command ends with its one line and exit code; a restart polls these events again.
+                raise
             # Not a lost connection (those are retried above): reported, and this poll's state
             # does not move, so the next poll fetches these events again while GitHub shows them.
             error = f"load failed: {lifecycle.first_line(exc)}"
@@ -332,7 +359,11 @@ def run_listener(settings, once: bool) -> int:
         # as long as it takes, the fetched events kept in memory.
         listener.conn = listener.connect(wait_for_server=True)
         if once:
-            listener.poll_once()
+            result = listener.poll_once()
+            if result.error is not None and not isinstance(result.error, PollInterrupted):
+                # The continuous listener goes on to the next poll; a single poll that failed
+                # (network, GitHub's errors) did not do its job. Its line is logged above.
+                return lifecycle.EXIT_FAILED
         else:
             listener.run()
     except lifecycle.Stopped:
@@ -397,9 +428,22 @@ def main(argv: list[str] | None = None) -> int:
             log.error("%s", exc)
     if refused:
         return lifecycle.EXIT_CONFIG
+    stop = lifecycle.STOP
+    lifecycle.install_stop_handlers(
+        stop,
+        lambda name: log.info(
+            "%s received: finishing the current chunk (it commits), then stopping (again to stop at once).", name
+        ),
+    )
     log.info("Loading %d file(s) into bronze (%s).", len(sources), db.describe(settings))
-    with db.connection(settings) as conn:
-        total, damaged = load_files(conn, sources)
+    try:
+        with db.connection(settings, stop=stop) as conn:
+            total, damaged = load_files(conn, sources, stop)
+    except LoadStopped as exc:
+        # Incomplete, so not 0: a script must not take it for a finished load.
+        log.info("Total so far: %s (%d repaired).", exc.total.summary(), exc.total.repaired)
+        log.error("%s Rerun the same command to finish (the dedup makes it exact).", exc)
+        return lifecycle.EXIT_FAILED
     log.info("Total: %s (%d repaired) from %d file(s).", total.summary(), total.repaired, len(sources))
     if damaged:
         log.error("%d file(s) could not be read to the end:\n  %s", len(damaged), "\n  ".join(damaged))

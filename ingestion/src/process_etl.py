@@ -19,12 +19,14 @@ import threading
 import time
 from datetime import datetime
 
+import psycopg2
 import schedule
 
 from ghdw.config import Settings
 from ghdw.core import db, lifecycle
 from ghdw.core.lifecycle import exit_with
 from ghdw.core.locks import ETL_LOCK_KEY
+from ghdw.core.redaction import redact
 from ghdw.logger import start_process
 from ghdw.process_gold import GoldEtlError, GoldRetryLater, GoldStopped, run_gold
 from ghdw.process_silver import run_silver
@@ -39,6 +41,7 @@ class EtlScheduler:
         self.settings = settings
         self.stop_requested = stop or threading.Event()
         self.runs = 0
+        self.exit_code = lifecycle.EXIT_OK
 
     def request_stop(self, name: str = "stop") -> None:
         if not self.stop_requested.is_set():
@@ -74,7 +77,9 @@ class EtlScheduler:
             step = time.perf_counter()
             try:
                 run_silver(conn, self.settings.silver_batch_size, self.stop_requested.is_set)
-            except Exception:
+            except Exception as exc:
+                if db.permanent_failure(exc, self.settings):
+                    raise  # no cycle can get past it: the caller ends with its one line and code
                 log.error("RUN #%d FAILED in the silver step.", self.runs)
                 return False
             log.info("Silver: Completed in %.2fs", time.perf_counter() - step)
@@ -108,11 +113,26 @@ class EtlScheduler:
             self.run_cycle()
         except lifecycle.Stopped:
             pass  # stopped while waiting for the database: run_forever's loop ends next
+        except psycopg2.Error as exc:
+            failure = db.classify_failure(exc, self.settings)
+            if failure is not None and db.permanent_failure(exc, self.settings):
+                # A wrong password, a missing database, schema or privilege: no later cycle can
+                # get past it. End with its one line and exit code (compose's restart: on-failure).
+                self.exit_code, text = failure
+                log.error("%s", redact(text))
+                log.info("Scheduler stopping: retrying cannot cure this (exit code %d).", self.exit_code)
+                self.stop_requested.set()
+                return
+            # A database outage must not kill the scheduler: one line, the next run retries.
+            reason = failure[1] if failure is not None else db.first_line(exc)
+            log.error("ETL cycle failed: %s; the next scheduled run will retry.", redact(reason))
         except Exception:
-            # A database outage must not kill the scheduler: log it, the next run retries.
+            # Not the database's answer: a bug, whose traceback is the useful report.
             log.exception("ETL cycle failed; the next scheduled run will retry.")
 
-    def run_forever(self) -> None:
+    def run_forever(self) -> int:
+        """Run cycles on the schedule until stopped; returns the exit code (0, or 2/3 for an error
+        no retry can cure)."""
         if self.settings.etl_mode == "production":
             schedule.every().day.at(self.settings.production_time).do(self._scheduled_job)
             log.info("Production mode: ETL runs daily at %s.", self.settings.production_time)
@@ -125,6 +145,7 @@ class EtlScheduler:
             self.stop_requested.wait(SCHEDULER_TICK_SECONDS)
         schedule.clear()
         log.info("Scheduler stopped.")
+        return self.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -137,8 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     log.info("ETL scheduler using %s.", db.describe(settings))
     if args.once:
         return 0 if scheduler.run_cycle() else 1
-    scheduler.run_forever()
-    return 0
+    return scheduler.run_forever()
 
 
 if __name__ == "__main__":

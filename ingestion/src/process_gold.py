@@ -154,6 +154,8 @@ def run_gold(
                 )
             except Exception as exc:
                 cur.execute("ROLLBACK")
+                if db.permanent_failure(exc):
+                    raise  # a missing privilege or schema: the caller's one line and exit code
                 raise _failure(exc, watch, lock_timeout_seconds, statement_timeout_seconds) from exc
             finally:
                 cur.execute(

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import psycopg2
+
 from ghdw.core import db
 from ghdw.core.lifecycle import exit_with
 from ghdw.logger import start_process
@@ -59,9 +61,18 @@ def _run_batches(conn, batch_size: int, should_stop: Callable[[], bool]) -> Silv
                 )
                 last_xid, last_id = cur.fetchone()
             conn.commit()
-        except Exception:
-            conn.rollback()
-            log.exception("Silver batch failed and was rolled back; the watermark did not move.")
+        except Exception as exc:
+            if not conn.closed:
+                conn.rollback()
+            if db.permanent_failure(exc):
+                pass  # a missing privilege or schema: the caller's one line and exit code
+            elif isinstance(exc, psycopg2.Error):
+                # A lost connection, say: one line; the scheduler's next cycle retries.
+                log.error(
+                    "Silver batch failed and was rolled back (%s); the watermark did not move.", db.first_line(exc)
+                )
+            else:
+                log.exception("Silver batch failed and was rolled back; the watermark did not move.")
             raise
         result.batches += 1
         result.rows_inserted += rows_inserted

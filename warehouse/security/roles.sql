@@ -90,6 +90,9 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA silver, gold TO gh_etl;
 GRANT EXECUTE ON FUNCTION bronze.legacy_id_prefix() TO gh_etl;
 -- silver.events is insert-only for the ETL (ON CONFLICT DO NOTHING), on the columns below.
 REVOKE INSERT, UPDATE ON silver.events FROM gh_etl;
+-- gold.fact_events is immutable: the gold ETL only inserts (ON CONFLICT (event_id) DO NOTHING).
+-- Dimensions (Type 1 upserts), aggregates and watermarks keep their UPDATE.
+REVOKE UPDATE ON gold.fact_events FROM gh_etl;
 
 -- --- columns the database sets ----------------------------------------------------------
 -- INSERT on every other column, computed from the catalog so that a column added later is

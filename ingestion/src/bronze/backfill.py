@@ -46,8 +46,10 @@ from ghdw.sources.gharchive import InvalidHour, Target, file_targets, hour_targe
 log = logging.getLogger("ghdw.BACKFILL")
 
 
-def run_backfill(settings, targets: list[Target], force: bool = False) -> tuple[dict, LoadReport]:
-    """Load every target not yet completed; returns {file: status} and the total report."""
+def run_backfill(settings, targets: list[Target], force: bool = False, stop=None) -> tuple[dict, LoadReport]:
+    """Load every target not yet completed; returns {file: status} and the total report. A stop
+    request (`stop`) ends the run once the chunks in flight have committed: that file is
+    'stopped' (left 'loading' in the ledger, loaded again by a rerun), the rest not started."""
     outcomes, total = {}, LoadReport()
     started = time.monotonic()
     progress = Progress(len(targets))
@@ -55,12 +57,14 @@ def run_backfill(settings, targets: list[Target], force: bool = False) -> tuple[
     try:
         with db.connection(settings) as conn, requests.Session() as session:
             for target in targets:
+                if stop is not None and stop.is_set():
+                    break
                 if not force and file_status(conn, target.name) == "completed":
                     outcomes[target.name] = "skipped"
                     progress.file_done()
                     continue
                 file_started = time.monotonic()
-                status, report, _ = load_target(conn, target, loader, session=session, progress=progress)
+                status, report, _ = load_target(conn, target, loader, session=session, progress=progress, stop=stop)
                 outcomes[target.name] = status
                 total += report
                 progress.file_done()
@@ -124,8 +128,27 @@ def main(argv: list[str] | None = None) -> int:
         targets += hour_targets(first, last, settings.gharchive_url)
     if not targets:
         parser.error("nothing to load: give files, or --from/--to hours")
+    stop = lifecycle.STOP
+    lifecycle.install_stop_handlers(
+        stop,
+        lambda name: log.info(
+            "%s received: finishing the chunks in flight (they commit), then stopping (again to stop at once).",
+            name,
+        ),
+    )
     log.info("Backfilling %d file(s) into %s.", len(targets), db.describe(settings))
-    outcomes, _ = run_backfill(settings, targets, force=args.force)
+    outcomes, _ = run_backfill(settings, targets, force=args.force, stop=stop)
+    if (stop.is_set() and len(outcomes) < len(targets)) or "stopped" in outcomes.values():
+        unfinished = [name for name, status in outcomes.items() if status == "stopped"]
+        log.error(
+            "Stopped: %d of %d file(s) done%s; %d not started. Rerun the same command to finish: completed "
+            "files are skipped, a file left 'loading' is loaded again (the dedup makes it exact).",
+            len(outcomes) - len(unfinished),
+            len(targets),
+            f", {', '.join(unfinished)} cut short (left 'loading' in bronze.backfill_files)" if unfinished else "",
+            len(targets) - len(outcomes),
+        )
+        return lifecycle.EXIT_FAILED
     failed = [name for name, status in outcomes.items() if status in ("partial", "failed")]
     if args.etl:
         from ghdw.process_etl import EtlScheduler

@@ -9,6 +9,7 @@ chunk. A damaged file (a truncated gzip) loads what precedes the damage and ends
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -69,9 +70,14 @@ def load_target(
     session: requests.Session | None = None,
     ledger: bool = True,
     progress: Progress | None = None,
+    stop: threading.Event | None = None,
 ) -> tuple[str, LoadReport, str | None]:
     """Load one target through `loader` (SerialLoader or ParallelLoader); with `ledger`, record it in
-    bronze.backfill_files on `conn`. Returns (completed | partial | failed, report, error)."""
+    bronze.backfill_files on `conn`. Returns (completed | partial | failed | stopped, report, error).
+
+    A stop request (`stop`) ends the file between chunks: the chunks in flight commit, no new
+    one is read, and the file is 'stopped'; in the ledger it stays 'loading', so a rerun loads
+    it again (the loader's dedup makes that exact)."""
     report, hashing = LoadReport(), None
     if ledger:
         record_file(conn, target, "loading", report, None, None, finished=False)
@@ -89,14 +95,30 @@ def load_target(
         return "failed", report, reason
     status, error = "completed", None
 
+    committed = 0
+
     def done(part: LoadReport) -> None:
-        nonlocal report
+        nonlocal report, committed
         report += part
+        committed += 1
         if progress:
             progress.add(part.inserted + part.duplicates)
 
+    chunks = prefetched(iter_stream_chunks(stream, CHUNK_BYTES))
+    cut_short = False
+
+    def until_stopped():
+        nonlocal cut_short
+        for chunk in chunks:
+            if stop is not None and stop.is_set():
+                cut_short = True
+                return
+            yield chunk
+
     try:
-        loader.load(prefetched(iter_stream_chunks(stream, CHUNK_BYTES)), target.source, done)
+        loader.load(until_stopped(), target.source, done)
+        if cut_short:
+            status, error = "stopped", f"stopped after {committed} chunk(s) ({report.lines:,} lines)"
     except (InputDamaged, requests.RequestException, OSError, EOFError) as exc:
         status, error = (
             "partial",
@@ -106,7 +128,11 @@ def load_target(
         )
         log.error("%s is damaged after %d lines: %s; loaded what preceded it.", target.name, report.lines, exc)
     finally:
+        chunks.close()  # ends the reading thread
         closer.close()
     if ledger:
-        record_file(conn, target, status, report, hashing, error, finished=True)
+        if status == "stopped":  # not finished: 'loading', with what has committed so far
+            record_file(conn, target, "loading", report, None, error, finished=False)
+        else:
+            record_file(conn, target, status, report, hashing, error, finished=True)
     return status, report, error

@@ -144,12 +144,12 @@ def describe(settings: Settings | None = None) -> str:
     """Which database this process uses, for the log. Never includes a password."""
     settings = settings or get_settings()
     if settings.database_url:
-        from urllib.parse import urlsplit
-
-        url = urlsplit(settings.database_url)
-        host = url.hostname or "local socket"
-        port = f":{url.port}" if url.port else ""
-        return f"PostgreSQL {url.username or ''}@{host}{port}{url.path or ''} (DATABASE_URL)"
+        # libpq's own parser: a URL with several hosts (h1:5432,h2:5433) is not one urlsplit reads.
+        params = parse_dsn(settings.database_url)
+        host = params.get("host") or "local socket"
+        port = f":{params['port']}" if params.get("port") else ""
+        dbname = f"/{params['dbname']}" if params.get("dbname") else ""
+        return f"PostgreSQL {params.get('user', '')}@{host}{port}{dbname} (DATABASE_URL)"
     if settings.db_host:
         return f"PostgreSQL {settings.db_user}@{settings.db_host}:{settings.db_port}/{settings.db_name} (DB_HOST)"
     return (
@@ -193,6 +193,17 @@ AUTH_CONNECT_ERRORS = (
 )
 # "role ... does not exist" is about who connects; "database ... does not exist" about where to.
 _MISSING = re.compile(r'(role|database) "((?:[^"]|"")*)" does not exist')
+
+
+# The errors of a warehouse that lacks its schema, or part of it (an interrupted or older setup).
+NOT_SET_UP_ERRORS = (
+    errors.UndefinedTable,
+    errors.InvalidSchemaName,
+    errors.UndefinedFunction,
+    errors.UndefinedColumn,
+)
+# libpq's rejection of a connection option, before it contacts any server.
+INVALID_OPTION = re.compile(r"^invalid (\w+ value|integer value .* for connection option|connection option)")
 
 
 def is_transient_connect_error(exc: BaseException) -> bool:
@@ -256,15 +267,21 @@ def classify_failure(exc: BaseException, settings: Settings | None = None) -> tu
     where, reason = _where(target), first_line(exc)
     lowered = str(exc).lower()
     missing = _MISSING.search(str(exc))
-    if isinstance(exc, errors.InsufficientPrivilege):
+    # A read-only transaction (a role whose default_transaction_read_only is on, as the BI role's
+    # is, or a standby) is a missing privilege to whoever runs a command that writes.
+    if isinstance(exc, (errors.InsufficientPrivilege, errors.ReadOnlySqlTransaction)):
         return EXIT_AUTH, (
             f"Permission denied in {where}: {reason} (grant the privilege, or use the role "
             f"meant for this command; see README, Least privilege)"
         )
-    if isinstance(exc, (errors.UndefinedTable, errors.InvalidSchemaName)):
+    # A missing schema, table, view, function or column of the warehouse: never set up, set up only
+    # partly, or by an older version. setup_db.py creates what is missing.
+    if isinstance(exc, NOT_SET_UP_ERRORS):
         return EXIT_CONFIG, f"The warehouse in {where} is not set up ({reason}): run python setup_db.py"
     if type(exc) is not psycopg2.OperationalError:
         return None  # a server-side error with its own SQLSTATE: not a connection problem
+    if INVALID_OPTION.search(reason):
+        return EXIT_CONFIG, f"Cannot connect to {where}: {reason} (not retried: check DATABASE_URL)"
     if missing and missing.group(1) == "database":
         return EXIT_CONFIG, (
             f"Cannot connect to {where}: {reason} (not retried: check DB_NAME or "
@@ -281,17 +298,21 @@ def classify_failure(exc: BaseException, settings: Settings | None = None) -> tu
     return None
 
 
+def permanent_failure(exc: BaseException, settings: Settings | None = None) -> tuple[int, str] | None:
+    """classify_failure() for the errors no retry can cure (a setting, a login, a missing database,
+    schema or privilege: exit codes 2 and 3); None for the others (transient ones, bugs)."""
+    from ghdw.core.lifecycle import EXIT_AUTH, EXIT_CONFIG
+
+    failure = classify_failure(exc, settings)
+    return failure if failure is not None and failure[0] in (EXIT_CONFIG, EXIT_AUTH) else None
+
+
 def server_address(settings: Settings | None = None) -> str:
     """host:port of the server this process connects to, for messages."""
     settings = settings or get_settings()
     if settings.database_url:
-        from urllib.parse import parse_qs, urlsplit
-
-        url = urlsplit(settings.database_url)
-        query = parse_qs(url.query)
-        host = url.hostname or query.get("host", ["local socket"])[0]
-        port = url.port or query.get("port", [settings.db_port])[0]
-        return f"{host}:{port}"
+        params = parse_dsn(settings.database_url)
+        return f"{params.get('host') or 'local socket'}:{params.get('port') or DEFAULT_PORT}"
     if settings.db_host:
         return f"{settings.db_host}:{settings.db_port}"
     return f"the embedded server in {settings.embedded_pg_dir}"

@@ -10,9 +10,13 @@
 
 Exit codes, the same for every command (health.py keeps its own documented 0/1/2):
     0    done
-    1    some data could not be loaded, or a step failed (the run's own summary says which)
+    1    some data could not be loaded, or a step failed (the run's own summary says which); also
+         a file load or backfill that a first signal stopped before its end, and a --once poll
+         that failed
     2    configuration error: a setting, an input, or the database named does not exist or cannot be used
-    3    authentication or permission error (database login, missing privilege, GitHub 401)
+         (its warehouse schema missing, or part of it)
+    3    authentication or permission error (database login, missing privilege, a read-only role
+         writing, GitHub 401)
     4    the database did not accept connections within DB_WAIT_SECONDS
     130  stopped at once by a second Ctrl-C (143 for a second SIGTERM)
 """

@@ -34,7 +34,7 @@ from psycopg2 import sql
 
 from ghdw.config import SERVICE_ROLES
 from ghdw.core import db
-from ghdw.core.lifecycle import EXIT_AUTH
+from ghdw.core.lifecycle import EXIT_AUTH, EXIT_CONFIG
 from ghdw.core.locks import SETUP_LOCK_KEY
 from ghdw.core.sqlfiles import load_sql, warehouse_dir
 from ghdw.logger import start_process
@@ -200,21 +200,45 @@ def apply_role_passwords(conn, settings) -> list[str]:
     return enabled
 
 
-def recreate_embedded_database(settings) -> None:
-    """Drop and recreate the configured database: only on the embedded server (demos)."""
+# The server's own databases: the maintenance database --recreate connects to, and the templates
+# every CREATE DATABASE copies. Never dropped by --recreate.
+SYSTEM_DATABASES = (MAINTENANCE_DATABASE, "template0", "template1")
+
+
+def recreate_embedded_database(settings) -> int:
+    """Drop and recreate the configured database: only on the embedded server (demos), never one
+    of its system databases. Returns 0, or EXIT_CONFIG after one line saying why not."""
     if not settings.uses_embedded_db:
-        raise SystemExit("--recreate only works on the embedded server; refusing to drop a configured database")
+        log.error(
+            "--recreate only works on the embedded server; refusing to drop a configured database "
+            "(drop it yourself if you mean it, then run setup_db.py)."
+        )
+        return EXIT_CONFIG
+    if settings.db_name in SYSTEM_DATABASES:
+        log.error(
+            "--recreate refuses to drop %s: it is one of the server's own databases (%s); "
+            "set DB_NAME to the warehouse's database.",
+            settings.db_name,
+            ", ".join(SYSTEM_DATABASES),
+        )
+        return EXIT_CONFIG
 
     log.warning(
         "--recreate: dropping database %s of the embedded server and everything in it; creating it afresh.",
         settings.db_name,
     )
-    with db.connection(settings, dbname="postgres") as admin:
+    with db.connection(settings, dbname=MAINTENANCE_DATABASE) as admin:
         admin.autocommit = True
         with admin.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (settings.db_name,))
+            existed = cur.fetchone() is not None
             # DB_NAME is a setting: quoted as an identifier, never spliced into the statement.
             cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(settings.db_name)))
-    log.info("Dropped database %s of the embedded server.", settings.db_name)
+    if existed:
+        log.info("Dropped database %s of the embedded server.", settings.db_name)
+    else:
+        log.info("Database %s did not exist on the embedded server: nothing to drop.", settings.db_name)
+    return 0
 
 
 def create_database(settings) -> bool:
@@ -260,7 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = start_process()
     if args.recreate:
-        recreate_embedded_database(settings)
+        refused = recreate_embedded_database(settings)
+        if refused:
+            return refused
     log.info("Setting up the warehouse in %s", db.describe(settings))
     try:
         conn = db.connect_when_ready(settings)

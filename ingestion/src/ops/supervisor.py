@@ -21,7 +21,7 @@ import subprocess
 import sys
 import threading
 
-from ghdw.core import db
+from ghdw.core import db, lifecycle
 from ghdw.core.lifecycle import exit_with
 from ghdw.logger import start_process
 
@@ -108,12 +108,15 @@ def main(argv: list[str] | None = None) -> int:
         children[1].pid,
         f" for {args.duration:.0f}s" if args.duration else "; Ctrl-C stops both",
     )
+    first_exit = None  # the code of a child that ended on its own (not stopped by us)
     while not stop.wait(0.5):
         if args.duration is not None and args.duration <= 0:
             break
         if args.duration is not None:
             args.duration -= 0.5
-        if any(child.poll() is not None for child in children):
+        ended = [child.poll() for child in children if child.poll() is not None]
+        if ended:
+            first_exit = ended[0]
             log.error("A pipeline process exited (codes %s); stopping the other.", [c.poll() for c in children])
             break
     for child in children:
@@ -133,7 +136,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.show:
         subprocess.run([sys.executable, "-m", "ghdw", "etl", "--once"], env=env, check=False)
         subprocess.run([sys.executable, "-m", "ghdw.ops.queries"], env=env, check=False)
-    return 0 if all(code == 0 for code in codes) else 1
+    return exit_code(codes, first_exit)
+
+
+def exit_code(codes: list[int], first_exit: int | None) -> int:
+    """The supervisor's exit code: a child's own documented code (2 configuration, 3 permission, 4
+    unreachable, ...) when one ended by itself, so `restart: on-failure` and scripts see the cause;
+    0 when both stopped cleanly; 1 for any other ending (killed, or a signal's code)."""
+    if first_exit is not None and first_exit > 0:
+        return first_exit
+    if all(code == 0 for code in codes):
+        return 0
+    return next((code for code in codes if 0 < code < lifecycle.EXIT_SIGNAL_BASE), 1)
 
 
 if __name__ == "__main__":
