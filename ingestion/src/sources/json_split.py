@@ -267,12 +267,13 @@ def _resync(
                 continue
             resume = match.start(2)
             line = buffer.line_at(begin) if before is None else before.line
-            if fault < resume:
+            if fault < resume and not reason.startswith("input ends"):
                 fault_line = line + data.count(b"\n", begin, fault)
                 why = f"invalid JSON: {reason} (line {fault_line})"
             else:
                 next_line = line + data.count(b"\n", begin, resume)
-                why = f"invalid JSON: a value not closed before the next one begins (line {next_line})"
+                what = "the array closes" if closes else "the next one begins"
+                why = f"invalid JSON: a value not closed before {what} (line {next_line})"
             return Piece(line, (prefix + data[begin:resume]).rstrip(b" \t\r\n"), why), resume
         if buffer.eof:
             damage = _damage(buffer, fault, reason, begin)
@@ -280,7 +281,7 @@ def _resync(
                 damage.line, damage.text = before.line, prefix + damage.text
             return damage, None
         last = data.rfind(b"\n", search)
-        search = max(search, last)
+        search = last if last >= 0 else len(data)  # a line cut at the block's end is searched again
         shift = buffer.more(begin)
         begin, fault, search = begin - shift, fault - shift, search - shift
 
