@@ -15,12 +15,18 @@ and the cost of one ETL cycle (silver + gold) for 1,000 new events with B events
 for each B of --incremental-bases, the peak memory of this process (which ran the backfill), and
 the time of the specification's Q1-Q3 (and of the dashboards' Q1-Q2 from the gold aggregates)
 and health checks at that size.
+With --legacy it also measures GH Archive's legacy Timeline format (2011-02-12 .. 2014-12-31):
+the recorded real legacy events (../shared/data/legacy/) against modern events of similar size
+(for each legacy event, the modern template nearest in bytes), both N events, each file to gold
+in its own fresh database: "legacy" and "modern_same_size" in --json, and legacy_vs_modern
+(end-to-end events/s, legacy / modern; issue 13 asks for at least 0.9).
 Figures only: nothing here passes or fails.
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import copy
 import json
 import logging
@@ -53,6 +59,11 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 INCREMENT = 1_000  # new events per measured ETL cycle
 REPEATS = 3  # incremental cycles measured; the median is reported
 ID_BASE = 900_000_000_000
+SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared"))
+LEGACY_SAMPLE = SHARED_DIR / "data" / "legacy" / "gh4j__2014-06-01-1.first500.json"
+# Legacy events are dated from here, one second apart: inside the legacy era (before 2015) for any
+# size up to tens of millions of events.
+LEGACY_BENCH_START = datetime(2012, 1, 1)
 
 
 # The loader's COPY (ghdw.bronze_loader.COPY_SQL) into a plain jsonb table: the reference speed.
@@ -69,6 +80,62 @@ def write_events(path: Path, count: int, first_id: int, templates: list[dict], d
             event["id"] = str(first_id + i)
             event["created_at"] = (end - timedelta(seconds=(count - i) * step)).strftime("%Y-%m-%dT%H:%M:%SZ")
             out.write(json.dumps(event, separators=(",", ":")) + "\n")
+
+
+def legacy_templates() -> list[dict]:
+    if not LEGACY_SAMPLE.is_file():
+        raise SystemExit(f"--legacy: recorded legacy events not found at {LEGACY_SAMPLE} (set SHARED_DIR)")
+    with open(LEGACY_SAMPLE, encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def write_legacy_events(path: Path, count: int, templates: list[dict]) -> None:
+    """`count` legacy events cycling through the recorded ones; each gets its own created_at (in
+    Pacific winter time, as GH Archive's legacy files carry it), so no two share a synthetic id."""
+    with open(path, "w", encoding="utf-8") as out:
+        for i in range(count):
+            event = copy.copy(templates[i % len(templates)])
+            moment = LEGACY_BENCH_START + timedelta(seconds=i)
+            event["created_at"] = moment.strftime("%Y-%m-%dT%H:%M:%S-08:00")
+            out.write(json.dumps(event, separators=(",", ":")) + "\n")
+
+
+def size_matched(modern: list[dict], legacy: list[dict]) -> list[dict]:
+    """For each legacy template, the modern template nearest to it in bytes."""
+    by_size = sorted((len(json.dumps(e, separators=(",", ":"))), i) for i, e in enumerate(modern))
+    sizes = [size for size, _ in by_size]
+    chosen = []
+    for event in legacy:
+        at = min(bisect.bisect_left(sizes, len(json.dumps(event, separators=(",", ":")))), len(sizes) - 1)
+        chosen.append(modern[by_size[at][1]])
+    return chosen
+
+
+def file_to_gold(admin_settings, name: str, data: Path) -> dict:
+    """One file through bronze (BACKFILL_WORKERS connections), silver and gold in a fresh database."""
+    settings = fresh_database(admin_settings, name)
+    try:
+        t_bronze = timed(lambda: run_backfill(settings, file_targets([str(data)])))
+        with db.connection(settings) as conn:
+            t_silver = timed(lambda: run_silver(conn, settings.silver_batch_size))
+            t_gold = timed(lambda: run_gold(conn))
+            with conn.cursor() as cur:
+                cur.execute("SELECT COUNT(*) FROM gold.fact_events")
+                rows = cur.fetchone()[0]
+            conn.commit()
+    finally:
+        drop_database(admin_settings, name)
+    with open(data, "rb") as lines:
+        n = sum(1 for _ in lines)
+    return {
+        "events": n,
+        "gold_rows": rows,
+        "mean_bytes": round(data.stat().st_size / max(n, 1)),
+        "bronze_eps": round(n / t_bronze),
+        "silver_eps": round(n / t_silver),
+        "gold_eps": round(n / t_gold),
+        "end_to_end_eps": round(n / (t_bronze + t_silver + t_gold)),
+    }
 
 
 def fresh_database(admin_settings, name: str):
@@ -151,6 +218,9 @@ def main(argv=None) -> int:
         help="comma-separated sizes of the warehouse before the measured 1,000-event cycle",
     )
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    parser.add_argument(
+        "--legacy", action="store_true", help="also measure legacy Timeline events against modern ones of similar size"
+    )
     args = parser.parse_args(argv)
     logging.disable(logging.INFO)  # the loaders' per-batch lines would swamp the figures
     admin_settings = load_settings()
@@ -226,6 +296,16 @@ def main(argv=None) -> int:
             figures["query_ms"] = query_times
         finally:
             drop_database(admin_settings, name)
+        if args.legacy:
+            legacy = legacy_templates()
+            legacy_file, modern_file = workdir / "legacy.json", workdir / "modern_same_size.json"
+            write_legacy_events(legacy_file, args.events, legacy)
+            write_events(modern_file, args.events, ID_BASE, size_matched(templates, legacy))
+            figures["modern_same_size"] = file_to_gold(admin_settings, f"{name}_modern", modern_file)
+            figures["legacy"] = file_to_gold(admin_settings, f"{name}_legacy", legacy_file)
+            figures["legacy_vs_modern"] = round(
+                figures["legacy"]["end_to_end_eps"] / figures["modern_same_size"]["end_to_end_eps"], 3
+            )
         bases = [int(b) for b in args.incremental_bases.split(",") if b.strip()]
         cycles = {base: measure_incremental(admin_settings, base, templates, workdir) for base in bases}
         figures["incremental_cycle_ms"] = {str(b): round(s * 1000, 1) for b, s in cycles.items()}
@@ -252,6 +332,15 @@ def main(argv=None) -> int:
     if figures["incremental_ratio"] is not None:
         print(f"  incremental ratio (largest / smallest base): {figures['incremental_ratio']}")
     print(f"  peak RSS of the backfilling process: {figures['peak_rss_mb']} MB")
+    if args.legacy:
+        for key in ("modern_same_size", "legacy"):
+            f = figures[key]
+            print(
+                f"  {key:17s} ({f['mean_bytes']:,} bytes/event): bronze {f['bronze_eps']:,}, "
+                f"silver {f['silver_eps']:,}, "
+                f"gold {f['gold_eps']:,}, end to end {f['end_to_end_eps']:,} events/s"
+            )
+        print(f"  legacy / modern, end to end: {figures['legacy_vs_modern']}")
     for title, ms in figures["query_ms"].items():
         print(f"  {ms:8.1f} ms  {title}")
     return 0

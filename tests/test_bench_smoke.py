@@ -15,7 +15,16 @@ def test_benchmark_smoke_run_prints_its_figures_as_json(admin_settings, tmp_path
     env = {k: v for k, v in os.environ.items()}
     env["LOG_DIR"] = str(tmp_path)
     result = subprocess.run(
-        [sys.executable, "bench/bench_pipeline.py", "--events", "300", "--incremental-bases", "200,400", "--json"],
+        [
+            sys.executable,
+            "bench/bench_pipeline.py",
+            "--events",
+            "300",
+            "--incremental-bases",
+            "200,400",
+            "--legacy",
+            "--json",
+        ],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -35,6 +44,9 @@ def test_benchmark_smoke_run_prints_its_figures_as_json(admin_settings, tmp_path
     ):
         assert figures[key] is not None and figures[key] > 0, key
     assert figures["gold_rows"] == 300
+    # --legacy: recorded legacy Timeline events against modern ones of similar size, each to gold
+    assert figures["legacy"]["gold_rows"] == figures["modern_same_size"]["gold_rows"] == 300
+    assert figures["legacy_vs_modern"] > 0
 
 
 def test_query_benchmark_smoke_run_times_every_spec_query(admin_settings, tmp_path):

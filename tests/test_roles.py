@@ -287,3 +287,25 @@ def test_service_roles_keep_their_temp_tables(roles, conn):
             assert _attempt(service, "CREATE TEMP TABLE scratch (x int)") is None
         finally:
             service.close()
+
+
+def test_legacy_timeline_events_load_as_the_ingestion_role_and_reach_gold_as_the_etl_role(roles, conn):
+    legacy = {
+        "type": "WatchEvent",
+        "actor": "octocat",
+        "created_at": "2012-03-04T05:06:07-08:00",
+        "repository": {"id": 7, "name": "hello", "owner": "octocat"},
+        "payload": {"action": "started"},
+    }
+    ingestion = _connect(roles["gh_ingestion"])
+    try:
+        assert load_events(ingestion, [legacy], "test").inserted == 1
+    finally:
+        ingestion.close()
+    etl = _connect(roles["gh_etl"])
+    try:
+        run_silver(etl, 100)
+        run_gold(etl)
+    finally:
+        etl.close()
+    assert scalar(conn, "SELECT event_format FROM gold.fact_events") == "legacy_timeline"

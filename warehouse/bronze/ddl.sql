@@ -3,7 +3,8 @@
 -- dead-letter queue for input that could not be stored as an event.
 --
 -- bronze.raw_events
---   grain:   one row per GitHub event id (deduplicated on event_id).
+--   grain:   one row per GitHub event id (deduplicated on event_id); a legacy Timeline event
+--            (2011-02-12 .. 2014-12-31, no "id") has a synthetic id: bronze.legacy_event_id().
 --   written: ingestion/src/bronze_loader.py (live listener and file loads), INSERT only.
 --   read:    silver.load_batch() (warehouse/silver/etl/load_silver_batch.sql).
 --   Append-only: a trigger refuses UPDATE and DELETE, so bronze stays the audit trail.
@@ -104,6 +105,62 @@ CREATE INDEX IF NOT EXISTS idx_dead_letter_queue_unresolved
 CREATE UNIQUE INDEX IF NOT EXISTS uq_dead_letter_queue_entry
     ON bronze.dead_letter_queue (source, COALESCE(source_line, -1), md5(raw_text))
     WHERE replay_of IS NULL AND duplicate_of IS NULL;
+
+-- ---------------------------------------------------------------------------------------------
+-- GH Archive's legacy Timeline format (2011-02-12 .. 2014-12-31): events without an "id".
+-- The loaders (bronze/load/*.sql) give each such event a synthetic event_id:
+--   'legacy-' || <created_at's first 19 characters, without - : T and space> || '-'
+--             || md5(text of the JSON array [type, actor, repository.id, created_at, payload])
+--   e.g. legacy-20140601010530-3f0c...  (55 characters for a usual created_at)
+-- * What identifies the event: the fields GitHub set when it happened. Not the repository's
+--   counters (watchers, stargazers, forks, size, open_issues, pushed_at) nor actor_attributes
+--   (name, company, blog ...), which change between captures of the same event; not `url`,
+--   which spells the repository's name of the day. Each field is jsonb's normalised text (key
+--   order, whitespace), so the same event read from two files, or twice from one, gets the same
+--   id and bronze's primary key stores it once.
+-- * The time in front only orders the ids as the events happened, so the primary key grows at
+--   its right edge like GitHub's increasing ids instead of at random places (a load of random
+--   keys is markedly slower); identity is the hash, which covers created_at whole.
+-- * md5's 128 bits: distinct events of one second collide with probability about n^2 / 2^129, nil
+--   for the ~240 million legacy events. Deliberate collisions would need new legacy events, and
+--   that history is closed (GH Archive changed format on 2015-01-01).
+-- * Never a GitHub id: GitHub's event ids are decimal numbers; a synthetic id starts with
+--   letters. The loaders dead-letter an event whose own "id" starts with the prefix, so nothing
+--   sent by GitHub (or anyone else) can take a synthetic id's place. At most 7 + 19 + 1 + 32 = 59
+--   characters, inside silver's 100-character id rule and far below the btree entry limit.
+-- Kept as received: raw_data is the event as sent; the id is computed, never written into it.
+-- ---------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION bronze.legacy_id_prefix() RETURNS TEXT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 'legacy-' $$;
+
+-- The identifying fields are joined as the JSON array's text ('[' elements ',' ']'): each is
+-- jsonb's normalised text, so the join is unambiguous, and it costs one read of each field
+-- (a large document sits out of line in the staging table: every read of it is a fetch).
+CREATE OR REPLACE FUNCTION bronze.legacy_event_id(p_doc JSONB) RETURNS TEXT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT bronze.legacy_id_prefix()
+           || translate(left(p_doc ->> 'created_at', 19), '-:T ', '') || '-'
+           || md5('[' || concat_ws(',', COALESCE((p_doc -> 'type')::TEXT, 'null'),
+                                        COALESCE((p_doc -> 'actor')::TEXT, 'null'),
+                                        COALESCE((p_doc -> 'repository' -> 'id')::TEXT, 'null'),
+                                        COALESCE((p_doc -> 'created_at')::TEXT, 'null'),
+                                        COALESCE((p_doc -> 'payload')::TEXT, 'null')) || ']')
+$$;
+
+-- The event_id bronze stores: GitHub's id (a JSON string or number, not empty, not in the
+-- synthetic range); else, for an object whose "id" is missing or null and that has what only
+-- the legacy Timeline format has (the actor as a login string, actor_attributes, or a
+-- repository key), the synthetic id; else NULL: not an event (dead-lettered with its reason).
+CREATE OR REPLACE FUNCTION bronze.event_id_of(p_doc JSONB) RETURNS TEXT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN jsonb_typeof(p_doc -> 'id') IN ('string', 'number')
+                    THEN CASE WHEN p_doc ->> 'id' <> '' AND NOT starts_with(p_doc ->> 'id', bronze.legacy_id_prefix())
+                              THEN p_doc ->> 'id' END
+                WHEN COALESCE(jsonb_typeof(p_doc -> 'id'), 'null') <> 'null' OR jsonb_typeof(p_doc) <> 'object'
+                    THEN NULL
+                WHEN jsonb_typeof(p_doc -> 'actor') = 'string' OR p_doc ? 'actor_attributes' OR p_doc ? 'repository'
+                    THEN bronze.legacy_event_id(p_doc) END
+$$;
 
 -- Bronze is the immutable record of what arrived: refuse edits and deletions.
 CREATE OR REPLACE FUNCTION bronze.refuse_change() RETURNS trigger

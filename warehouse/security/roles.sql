@@ -76,12 +76,17 @@ GRANT SELECT, INSERT, UPDATE ON bronze.backfill_files TO gh_ingestion;
 -- The triggers that bound error_message on the tables above (bronze/ddl.sql) call these as the
 -- inserting role.
 GRANT EXECUTE ON FUNCTION bronze.bounded_error_message(TEXT), bronze.error_message_max_chars() TO gh_ingestion;
+-- The loaders' event id rule (bronze/ddl.sql): GitHub's id, or a legacy Timeline event's synthetic id.
+GRANT EXECUTE ON FUNCTION bronze.event_id_of(JSONB), bronze.legacy_event_id(JSONB), bronze.legacy_id_prefix()
+    TO gh_ingestion;
 
 -- --- gh_etl -------------------------------------------------------------------------------
 GRANT USAGE ON SCHEMA bronze, silver, gold TO gh_etl;
 GRANT SELECT ON ALL TABLES IN SCHEMA bronze TO gh_etl;
 GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA silver, gold TO gh_etl;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA silver, gold TO gh_etl;
+-- silver.load_batch() tells legacy Timeline events by bronze's synthetic id prefix.
+GRANT EXECUTE ON FUNCTION bronze.legacy_id_prefix() TO gh_etl;
 -- silver.events is insert-only for the ETL (ON CONFLICT DO NOTHING), on the columns below.
 REVOKE INSERT, UPDATE ON silver.events FROM gh_etl;
 

@@ -40,6 +40,25 @@
 --     anything else (missing, overflow, negative, decimal, non-digits) is the sentinel -1
 --     (unknownuser / unknownrepo) in gold, with a sentinel_reason here.
 --   The first failing rule gives the reject_reason (id, then type, then created_at).
+--
+-- Legacy Timeline events (bronze id starting with bronze.legacy_id_prefix(); event_format
+-- 'legacy_timeline') go through the same rules, with their own places for the same facts:
+--   * actor: the login is `actor` (a string) or else actor_attributes.login. There is no actor
+--     id: actor_id is silver.legacy_actor_id(login), a surrogate in [-(2^62 + 1), -2] that no
+--     GitHub id (positive) nor the sentinel -1 can take, from the lower-cased login (GitHub
+--     logins are case-insensitive), so the same login gives the same actor whatever the load
+--     order. A login seen in both formats is two actors: logins were renamed and reused since
+--     2014, and no order-independent rule can tell which modern id a 2012 login belonged to.
+--     No login (missing, not a string, blank): the sentinel -1.
+--   * repository: repo_id from repository.id (same rule as repo.id), repo_name 'owner/name'
+--     (the form of today's repo.name; name alone when the owner is missing), org_login from
+--     repository.organization. No repository object: the sentinel -1.
+--   * created_at carries a local offset (e.g. -07:00), converted to UTC like any offset.
+--   * Overlap: GH Archive's legacy files 2014-12-31-16 .. 23 (named in Pacific time) hold the
+--     same UTC hours as the modern files 2015-01-01-0 .. 7. From silver.modern_format_start()
+--     on, gold holds modern events only: a legacy event at or after it is kept here with the
+--     reject_reason 'legacy timeline event at or after 2015-01-01 00:00 UTC (modern format
+--     holds that time)', so loading both formats never counts an event twice, in any order.
 -- Idempotent: safe to run any number of times; an existing warehouse is upgraded in place.
 -- =============================================================================
 
@@ -66,7 +85,11 @@ CREATE TABLE IF NOT EXISTS silver.events (
     reject_reason       TEXT,
     -- Which values reach gold as a sentinel, and why (NULL: none).
     sentinel_reason     TEXT,
-    CONSTRAINT pk_silver_events PRIMARY KEY (event_id)
+    -- The shape the event came in: 'modern' (GitHub's Events API, GH Archive from 2015-01-01)
+    -- or 'legacy_timeline' (GH Archive 2011-02-12 .. 2014-12-31). gold.fact_events carries it.
+    event_format        TEXT        NOT NULL DEFAULT 'modern',
+    CONSTRAINT pk_silver_events PRIMARY KEY (event_id),
+    CONSTRAINT chk_silver_events_event_format CHECK (event_format IN ('modern', 'legacy_timeline'))
 );
 
 -- Gold's incremental read: processed_xid in [watermark, snapshot xmin).
@@ -180,6 +203,38 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
             THEN 'created_at outside ' || to_char(silver.min_event_time(), 'YYYY-MM-DD') || ' .. '
                  || to_char(silver.max_event_time() - INTERVAL '1 day', 'YYYY-MM-DD')
     END
+$$;
+
+-- GH Archive's first hour in the modern format (2015-01-01-0, named in UTC): from here on gold
+-- takes modern events only (see the overlap rule in the header).
+CREATE OR REPLACE FUNCTION silver.modern_format_start() RETURNS TIMESTAMP
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT TIMESTAMP '2015-01-01 00:00:00' $$;
+
+-- A legacy actor's surrogate id: the first 62 bits of md5(lower(login)), negated and moved below
+-- the sentinel -1, so it lies in [-(2^62 + 1), -2] (GitHub's ids are positive). Two logins share
+-- one with probability about n^2 / 2^63 (under 1 in 10,000 for the ~20 million legacy logins).
+-- NULL when there is no usable login (the caller's sentinel -1).
+CREATE OR REPLACE FUNCTION silver.legacy_actor_id(p_login TEXT) RETURNS BIGINT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN btrim(p_login) <> ''
+                THEN -2 - (('x' || left(md5(lower(p_login)), 16))::BIT(64)::BIGINT & 4611686018427387903)
+           END
+$$;
+
+-- The sentinels of a legacy Timeline event (the modern ones are silver.sentinel_reason()).
+-- p_repository_type: jsonb_typeof(repository) (NULL when missing); p_repo_id: repository.id as text.
+CREATE OR REPLACE FUNCTION silver.legacy_sentinel_reason(p_type JSONB, p_actor_id TEXT, p_repository_type TEXT,
+                                                         p_repo_id TEXT)
+RETURNS TEXT
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT NULLIF(concat_ws('; ',
+        CASE WHEN COALESCE(jsonb_typeof(p_type), 'null') = 'null' THEN 'type missing: Unknown'
+             WHEN jsonb_typeof(p_type) = 'string' AND btrim(p_type #>> '{}') = '' THEN 'type empty: Unknown' END,
+        CASE WHEN p_actor_id IS NULL THEN 'actor login missing: -1' END,
+        CASE WHEN COALESCE(p_repository_type, 'null') = 'null' THEN 'repository missing: -1'
+             WHEN p_repository_type <> 'object' THEN 'repository not an object: -1'
+             WHEN p_repo_id IS NULL THEN 'repository.id missing: -1'
+             WHEN silver.github_id(p_repo_id) IS NULL THEN 'repository.id not a BIGINT: -1' END), '')
 $$;
 
 -- Which values of an event that gold takes become sentinels, and why; NULL when none do.

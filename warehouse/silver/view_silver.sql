@@ -16,6 +16,8 @@
 --   * a missing or empty type becomes the sentinel 'Unknown' (silver.events.sentinel_reason
 --     says so for each such row).
 --   * date_id is YYYYMMDD as an INT, the key of gold.dim_date.
+--   * a legacy Timeline event's actor_id is its surrogate (silver.legacy_actor_id(), below -1);
+--     event_format ('modern' / 'legacy_timeline') goes on to gold.fact_events.
 -- Idempotent: CREATE OR REPLACE.
 -- =============================================================================
 
@@ -24,14 +26,18 @@ WITH typed AS (
     SELECT
         e.event_id,
         COALESCE(NULLIF(e.event_type, ''), 'Unknown')                           AS event_type,
-        COALESCE(silver.github_id(e.actor_id), -1)                              AS actor_id,
+        -- A legacy actor's id is silver.legacy_actor_id(login), written by silver.load_batch()
+        -- (always a BIGINT below -1, or NULL); github_id() would refuse the minus sign.
+        COALESCE(CASE WHEN e.event_format = 'legacy_timeline' THEN e.actor_id::BIGINT
+                      ELSE silver.github_id(e.actor_id) END, -1)                AS actor_id,
         COALESCE(silver.github_id(e.repo_id), -1)                               AS repo_id,
         e.actor_login,
         e.repo_name,
         e.org_login,
         e.event_time,
         e.processed_at,
-        e.processed_xid
+        e.processed_xid,
+        e.event_format
     FROM silver.events AS e
     WHERE e.reject_reason IS NULL
       AND e.event_time IS NOT NULL
@@ -52,5 +58,6 @@ SELECT
      + EXTRACT(MONTH FROM event_time)::INT * 100
      + EXTRACT(DAY FROM event_time)::INT)                                        AS date_id,
     processed_at,
-    processed_xid
+    processed_xid,
+    event_format
 FROM typed;

@@ -5,7 +5,11 @@
     python ingestion/src/backfill.py --force ...                               reload files already completed
     python ingestion/src/backfill.py --etl ...                                 run silver + gold afterwards
     python ingestion/src/backfill.py --report --from 2024-01-01-0 --to 2024-01-01-23
-                                                                               completeness, per hour
+                                                                               completeness, per UTC hour
+
+Hours name GH Archive's files: from 2015-01-01-0 in UTC; before that (2011-02-12-0 .. 2014-12-31-23,
+the legacy Timeline format) in US Pacific time, so --from 2012-06-01-0 starts at 07:00 UTC. Both
+formats load alike; the report's rows are UTC hours, each with its file and format.
 
 Each file streams download -> gunzip -> chunks of lines -> COPY -> one set-based insert (the bronze
 loader), one transaction per chunk, with no temp file and flat memory; the next chunk is read while
@@ -37,7 +41,7 @@ from ghdw.core.lifecycle import exit_with
 from ghdw.logger import start_process
 from ghdw.ops.completeness import completeness, print_report
 from ghdw.sources.event_files import UnsupportedInput
-from ghdw.sources.gharchive import InvalidHour, Target, file_targets, hour_targets, parse_hour
+from ghdw.sources.gharchive import InvalidHour, Target, file_targets, hour_targets, parse_hour, utc_hours_of_file
 
 log = logging.getLogger("ghdw.BACKFILL")
 
@@ -106,8 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         if not first or not last:
             parser.error("--report needs --from (and optionally --to)")
+        # --from/--to name files, like a load; the report's rows are the UTC hours they cover.
         with db.connection(settings) as conn:
-            print_report(completeness(conn, first, last))
+            print_report(completeness(conn, utc_hours_of_file(first)[0], utc_hours_of_file(last)[1]))
         return 0
     try:
         targets = file_targets(args.inputs) if args.inputs else []

@@ -9,7 +9,17 @@ from ghdw.core.sqlfiles import load_sql
 from ghdw.ops.queries import format_table
 
 COMPLETENESS_SQL = load_sql("queries/completeness.sql")
-COLUMNS = ["hour", "bronze_events", "gold_events", "from_archive", "from_listener", "coverage"]
+# hour is UTC; archive_file is GH Archive's name of the file holding it (Pacific time before 2015).
+COLUMNS = [
+    "hour",
+    "bronze_events",
+    "gold_events",
+    "from_archive",
+    "from_listener",
+    "coverage",
+    "archive_file",
+    "format",
+]
 
 
 def completeness(conn, first: datetime, last: datetime) -> list[tuple]:

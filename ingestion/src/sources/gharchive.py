@@ -9,11 +9,17 @@ command line decides what to tell the user and how to exit.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from ghdw.sources.event_files import UnsupportedInput, expand_inputs, file_sources
 
 HOUR_FORMAT = "%Y-%m-%d-%H"  # GH Archive names hours YYYY-MM-DD-H, hour not zero-padded
+# GH Archive's first file in the modern format (2015-01-01-0) is named in UTC; every earlier file
+# (legacy Timeline format, from 2011-02-12-0) is named in US Pacific time, daylight saving included.
+# The same instant is silver.modern_format_start() in warehouse/silver/ddl.sql.
+MODERN_FORMAT_START = datetime(2015, 1, 1, 0)
+LEGACY_FILE_ZONE = ZoneInfo("America/Los_Angeles")
 
 
 class InvalidHour(ValueError):
@@ -35,6 +41,28 @@ def parse_hour(text: str) -> datetime:
         return datetime.strptime(day, "%Y-%m-%d").replace(hour=int(hour))
     except ValueError:
         raise InvalidHour(f"not an hour: {text!r} (expected YYYY-MM-DD-H, for example 2024-01-01-0)") from None
+
+
+def is_legacy_file(moment: datetime) -> bool:
+    """Whether the file named by this hour holds legacy Timeline events (named in Pacific time)."""
+    return moment < MODERN_FORMAT_START
+
+
+def utc_hours_of_file(moment: datetime) -> tuple[datetime, datetime]:
+    """The first and last UTC hour (naive) the file named by this hour covers.
+
+    A modern file covers its own name. A legacy file's name is Pacific wall-clock time: at the
+    autumn change 01:00 happens twice and the file covers two UTC hours; at the spring change
+    02:00 never happens and its two readings (PST and PDT) come out in the other order, so the
+    pair is sorted.
+    """
+    if not is_legacy_file(moment):
+        return moment, moment
+    readings = [
+        moment.replace(tzinfo=LEGACY_FILE_ZONE, fold=fold).astimezone(timezone.utc).replace(tzinfo=None)
+        for fold in (0, 1)
+    ]
+    return min(readings), max(readings)
 
 
 def hour_name(moment: datetime) -> str:

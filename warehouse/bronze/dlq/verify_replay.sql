@@ -4,7 +4,8 @@
 --   Grain: one row per replayed entry (dlq_id, texts, in_bronze).
 --   Query parameters: ids (BIGINT[]) and lines (TEXT[]), the entry of each replayed text.
 --   The \u0000 repair is the loader's (bronze/load/load_lines.sql), so an event id is computed
---   here exactly as the loader stored it. A text that is not an event object has no id and so
+--   here exactly as the loader stored it, by the loader's own rule (bronze.event_id_of(): GitHub's
+--   id, or a legacy Timeline event's synthetic id). A text that is not an event has no id and so
 --   is never "in bronze".
 -- =============================================================================
 WITH texts AS (
@@ -17,8 +18,7 @@ parsed AS (
 ),
 keyed AS (
     SELECT dlq_id,
-           CASE WHEN jsonb_typeof(doc) = 'object' AND jsonb_typeof(doc -> 'id') IN ('string', 'number')
-                THEN doc ->> 'id' END AS event_id
+           bronze.event_id_of(doc) AS event_id
       FROM parsed
 )
 SELECT k.dlq_id, COUNT(*) AS texts, COUNT(r.event_id) AS in_bronze

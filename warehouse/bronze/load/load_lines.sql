@@ -10,6 +10,8 @@
 --                  TRUE: the validating load (a bad line is dead-lettered with its reason)
 --     line_no      NULL: every staged line; a number: that line only (the row-by-row
 --                  fallback, one SAVEPOINT per line)
+--   event_id: GitHub's id, or the synthetic id of a legacy Timeline event (bronze.event_id_of(),
+--   rule in bronze/ddl.sql).
 --   \u0000 (which jsonb refuses) is repaired to \ufffd; the original line is kept alongside.
 --   Output: one row (valid events, inserted, inserted after repair, rejected, newly dead-lettered:
 --   a rejected text already in the DLQ at that line of that source is not stored twice).
@@ -49,9 +51,13 @@ checked AS MATERIALIZED (
            CASE WHEN parse_error IS NOT NULL THEN parse_error
                 WHEN jsonb_typeof(doc) <> 'object'
                     THEN 'not an event: JSON ' || jsonb_typeof(doc) || ', expected an object'
-                WHEN COALESCE(jsonb_typeof(doc -> 'id'), 'missing') NOT IN ('string', 'number')
-                     OR doc ->> 'id' = ''
-                    THEN 'not an event: no "id" string or number'
+                WHEN jsonb_typeof(doc -> 'id') IN ('string', 'number')
+                     AND starts_with(doc ->> 'id', bronze.legacy_id_prefix())
+                    THEN 'not an event: "id" starts with ' || bronze.legacy_id_prefix()
+                         || ', the prefix reserved for synthetic ids of legacy Timeline events'
+                WHEN bronze.event_id_of(doc) IS NULL
+                    THEN 'not an event: no "id" string or number, and not a legacy Timeline event'
+                         || ' (no actor login string, actor_attributes or repository)'
            END AS reject_reason
       FROM parsed
 ),
@@ -66,7 +72,7 @@ dead AS (
 ),
 inserted AS (
     INSERT INTO bronze.raw_events (event_id, raw_data, source, is_repaired, original_text)
-    SELECT doc ->> 'id', doc, %(source)s, is_repaired, CASE WHEN is_repaired THEN line END
+    SELECT bronze.event_id_of(doc), doc, %(source)s, is_repaired, CASE WHEN is_repaired THEN line END
       FROM checked
      WHERE reject_reason IS NULL
     ON CONFLICT (event_id) DO NOTHING

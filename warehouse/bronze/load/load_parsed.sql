@@ -2,15 +2,15 @@
 -- bronze/load/load_parsed.sql — step 0, the fast path: every staged document into
 -- bronze.raw_events in one statement.
 --   Input: pg_temp.bronze_staging_jsonb (COPY parsed each line as jsonb). Query parameter: source.
---   A line that is not an object with a usable id makes event_id NULL, so the NOT NULL constraint
+--   event_id: GitHub's id, or the synthetic id of a legacy Timeline event (bronze.event_id_of(),
+--   rule in bronze/ddl.sql). A line that is neither makes event_id NULL, so the NOT NULL constraint
 --   fails the statement and the batch falls back to load_lines.sql, which dead-letters exactly
 --   that line with a precise reason.
 --   Output: one row (documents staged, events inserted); duplicates are the difference.
 -- =============================================================================
 WITH inserted AS (
     INSERT INTO bronze.raw_events (event_id, raw_data, source)
-    SELECT CASE WHEN jsonb_typeof(doc -> 'id') IN ('string', 'number') THEN NULLIF(doc ->> 'id', '') END,
-           doc, %(source)s
+    SELECT bronze.event_id_of(doc), doc, %(source)s
       FROM pg_temp.bronze_staging_jsonb
      WHERE doc IS NOT NULL
     ON CONFLICT (event_id) DO NOTHING

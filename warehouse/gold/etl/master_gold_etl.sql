@@ -127,10 +127,10 @@ BEGIN
     WITH inserted AS (
         INSERT INTO gold.fact_events (
             event_id, date_id, actor_id, repo_id, event_type,
-            event_time, event_hour, silver_processed_at
+            event_time, event_hour, silver_processed_at, event_format
         )
         SELECT n.event_id, n.date_id, n.actor_id, n.repo_id, n.event_type,
-               n.event_time, n.event_hour, n.processed_at AT TIME ZONE 'UTC'
+               n.event_time, n.event_hour, n.processed_at AT TIME ZONE 'UTC', n.event_format
           FROM gold_new_events AS n
         ON CONFLICT (event_id) DO NOTHING
         RETURNING date_id, actor_id, repo_id

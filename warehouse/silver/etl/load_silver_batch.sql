@@ -10,7 +10,9 @@
 -- Every bronze row read becomes one silver row: no value in an event can fail the batch.
 -- The rules of silver/ddl.sql type each row; a row gold must not take keeps its
 -- reject_reason (and is counted in rows_rejected), values that reach gold as a sentinel get
--- a sentinel_reason. Only a usable type is stored in event_type (the one indexed text
+-- a sentinel_reason. Legacy Timeline events (GH Archive 2011-02-12 .. 2014-12-31) fill the same
+-- columns from their own fields (rules in silver/ddl.sql) and are marked event_format
+-- 'legacy_timeline'. Only a usable type is stored in event_type (the one indexed text
 -- besides the id), so no oversized value ever reaches an index.
 --
 -- Why an xid8 watermark, not a timestamp or sequence:
@@ -86,41 +88,94 @@ BEGIN
         RETURN;
     END IF;
 
-    -- MATERIALIZED: each field is read out of the (often compressed) jsonb once, not once
-    -- for every rule that looks at it.
-    WITH extracted AS MATERIALIZED (
+    -- MATERIALIZED: each top-level field is read out of the (often compressed) jsonb once, not
+    -- once for every rule that looks at it. Bronze gave legacy Timeline events (no "id") a
+    -- synthetic id with a fixed prefix; their actor, repository and organisation sit elsewhere
+    -- (rules in silver/ddl.sql's header), and only the fields of the event's own format are read.
+    WITH parts AS MATERIALIZED (
         SELECT
             s.event_id,
+            s.ingested_at,
+            p.is_legacy,
             s.raw_data -> 'type'                  AS type_json,
-            s.raw_data -> 'actor' ->> 'id'        AS actor_id,
-            s.raw_data -> 'actor' ->> 'login'     AS actor_login,
-            s.raw_data -> 'repo'  ->> 'id'        AS repo_id,
-            s.raw_data -> 'repo'  ->> 'name'      AS repo_name,
-            s.raw_data -> 'org'   ->> 'login'     AS org_login,
-            CASE WHEN jsonb_typeof(s.raw_data -> 'public') = 'boolean'
-                 THEN (s.raw_data ->> 'public')::BOOLEAN END AS is_public,
-            s.raw_data -> 'created_at'            AS created_at_json,
-            s.ingested_at
+            s.raw_data -> 'actor'                 AS actor_json,
+            CASE WHEN p.is_legacy THEN s.raw_data -> 'actor_attributes' -> 'login' END AS attributes_login_json,
+            CASE WHEN NOT p.is_legacy THEN s.raw_data -> 'repo' END AS repo_json,
+            CASE WHEN NOT p.is_legacy THEN s.raw_data -> 'org' END AS org_json,
+            jsonb_typeof(r.repository)            AS repository_type,
+            r.repository -> 'id'                  AS repository_id_json,
+            r.repository ->> 'owner'              AS repository_owner,
+            r.repository ->> 'name'               AS repository_name,
+            r.repository ->> 'organization'       AS repository_organization,
+            s.raw_data -> 'public'                AS public_json,
+            s.raw_data -> 'created_at'            AS created_at_json
         FROM silver_batch AS s
+        CROSS JOIN LATERAL (SELECT starts_with(s.event_id, bronze.legacy_id_prefix()) AS is_legacy) AS p
+        -- OFFSET 0: read the repository object once, not once per field taken from it.
+        CROSS JOIN LATERAL (SELECT CASE WHEN p.is_legacy THEN s.raw_data -> 'repository' END AS repository
+                            OFFSET 0) AS r
+    ),
+    logins AS (
+        -- A legacy actor's login: `actor` as a string, else actor_attributes.login; blank is none.
+        SELECT p.*,
+               CASE WHEN p.is_legacy THEN
+                   COALESCE(CASE WHEN jsonb_typeof(p.actor_json) = 'string'
+                                 THEN NULLIF(btrim(p.actor_json #>> '{}'), '') END,
+                            CASE WHEN jsonb_typeof(p.attributes_login_json) = 'string'
+                                 THEN NULLIF(btrim(p.attributes_login_json #>> '{}'), '') END)
+               END AS legacy_login
+          FROM parts AS p
+    ),
+    extracted AS MATERIALIZED (
+        SELECT
+            l.event_id,
+            l.type_json,
+            CASE WHEN l.is_legacy THEN silver.legacy_actor_id(l.legacy_login)::TEXT
+                 ELSE l.actor_json ->> 'id' END AS actor_id,
+            CASE WHEN l.is_legacy THEN l.legacy_login
+                 ELSE l.actor_json ->> 'login' END AS actor_login,
+            CASE WHEN l.is_legacy THEN l.repository_id_json #>> '{}'
+                 ELSE l.repo_json ->> 'id' END AS repo_id,
+            CASE WHEN l.is_legacy THEN NULLIF(concat_ws('/', l.repository_owner, l.repository_name), '')
+                 ELSE l.repo_json ->> 'name' END AS repo_name,
+            CASE WHEN l.is_legacy THEN l.repository_organization
+                 ELSE l.org_json ->> 'login' END AS org_login,
+            CASE WHEN jsonb_typeof(l.public_json) = 'boolean'
+                 THEN (l.public_json #>> '{}')::BOOLEAN END AS is_public,
+            l.created_at_json,
+            l.ingested_at,
+            l.is_legacy,
+            l.repository_type
+        FROM logins AS l
     ),
     timed AS MATERIALIZED (
         SELECT x.*, silver.event_time_of(x.created_at_json) AS event_time
           FROM extracted AS x
     ),
     checked AS MATERIALIZED (
-        SELECT t.*, silver.reject_reason(t.event_id, t.type_json, t.created_at_json, t.event_time) AS reject_reason
+        SELECT t.*,
+               COALESCE(silver.reject_reason(t.event_id, t.type_json, t.created_at_json, t.event_time),
+                        CASE WHEN t.is_legacy AND t.event_time >= silver.modern_format_start()
+                             THEN 'legacy timeline event at or after '
+                                  || to_char(silver.modern_format_start(), 'YYYY-MM-DD HH24:MI')
+                                  || ' UTC (modern format holds that time)' END) AS reject_reason
           FROM timed AS t
     ),
     inserted AS (
         INSERT INTO silver.events (
             event_id, event_type, actor_id, actor_login, repo_id, repo_name, org_login,
-            is_public, created_at_raw, event_time, bronze_ingested_at, reject_reason, sentinel_reason
+            is_public, created_at_raw, event_time, bronze_ingested_at, reject_reason, sentinel_reason,
+            event_format
         )
         SELECT
             c.event_id, silver.event_type_of(c.type_json), c.actor_id, c.actor_login, c.repo_id,
             c.repo_name, c.org_login, c.is_public, c.created_at_json #>> '{}', c.event_time, c.ingested_at,
             c.reject_reason,
-            CASE WHEN c.reject_reason IS NULL THEN silver.sentinel_reason(c.type_json, c.actor_id, c.repo_id) END
+            CASE WHEN c.reject_reason IS NULL AND c.is_legacy
+                     THEN silver.legacy_sentinel_reason(c.type_json, c.actor_id, c.repository_type, c.repo_id)
+                 WHEN c.reject_reason IS NULL
+                     THEN silver.sentinel_reason(c.type_json, c.actor_id, c.repo_id) END,
+            CASE WHEN c.is_legacy THEN 'legacy_timeline' ELSE 'modern' END
         FROM checked AS c
         ON CONFLICT (event_id) DO NOTHING
         RETURNING reject_reason
