@@ -107,8 +107,9 @@ def _line_number(params: dict, line_no: int) -> int | None:
     """The input line of staged row `line_no` (None when the input has no line numbers)."""
     if params["first_line"] is None:
         return None
-    if params.get("line_numbers"):
-        return params["line_numbers"][line_no - 1]
+    numbers = params.get("line_numbers")
+    if numbers and line_no <= len(numbers):  # the empty line after the chunk's last newline has none
+        return numbers[line_no - 1]
     return params["first_line"] + (line_no - 1) * params["line_step"]
 
 
