@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import lzma
+import re
 import tarfile
 import zipfile
 
@@ -119,3 +120,109 @@ def test_an_input_that_does_not_exist_is_one_line_and_exit_2(settings, tmp_path,
     assert result.returncode == 2, result.stderr
     assert error_lines(result) and all("no such file or directory" in line for line in error_lines(result))
     assert len(error_lines(result)) == 1 and "Traceback" not in result.stderr
+
+
+# -- binary files that are not archives: refused by their magic bytes or their control bytes ---
+def _elf() -> bytes:
+    return b"\x7fELF\x02\x01\x01" + b"\x00" * 9 + bytes(range(256)) * 8
+
+
+BINARIES = {
+    "ELF": (lambda: _elf(), "an ELF executable"),
+    "gzipped ELF": (lambda: gzip.compress(_elf()), "an ELF executable inside gzip"),
+    "PNG": (lambda: b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4, "a PNG image"),
+    "JPEG": (lambda: b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 4, "a JPEG image"),
+    "PDF": (lambda: b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" * 20, "a PDF document"),
+    "SQLite": (lambda: b"SQLite format 3\x00" + b"\x10\x00\x01\x01" + b"\x00" * 1000, "an SQLite database"),
+    "PE": (lambda: b"MZ\x90\x00\x03\x00\x00\x00" + bytes(range(256)) * 4, "a Windows (PE/MZ) executable"),
+    "zip inside gzip": (lambda: gzip.compress(_zip_bytes()), "a zip archive inside gzip"),
+    "unknown binary": (lambda: bytes(range(256)) * 16, "binary data"),
+    "UTF-16 without a BOM": (lambda: json.dumps(EVENTS[:3]).encode("utf-16-le"), "binary data (NUL bytes"),
+}
+
+
+def _zip_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("events.json", json.dumps(EVENTS[:3]))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("kind", BINARIES)
+def test_a_binary_file_is_refused_with_one_line_naming_what_it_looks_like(settings, conn, tmp_path, kind, command):
+    make, named = BINARIES[kind]
+    path = tmp_path / ("events.json.gz" if "gzip" in kind else "events.json")  # the name says nothing
+    path.write_bytes(make())
+    result = run_cli(settings, *COMMANDS[command], str(path))
+    assert result.returncode == 2, result.stderr
+    lines = error_lines(result)
+    assert len(lines) == 1 and named in lines[0] and "not loaded" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 0
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.dead_letter_queue") == 0
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_a_binary_member_of_a_zip_is_refused_with_one_line(settings, conn, tmp_path, command):
+    archive = tmp_path / "mixed.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("good.json", json.dumps(EVENTS[:5]))
+        zf.writestr("picture.json", BINARIES["PNG"][0]())
+    result = run_cli(settings, *COMMANDS[command], str(archive))
+    assert result.returncode == 2, result.stderr
+    lines = error_lines(result)
+    assert len(lines) == 1 and "mixed.zip/picture.json: looks like a PNG image" in lines[0], result.stderr
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 0
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.dead_letter_queue") == 0
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-32-be"])
+@pytest.mark.parametrize("shape", ["array", "lines"])
+def test_utf16_and_utf32_with_a_byte_order_mark_load_every_event(settings, conn, tmp_path, encoding, shape, command):
+    events = EVENTS[:20]
+    text = json.dumps(events, indent=2) if shape == "array" else "\n".join(json.dumps(e) for e in events) + "\n"
+    bom = {"utf-16-be": "\ufeff", "utf-32-be": "\ufeff"}.get(encoding, "")  # utf-16/utf-32 write their own
+    path = tmp_path / "events.json"
+    path.write_bytes((bom + text).encode(encoding))
+    result = run_cli(settings, *COMMANDS[command], str(path))
+    assert result.returncode == 0, result.stderr
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.dead_letter_queue") == 0
+    assert {r[0] for r in query(conn, "SELECT event_id FROM bronze.raw_events")} == {str(e["id"]) for e in events}
+
+
+def test_a_text_file_with_a_few_control_bytes_is_still_read_line_by_line(settings, conn, tmp_path):
+    lines = [json.dumps(e) for e in EVENTS[:10]]
+    lines[0] = '{"id": "nul", "type": "\x00\x01\x02"}'  # one bad line: that line's fault, not the file's
+    path = tmp_path / "events.json"
+    path.write_text("\n".join(lines) + "\n")
+    result = run_cli(settings, *COMMANDS["main"], str(path))
+    assert result.returncode == 0, result.stderr
+    assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == 9
+    assert query(conn, "SELECT source_line FROM bronze.dead_letter_queue") == [(1,)]
+
+
+SHAPES = {
+    "array on one line": lambda events: json.dumps(events),
+    "pretty array": lambda events: json.dumps(events, indent=2),
+    "JSON lines": lambda events: "\n".join(json.dumps(e) for e in events) + "\n",
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("cut", [60, 3000, 30000])
+def test_a_damaged_gzip_is_reported_as_what_was_loaded(settings, conn, tmp_path, shape, cut, command):
+    path = tmp_path / "trunc.json.gz"
+    path.write_bytes(gzip.compress(SHAPES[shape](EVENTS).encode())[:cut])
+    result = run_cli(settings, *COMMANDS[command], str(path))
+    assert result.returncode == 1, result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if "Partial trunc.json.gz" in line]
+    reported = tuple(int(n) for n in re.search(r"(\d+) Inserted \| (\d+) Duplicates \| (\d+) Errors", line).groups())
+    stored = (
+        scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events"),
+        0,
+        scalar(conn, "SELECT COUNT(*) FROM bronze.dead_letter_queue"),
+    )
+    assert reported == stored, result.stderr

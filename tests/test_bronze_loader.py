@@ -47,7 +47,9 @@ def test_fast_statement_fails_on_bad_json_so_fallback_is_real(conn):
         )
         cur.execute("INSERT INTO bronze_staging (line) VALUES (%s)", ('{"id":"1","x":"\\ud800"}',))
         with pytest.raises(psycopg2.Error):
-            cur.execute(LINES_LOAD_SQL, {"source": "t", "first_line": 1, "line_step": 1, **FAST_LOAD})
+            cur.execute(
+                LINES_LOAD_SQL, {"source": "t", "first_line": 1, "line_step": 1, "line_numbers": None, **FAST_LOAD}
+            )
     conn.rollback()
 
 

@@ -60,14 +60,17 @@ PRETTY_ELEMENTS = [json.dumps(make_event(str(i)), indent=2) for i in range(1, 8)
 
 
 @pytest.mark.parametrize(
-    "broken_fourth, loaded, reason",
+    "broken_fourth, loaded, damage, reason",
     [
-        (lambda e: e[: len(e) // 2] + "\0", 3, "input ends inside"),  # the file ends there
-        (lambda e: e.replace("}", "]", 1), 3, "does not close"),  # brackets mismatch
-        (lambda e: e + " " + e, 4, "expected ',' or ']'"),  # a missing comma
+        # the file ends there: the rest is the damage
+        (lambda e: e[: len(e) // 2] + "\0", 3, lambda e: e[: len(e) // 2], "input ends inside"),
+        # brackets mismatch: that element's lines only, the ones after it load
+        (lambda e: e.replace("}", "]", 1), 6, lambda e: e.replace("}", "]", 1) + ",", "does not close"),
+        # a missing comma: the element after the first copy (its lines) is the damage
+        (lambda e: e + " " + e, 7, lambda e: e + ",", "expected ',' or ']'"),
     ],
 )
-def test_broken_pretty_array_loads_every_element_before_the_damage(conn, tmp_path, broken_fourth, loaded, reason):
+def test_broken_pretty_array_costs_the_damaged_element_only(conn, tmp_path, broken_fourth, loaded, damage, reason):
     elements = PRETTY_ELEMENTS[:3] + [broken_fourth(PRETTY_ELEMENTS[3])] + PRETTY_ELEMENTS[4:]
     text = "[\n" + ",\n".join(elements) + "\n]\n"
     text = text[: text.find("\0")] if "\0" in text else text
@@ -76,7 +79,8 @@ def test_broken_pretty_array_loads_every_element_before_the_damage(conn, tmp_pat
     assert scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events") == loaded
     ((raw, message, line),) = query(conn, "SELECT raw_text, error_message, source_line FROM bronze.dead_letter_queue")
     assert message.startswith("invalid JSON") and reason in message
-    assert text.endswith(raw) and line == text.count("\n", 0, len(text) - len(raw)) + 1  # the rest, from its line
+    assert raw == damage(PRETTY_ELEMENTS[3])
+    assert line == text.count("\n", 0, text.rindex(raw)) + 1  # the damage's first line
 
 
 GOOD_LINES = [json.dumps(make_event(str(i))) for i in range(1, 21)]
@@ -168,7 +172,8 @@ def test_an_invalid_element_of_a_pretty_array_costs_that_element_only(conn, tmp_
     text = json.dumps([make_event(str(i)) for i in range(1, 6)], indent=2).replace(f'"id": "{bad}"', '"id": NaN')
     report, _ = load_files(conn, [write(tmp_path / "array.json", text)])
     assert (report.inserted, report.errors) == (4, 1)
-    assert scalar(conn, "SELECT source_line FROM bronze.dead_letter_queue") == bad  # its place in the array
+    element_line = text.count("\n", 0, text.rindex("\n  {", 0, text.index('"id": NaN'))) + 2
+    assert scalar(conn, "SELECT source_line FROM bronze.dead_letter_queue") == element_line  # its real line
 
 
 def test_recorded_real_files_load_exactly_their_events(conn, tmp_path):
@@ -299,3 +304,60 @@ def test_a_stray_bracket_line_before_json_lines_costs_that_line_only(conn, tmp_p
     report, _ = load_files(conn, [path])
     assert (report.inserted, report.errors) == (6, 1)
     assert query(conn, "SELECT raw_text, source_line FROM bronze.dead_letter_queue") == [("[", 1)]
+
+
+# -- a damaged element of an array written one element per line costs its own line(s) ----------
+LINE_EVENTS = [json.dumps(make_event(f"line-{i}")) for i in range(1, 7)]
+
+
+@pytest.mark.parametrize("indent", ["  ", ""])
+@pytest.mark.parametrize(
+    "broken",
+    [
+        '{"id": "b-1", "type": "Push,',  # a string cut in half: it runs on over the next lines
+        '{"id": "b-1", "type": "PushEvent", "actor": {"id": 1,',  # cut after a comma: brackets never close
+        '"id": "b-1", "type": "PushEvent"',  # braces missing
+        '{"id": "b-1", "type": "PushEvent"]',  # a bracket that does not match
+        '{"id": "b-1" "type": "PushEvent"}',  # a missing comma inside (PostgreSQL judges it)
+        "garbage!!",
+    ],
+)
+@pytest.mark.parametrize("where", [0, 2, 5])
+def test_a_broken_element_of_a_one_per_line_array_costs_its_line_only(conn, tmp_path, indent, broken, where):
+    elements = LINE_EVENTS[:where] + [broken] + LINE_EVENTS[where:]
+    text = "[\n" + ",\n".join(indent + e for e in elements) + "\n]\n"
+    report, damaged = load_files(conn, [write(tmp_path / "array.json", text)])
+    assert damaged == []
+    assert (report.inserted, report.errors) == (6, 1)
+    assert {r[0] for r in query(conn, "SELECT event_id FROM bronze.raw_events")} == {f"line-{i}" for i in range(1, 7)}
+    ((raw, line),) = query(conn, "SELECT raw_text, source_line FROM bronze.dead_letter_queue")
+    assert line == where + 2  # the broken element's own line
+    assert raw.rstrip(",") == broken.rstrip(",")
+
+
+def test_a_broken_element_with_the_opening_bracket_on_its_line_costs_that_line_only(conn, tmp_path):
+    text = '[{"id": "b-1", "typ,\n' + ",\n".join(LINE_EVENTS) + "\n]\n"
+    report, damaged = load_files(conn, [write(tmp_path / "array.json", text)])
+    assert (report.inserted, report.errors, damaged) == (6, 1, [])
+    assert query(conn, "SELECT raw_text, source_line FROM bronze.dead_letter_queue") == [('{"id": "b-1", "typ,', 1)]
+
+
+def test_a_broken_element_of_a_pretty_array_costs_its_lines_only(conn, tmp_path):
+    elements = [json.dumps(make_event(f"p-{i}"), indent=2).replace("\n", "\n  ") for i in range(1, 7)]
+    broken = elements[2][: len(elements[2]) // 2]  # cut in the middle, then the next element follows
+    text = "[\n  " + ",\n  ".join(elements[:2] + [broken] + elements[3:]) + "\n]\n"
+    report, damaged = load_files(conn, [write(tmp_path / "array.json", text)])
+    assert (report.inserted, report.errors, damaged) == (5, 1, [])
+    ((raw, line),) = query(conn, "SELECT raw_text, source_line FROM bronze.dead_letter_queue")
+    assert raw.rstrip(",") == broken.rstrip(",") and line == text.count("\n", 0, text.index(broken)) + 1
+
+
+def test_concatenated_pretty_objects_with_a_broken_one_load_the_others(conn, tmp_path):
+    objects = [json.dumps(make_event(f"c-{i}"), indent=2) for i in range(1, 5)]
+    broken = objects[1][:40]
+    text = "\n".join([objects[0], broken] + objects[2:]) + "\n"
+    report, damaged = load_files(conn, [write(tmp_path / "objects.json", text)])
+    assert (report.inserted, report.errors, damaged) == (3, 1, [])
+    assert query(conn, "SELECT raw_text, source_line FROM bronze.dead_letter_queue") == [
+        (broken.rstrip(), objects[0].count("\n") + 2)
+    ]

@@ -107,6 +107,9 @@ def _line_number(params: dict, line_no: int) -> int | None:
     """The input line of staged row `line_no` (None when the input has no line numbers)."""
     if params["first_line"] is None:
         return None
+    numbers = params.get("line_numbers")
+    if numbers and line_no <= len(numbers):  # the empty line after the chunk's last newline has none
+        return numbers[line_no - 1]
     return params["first_line"] + (line_no - 1) * params["line_step"]
 
 
@@ -182,7 +185,12 @@ def load_chunk(conn, chunk: Chunk, source: str, commit: bool = True) -> LoadRepo
         if fast is not None:
             report += fast
         elif chunk.data:
-            params = {"source": source, "first_line": chunk.first_line, "line_step": chunk.line_step}
+            params = {
+                "source": source,
+                "first_line": chunk.first_line,
+                "line_step": chunk.line_step,
+                "line_numbers": chunk.line_numbers,
+            }
             cur.execute(STAGING_DDL)
             cur.execute("SAVEPOINT bronze_copy")
             try:

@@ -13,14 +13,20 @@ values by json_split, streamed, each value put on one line as received.
 
 Which of the two a file is, is read from the first lines' grammar, and a broken line gets no
 say: one truncated or garbled line is that line's fault, dead-lettered alone, never the file's.
-A document broken in its structure (truncated, a bracket that does not match) loads every value
-before the damage and dead-letters the rest, with the reason and the line where it begins.
+A document broken in its structure (truncated, a bracket that does not match, a missing comma)
+loads every value before and after the damage: the damaged value's lines are one dead letter, with
+the reason and the line where it begins, and reading resumes at the next line that opens a value at
+its depth (only a document that never offers one, such as a truncated end, dead-letters the rest).
+Binary files (executables, images, PDF, SQLite, ...) are refused by their magic bytes or their
+control bytes, like archives; UTF-16/32 text with a byte-order mark is read as UTF-8.
 """
 
 from __future__ import annotations
 
+import codecs
 import glob
 import gzip
+import itertools
 import logging
 import re
 import zipfile
@@ -47,6 +53,51 @@ REFUSED_MAGICS = (
     (b"Rar!\x1a\x07", "rar"),
     (b"\x04\x22\x4d\x18", "lz4"),
 )
+# Other binary files, by their magic bytes: refused with one line naming what they look like,
+# never read as lines of text (each would be a dead letter of junk).
+BINARY_MAGICS = (
+    (b"\x7fELF", "an ELF executable"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"%PDF-", "a PDF document"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+    (b"\xfe\xed\xfa\xce", "a Mach-O executable"),
+    (b"\xfe\xed\xfa\xcf", "a Mach-O executable"),
+    (b"\xce\xfa\xed\xfe", "a Mach-O executable"),
+    (b"\xcf\xfa\xed\xfe", "a Mach-O executable"),
+    (b"\xca\xfe\xba\xbe", "a Java class file (or a Mach-O universal binary)"),
+    (b"MZ", "a Windows (PE/MZ) executable"),
+    (b"\x00asm", "a WebAssembly module"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an OLE document (old Microsoft Office)"),
+    (b"PAR1", "a Parquet file"),
+    (b"ORC", "an ORC file"),
+    (b"Obj\x01", "an Avro file"),
+    (b"RIFF", "a RIFF media file (WAV, AVI, WebP)"),
+    (b"OggS", "an Ogg media file"),
+    (b"fLaC", "a FLAC audio file"),
+    (b"ID3", "an MP3 audio file"),
+    (b"\x1a\x45\xdf\xa3", "a Matroska/WebM media file"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"wOFF", "a WOFF font"),
+    (b"wOF2", "a WOFF2 font"),
+    (b"PGDMP", "a PostgreSQL custom-format dump"),
+)
+# Byte-order marks of the UTF-16/32 encodings JSON may come in (RFC 8259 8.1): such a file is
+# transcoded to UTF-8 as it is read. UTF-32 first: its little-endian mark starts like UTF-16's.
+WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+# JSON text never holds a raw NUL or most C0 control bytes: a head where they are this common
+# is binary, whatever its magic bytes.
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r") + b"\x7f"
+BINARY_SHARE = 0.1
+TEXT_SNIFF_BYTES = 4096  # what the generic test looks at, after decompression
 # tar has no magic at its start: "ustar" sits at byte 257 of the first header (POSIX and GNU).
 TAR_MAGIC, TAR_MAGIC_OFFSET = b"ustar", 257
 SNIFF_BYTES = 512  # one tar header: enough to see every magic above
@@ -104,6 +155,35 @@ def container_format(head: bytes) -> str | None:
     return None
 
 
+def wide_encoding(head: bytes) -> str | None:
+    """'utf-16' or 'utf-32' when the text starts with that encoding's byte-order mark."""
+    for bom, encoding in WIDE_BOMS:
+        if head.startswith(bom):
+            return encoding
+    return None
+
+
+def binary_kind(head: bytes) -> str | None:
+    """What a (decompressed) head looks like when it is not event text: a known binary format by
+    its magic bytes, or binary data (NUL and control bytes, which JSON text cannot hold); None
+    for text, UTF-16/32 with a byte-order mark included."""
+    if wide_encoding(head):
+        return None
+    for magic, name in BINARY_MAGICS:
+        if head.startswith(magic):
+            return name
+    sample = head[:TEXT_SNIFF_BYTES]
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+    if sample and controls >= 8 and controls >= BINARY_SHARE * len(sample):
+        nuls = " (NUL bytes: UTF-16/32 without a byte-order mark?)" if b"\x00" in sample else ""
+        return f"binary data{nuls}"
+    return None
+
+
+def binary_refusal(name: str, kind: str, inside: str = "") -> UnsupportedInput:
+    return UnsupportedInput(f"{name}: looks like {kind}{inside}, not event text (JSON): not loaded")
+
+
 def refusal(name: str, fmt: str, inside: str = "") -> UnsupportedInput:
     return UnsupportedInput(
         f"{name}: a {fmt} archive{inside}, not event text: not loaded (extract it and pass "
@@ -127,7 +207,7 @@ def file_sources(path: Path) -> list[Source]:
     tar, ...) and unreadable zips raise UnsupportedInput."""
     path = Path(path)
     with open(path, "rb") as probe:
-        head = probe.read(SNIFF_BYTES)
+        head = probe.read(TEXT_SNIFF_BYTES)
     fmt = container_format(head)
     if fmt == "zip":
         return _zip_sources(path)
@@ -138,13 +218,18 @@ def file_sources(path: Path) -> list[Source]:
         inner_fmt = container_format(inner) if inner else None
         if inner_fmt not in (None, "gzip"):
             raise refusal(str(path), inner_fmt, " inside gzip")
+        kind = binary_kind(inner) if inner_fmt is None else None
+        if kind:
+            raise binary_refusal(str(path), kind, " inside gzip")
+    elif kind := binary_kind(head):
+        raise binary_refusal(str(path), kind)
     return [Source(str(path), f"file:{path.name}", lambda: open_binary(path))]
 
 
 def _gzip_head(path: Path) -> bytes:
     try:
         with gzip.open(path, "rb") as stream:
-            return stream.read(SNIFF_BYTES)
+            return stream.read(TEXT_SNIFF_BYTES)
     except (EOFError, zlib.error, gzip.BadGzipFile, OSError):
         return b""  # damaged from the start: the load reports it as damage, with what preceded it
 
@@ -163,6 +248,17 @@ def _zip_sources(path: Path) -> list[Source]:
             f"{path}: a zip archive with no event files ({', '.join(EVENT_MEMBER_SUFFIXES)}) "
             f"among its {len(members)} member(s): not loaded"
         )
+    for member in events:
+        try:
+            with open_member(path, member) as stream:
+                head = stream.read(TEXT_SNIFF_BYTES)
+        except (zipfile.BadZipFile, EOFError, zlib.error, OSError, RuntimeError, NotImplementedError):
+            continue  # read again when loaded: the load reports it as damage
+        fmt = container_format(head)
+        if fmt not in (None, "gzip"):
+            raise refusal(f"{path}/{member}", fmt)
+        if fmt is None and (kind := binary_kind(head)):
+            raise binary_refusal(f"{path}/{member}", kind)
     return [
         Source(
             f"{path}/{member}", f"file:{path.name}/{member}", lambda member=member: open_member(path, member), member
@@ -225,6 +321,9 @@ class Chunk:
     first_line: int | None = 1
     line_step: int = 1
     rejects: list[Reject] = field(default_factory=list)
+    # The input line of each text, when they are not evenly spaced (the values of a document:
+    # PostgreSQL's reason for one of them names its real line); None: first_line and line_step.
+    line_numbers: list[int] | None = None
 
 
 def open_binary(path: Path) -> BinaryIO:
@@ -295,7 +394,7 @@ def iter_source_chunks(source: Source, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -
 
 def iter_stream_chunks(stream: BinaryIO, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[Chunk]:
     """Yield the events of a readable (already decompressed) byte stream as chunks."""
-    blocks = _UntilDamage(_read_blocks(stream))
+    blocks = _UntilDamage(_as_utf8(_read_blocks(stream)))
     head = b""
     for block in blocks:
         head += block
@@ -315,6 +414,30 @@ def iter_stream_chunks(stream: BinaryIO, chunk_bytes: int = DEFAULT_CHUNK_BYTES)
     else:
         yield from _document_chunks(all_blocks(), chunk_bytes)
     blocks.raise_damage()
+
+
+def _as_utf8(blocks: Iterator[bytes]) -> Iterator[bytes]:
+    """The blocks as they are, or, for UTF-16/32 text with a byte-order mark, transcoded to UTF-8
+    (lone surrogates pass through, so PostgreSQL dead-letters just their lines)."""
+    first = next(blocks, b"")
+    while len(first) < 4:  # enough bytes to tell a UTF-32 mark from a UTF-16 one
+        more = next(blocks, b"")
+        if not more:
+            break
+        first += more
+    encoding = wide_encoding(first)
+    if encoding is None:
+        if first:
+            yield first
+        yield from blocks
+        return
+    decoder = codecs.getincrementaldecoder(encoding)("surrogatepass")
+    for block in itertools.chain([first], blocks):
+        yield decoder.decode(block).encode("utf-8", "surrogatepass")
+    try:
+        yield decoder.decode(b"", final=True).encode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        yield "\ufffd".encode()  # a truncated last character
 
 
 class _UntilDamage:
@@ -599,13 +722,14 @@ def _document_chunks(
     blocks: Iterable[bytes], chunk_bytes: int, first_number: int = 1, same_line: bool = False
 ) -> Iterator[Chunk]:
     """Chunks of the values in pretty-printed or concatenated JSON (arrays flattened), one per
-    line. A value PostgreSQL rejects is numbered by its place among the values (from
-    `first_number`), or, `same_line`, by that one line; a fault found here carries the input's
-    real line. (Padding chunks with
-    empty lines to keep real line numbers costs a staged row per input line: 40% slower on a
-    pretty-printed array.)"""
+    line. A value PostgreSQL rejects carries the input line it starts on (the chunk's
+    line_numbers), or, `same_line`, that one line; so does a fault found here. (Padding chunks
+    with empty lines instead would cost a staged row per input line: 40% slower on a
+    pretty-printed array.) A damaged value costs only its own lines: the split resynchronises at
+    the next value (json_split._resync)."""
     step = 0 if same_line else 1
     chunk, parts, size, number = Chunk(first_line=first_number, line_step=step), [], 0, first_number
+    lines: list[int] = []  # each value's real line
     for piece in split_values(blocks, first_number):
         if piece.reason is not None:
             chunk.rejects.append(Reject(_printable(piece.text), piece.reason, piece.line))
@@ -621,16 +745,25 @@ def _document_chunks(
             )
             continue
         parts.append(text)
+        lines.append(piece.line)
         size += len(text)
         number += step
         if size >= chunk_bytes:
             chunk.data = b"\n".join(parts) + b"\n"
+            _number_lines(chunk, lines, same_line)
             yield chunk
-            chunk, parts, size = Chunk(first_line=number, line_step=step), [], 0
+            chunk, parts, size, lines = Chunk(first_line=number, line_step=step), [], 0, []
     if parts:
         chunk.data = b"\n".join(parts) + b"\n"
+        _number_lines(chunk, lines, same_line)
     if chunk.data or chunk.rejects:
         yield chunk
+
+
+def _number_lines(chunk: Chunk, lines: list[int], same_line: bool) -> None:
+    """Give a document's values their real lines (those of one line share it already)."""
+    if not same_line and lines:
+        chunk.first_line, chunk.line_numbers = lines[0], lines
 
 
 def _printable(raw: bytes) -> str:

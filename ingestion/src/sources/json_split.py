@@ -10,9 +10,10 @@ expressions in C, one match per bracket, never one Python step per character.
 * `split_values` turns a stream of bytes holding concatenated top-level JSON values into
   their texts, flattening top-level arrays into their elements (a GET /events page is an
   array of events). A structural fault (input ending inside a value, a closing bracket that
-  does not match, a missing comma in an array) ends the split: what follows it is handed
-  back whole as damage, with the reason and the line it starts on. Only the structure is
-  checked: PostgreSQL judges what is inside each value.
+  does not match, a missing comma in an array) is handed back as damage, with the reason and
+  the line it starts on, and the split resumes at the next line that opens a value no deeper
+  than the damaged one began (see `_resync`); with no such line, the rest is the damage. Only
+  the structure is checked: PostgreSQL judges what is inside each value.
 * `first_value_shape` checks, with the full grammar, whether the first value of a file's
   head is valid and whether it spans lines: how event_files tells JSON lines from documents.
 * `flatten` puts a multi-line (pretty-printed) value on one line.
@@ -70,6 +71,7 @@ class _Buffer:
         self.eof = False
         self.line = first_line  # line number at position `counted`
         self.counted = 0
+        self.column = 0  # column of position 0 (the bytes before it on its line were dropped)
 
     def more(self, keep_from: int) -> int:
         """Read another block, dropping the bytes before `keep_from`; returns how far positions
@@ -79,9 +81,14 @@ class _Buffer:
             self.eof = True
             return 0
         self.line_at(keep_from)
+        self.column = self.column_at(keep_from)
         self.data = self.data[keep_from:] + block
         self.counted -= keep_from
         return keep_from
+
+    def column_at(self, position: int) -> int:
+        line_start = self.data.rfind(b"\n", 0, position) + 1
+        return position - line_start + (self.column if line_start == 0 else 0)
 
     def line_at(self, position: int) -> int:
         if position > self.counted:
@@ -162,16 +169,21 @@ def value_end(data: bytes) -> tuple[int, int, str | None]:
 
 def split_values(blocks: Iterable[bytes], first_line: int = 1) -> Iterator[Piece]:
     """Cut a stream of concatenated JSON values into their texts, top-level arrays into their
-    elements (see the module docstring). After a structural fault the rest of the input is one
-    damage Piece, and the split ends."""
+    elements (see the module docstring). A structural fault is one damage Piece, up to where
+    the split can resume (or to the end of the input)."""
     buffer = _Buffer(blocks, first_line)
     position = 0
     state = _TOP
     cut = 0  # where the damaged rest begins if the input ends inside an array
+    # An array's element is handed on once a ',' or ']' follows it: garbage right after it on its
+    # line (`"id": "1", ...` without braces) makes it part of that line's one damage entry.
+    held: Piece | None = None
     while True:
         position = _SPACE.match(buffer.data, position).end()
         if position >= len(buffer.data):
             if buffer.eof:
+                if held is not None:
+                    yield held
                 if state != _TOP:
                     yield _damage(buffer, position, "input ends inside an array (truncated)", cut)
                 return
@@ -181,10 +193,24 @@ def split_values(blocks: Iterable[bytes], first_line: int = 1) -> Iterator[Piece
         char = buffer.data[position : position + 1]
         if state == _AFTER_ELEMENT:
             if char in (b",", b"]"):
+                if held is not None:
+                    yield held
+                    held = None
                 position, state = position + 1, (_ELEMENT if char == b"," else _TOP)
                 continue
-            yield _damage(buffer, position, "expected ',' or ']' after an array element")
-            return
+            reason = "expected ',' or ']' after an array element"
+            if held is not None and b"\n" not in held.text and b"\n" not in buffer.data[cut:position]:
+                piece, position = _resync(buffer, cut, position, reason, True, held)
+            else:
+                if held is not None:
+                    yield held
+                piece, position = _resync(buffer, position, position, reason, True)
+            held = None
+            yield piece
+            if position is None:
+                return
+            state, cut = (_AFTER_ELEMENT if buffer.data[position] == ord("]") else _ELEMENT), position
+            continue
         if state == _TOP and char == b"[":
             position, state, cut = position + 1, _FIRST_ELEMENT, position
             continue
@@ -193,17 +219,71 @@ def split_values(blocks: Iterable[bytes], first_line: int = 1) -> Iterator[Piece
             continue
         start, end, reason = _value_end(buffer, position)
         if reason is not None:
-            yield _damage(buffer, end, reason, start)
-            return
-        yield Piece(buffer.line_at(start), buffer.data[start:end])
-        position = cut = end
-        if state != _TOP:
+            piece, position = _resync(buffer, start, end, reason, state != _TOP)
+            yield piece
+            if position is None:
+                return
+            if state != _TOP:
+                state = _AFTER_ELEMENT if buffer.data[position] == ord("]") else _ELEMENT
+            cut = position
+            continue
+        if state == _TOP:
+            yield Piece(buffer.line_at(start), buffer.data[start:end])
+        else:
+            held = Piece(buffer.line_at(start), buffer.data[start:end])
             state = _AFTER_ELEMENT
+        position = cut = end
 
 
 # Where split_values is: between top-level values; after '['; after ',' in an array; after
 # an array element.
 _TOP, _FIRST_ELEMENT, _ELEMENT, _AFTER_ELEMENT = range(4)
+
+
+# A line that can begin the next value of an array or document: its indentation, then a bracket.
+_RESYNC = re.compile(rb"\n([ \t]*+)([\[{\]])")
+
+
+def _resync(
+    buffer: _Buffer, begin: int, fault: int, reason: str, in_array: bool, before: Piece | None = None
+) -> tuple[Piece, int | None]:
+    """A damaged value (from `begin`, the fault at `fault`) and where the split picks up again:
+    the next line, after the damaged value's first line, that opens a value (`{` or `[`) no
+    deeper indented than the damaged value began, or that closes the array (`]`, less indented).
+    The damage is then just the lines before it (one entry, with its first line); without such
+    a line it is the rest of the input, and the position None ends the split. A raw line break
+    cannot sit inside a valid JSON string, so a string broken off at a line end resynchronises too.
+    `before`: an element on the same line just before `begin`, made part of the damage.
+    """
+    prefix = before.text if before is not None else b""
+    column = buffer.column_at(begin) - len(prefix)
+    search = begin
+    while True:
+        data = buffer.data
+        for match in _RESYNC.finditer(data, search):
+            indent = match.end(1) - match.start(1)
+            closes = match.group(2) == b"]"
+            if indent > column or (closes and (not in_array or indent >= column)):
+                continue
+            resume = match.start(2)
+            line = buffer.line_at(begin) if before is None else before.line
+            if fault < resume and not reason.startswith("input ends"):
+                fault_line = line + data.count(b"\n", begin, fault)
+                why = f"invalid JSON: {reason} (line {fault_line})"
+            else:
+                next_line = line + data.count(b"\n", begin, resume)
+                what = "the array closes" if closes else "the next one begins"
+                why = f"invalid JSON: a value not closed before {what} (line {next_line})"
+            return Piece(line, (prefix + data[begin:resume]).rstrip(b" \t\r\n"), why), resume
+        if buffer.eof:
+            damage = _damage(buffer, fault, reason, begin)
+            if before is not None:
+                damage.line, damage.text = before.line, prefix + damage.text
+            return damage, None
+        last = data.rfind(b"\n", search)
+        search = last if last >= 0 else len(data)  # a line cut at the block's end is searched again
+        shift = buffer.more(begin)
+        begin, fault, search = begin - shift, fault - shift, search - shift
 
 
 def _damage(buffer: _Buffer, position: int, reason: str, start: int | None = None) -> Piece:

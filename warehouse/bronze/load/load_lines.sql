@@ -5,6 +5,7 @@
 --     source       the source recorded on every row ('api', a file name, ...)
 --     first_line   the input line of the first staged row (NULL: the input has no line numbers)
 --     line_step    lines between staged rows (1; an array one element per line may differ)
+--     line_numbers the input line of each staged row, by line_no (NULL: first_line and line_step)
 --     careful      FALSE: the set-based load (a bad line fails the statement);
 --                  TRUE: the validating load (a bad line is dead-lettered with its reason)
 --     line_no      NULL: every staged line; a number: that line only (the row-by-row
@@ -17,7 +18,8 @@
 --   Read by nothing else; written by ghdw.bronze_loader for the listener, file loads and backfill.
 -- =============================================================================
 WITH staged AS (
-    SELECT %(first_line)s::BIGINT + (st.line_no - 1) * %(line_step)s AS source_line,
+    SELECT COALESCE((%(line_numbers)s::BIGINT[])[st.line_no],
+                    %(first_line)s::BIGINT + (st.line_no - 1) * %(line_step)s) AS source_line,
            st.line,
            -- \u0000 preceded by an even number of backslashes is the escape jsonb rejects.
            CASE WHEN strpos(st.line, '\u0000') > 0
