@@ -179,6 +179,24 @@ def test_real_events_commits_and_issues_match_plain_python(real_gold):
 
 
 @pytest.mark.slow
+def test_every_detail_fact_row_has_its_fact_events_row_with_the_same_keys(real_gold):
+    # The detail facts declare no foreign keys (08_payload_facts.sql says why): their keys hold
+    # by construction, copied from the fact_events row of the same event, which enforces its own.
+    conn, _ = real_gold
+    for table in PAYLOAD_FACTS:
+        if table.endswith("agg_repo_daily_activity"):
+            continue
+        orphans = scalar(
+            conn,
+            f"SELECT COUNT(*) FROM {table} AS d WHERE NOT EXISTS (SELECT 1 FROM gold.fact_events AS f "
+            "WHERE f.event_id = d.event_id AND f.date_id = d.date_id AND f.actor_id = d.actor_id "
+            "AND f.repo_id = d.repo_id AND f.event_time = d.event_time)",
+        )
+        assert orphans == 0, table
+        assert scalar(conn, f"SELECT COUNT(*) FROM {table}") > 0, table
+
+
+@pytest.mark.slow
 def test_every_question_runs_as_the_bi_role_on_real_events_with_and_without_filters(real_gold):
     conn, want = real_gold
     busiest = ranked(want["stars"])[0][0]

@@ -131,9 +131,31 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT p IS NOT NULL AND jsonb_typeof(p) <> 'null' AND typed_is_null
 $$;
 
--- The payload rows of a set of bronze rows: the temp table silver_batch (event_id, raw_data)
--- that silver.load_batch() fills for its batch. Set-based: one INSERT ... SELECT.
-CREATE OR REPLACE FUNCTION silver.load_payload_batch()
+-- The session's batch table: each bronze row of a silver batch split into its top-level fields
+-- (silver.load_batch() fills it, reading each raw_data once). The payload column is stored
+-- uncompressed (EXTERNAL): it is read once more, by silver.load_payload_details() in the same
+-- transaction, and never kept (ON COMMIT DELETE ROWS), so compressing it would be wasted work.
+-- A temp table of the session, created once and reused by a long-running process.
+CREATE OR REPLACE FUNCTION silver.prepare_batch_fields()
+RETURNS VOID
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF to_regclass('pg_temp.silver_batch_fields') IS NULL THEN
+        CREATE TEMP TABLE silver_batch_fields (
+            raw_event_id BIGINT, ingest_xid XID8, event_id TEXT, ingested_at TIMESTAMPTZ,
+            is_legacy BOOLEAN, type_json JSONB, actor_json JSONB, attributes_login_json JSONB,
+            repo_json JSONB, org_json JSONB, repository JSONB, public_json JSONB,
+            created_at_json JSONB, payload JSONB
+        ) ON COMMIT DELETE ROWS;
+        ALTER TABLE pg_temp.silver_batch_fields ALTER COLUMN payload SET STORAGE EXTERNAL;
+    END IF;
+    TRUNCATE pg_temp.silver_batch_fields;
+END;
+$$;
+
+-- The payload rows of a silver batch: the session's temp table silver_batch_fields (event_id,
+-- type_json, payload) that silver.load_batch() fills. Set-based: one INSERT ... SELECT.
+CREATE OR REPLACE FUNCTION silver.load_payload_details()
 RETURNS BIGINT
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -141,11 +163,14 @@ DECLARE
 BEGIN
     WITH raw AS MATERIALIZED (
         SELECT s.event_id,
-               s.raw_data ->> 'type' AS event_type,
-               s.raw_data -> 'payload' AS rp,
-               CASE WHEN jsonb_typeof(s.raw_data -> 'payload') = 'object' THEN s.raw_data -> 'payload' END AS p
-          FROM silver_batch AS s
-         WHERE s.raw_data ->> 'type' = ANY (silver.payload_event_types())
+               s.type_json #>> '{}' AS event_type,
+               d.rp,
+               CASE WHEN jsonb_typeof(d.rp) = 'object' THEN d.rp END AS p
+          FROM silver_batch_fields AS s
+          -- The payload read out of the batch table once (#> '{}' returns it detoasted;
+          -- OFFSET 0 keeps it one value), not once for every field taken from it below.
+         CROSS JOIN LATERAL (SELECT s.payload #> '{}' AS rp OFFSET 0) AS d
+         WHERE s.type_json #>> '{}' = ANY (silver.payload_event_types())
            -- Only events silver keeps for gold (a rejected event never becomes a fact).
            AND EXISTS (SELECT 1 FROM silver.events AS e
                         WHERE e.event_id = s.event_id AND e.reject_reason IS NULL)
@@ -245,5 +270,19 @@ BEGIN
     )
     SELECT COUNT(*) INTO v_rows FROM inserted;
     RETURN v_rows;
+END;
+$$;
+
+-- The entry point of migration 0011 (and of releases before the batch table had its fields
+-- split): the payload rows of the temp table silver_batch (event_id, raw_data).
+CREATE OR REPLACE FUNCTION silver.load_payload_batch()
+RETURNS BIGINT
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM silver.prepare_batch_fields();
+    INSERT INTO silver_batch_fields (event_id, type_json, payload)
+    SELECT b.event_id, b.raw_data -> 'type', b.raw_data -> 'payload'
+      FROM silver_batch AS b;
+    RETURN silver.load_payload_details();
 END;
 $$;

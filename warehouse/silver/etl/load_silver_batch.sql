@@ -4,7 +4,8 @@
 -- caller's transaction (process_silver.py commits once per batch).
 --
 --   grain:   one call = at most batch_size bronze rows, in (ingest_xid, raw_event_id) order.
---   written: silver.events, silver.etl_watermark. read: bronze.raw_events.
+--   written: silver.events, silver.event_payloads (silver/payloads.sql), silver.etl_watermark.
+--   read:    bronze.raw_events.
 --   called:  ingestion/src/process_silver.py (one transaction per call).
 --
 -- Every bronze row read becomes one silver row: no value in an event can fail the batch.
@@ -66,18 +67,29 @@ BEGIN
 
     v_upper := pg_snapshot_xmin(pg_current_snapshot());
 
-    CREATE TEMP TABLE IF NOT EXISTS silver_batch (
-        raw_event_id BIGINT, ingest_xid XID8, event_id TEXT, raw_data JSONB, ingested_at TIMESTAMPTZ
-    ) ON COMMIT DELETE ROWS;
-    TRUNCATE silver_batch;
-
-    INSERT INTO silver_batch
-    SELECT b.raw_event_id, b.ingest_xid, b.event_id, b.raw_data, b.ingested_at
-      FROM bronze.raw_events AS b
-     WHERE (b.ingest_xid, b.raw_event_id) > (v_last_xid, v_last_id)
-       AND b.ingest_xid < v_upper
-     ORDER BY b.ingest_xid, b.raw_event_id
-     LIMIT p_batch_size;
+    -- The batch, each event's top-level fields read out of bronze's (compressed, often
+    -- out-of-line) jsonb in one pass: raw_data is detoasted once per event (#> '{}' returns the
+    -- whole document detoasted, and OFFSET 0 keeps it one value), not once per field read.
+    PERFORM silver.prepare_batch_fields();
+    INSERT INTO silver_batch_fields
+    SELECT b.raw_event_id, b.ingest_xid, b.event_id, b.ingested_at, l.is_legacy,
+           d.doc -> 'type',
+           d.doc -> 'actor',
+           CASE WHEN l.is_legacy THEN d.doc -> 'actor_attributes' -> 'login' END,
+           CASE WHEN NOT l.is_legacy THEN d.doc -> 'repo' END,
+           CASE WHEN NOT l.is_legacy THEN d.doc -> 'org' END,
+           CASE WHEN l.is_legacy THEN d.doc -> 'repository' END,
+           d.doc -> 'public',
+           d.doc -> 'created_at',
+           d.doc -> 'payload'
+      FROM (SELECT b.raw_event_id, b.ingest_xid, b.event_id, b.ingested_at, b.raw_data
+              FROM bronze.raw_events AS b
+             WHERE (b.ingest_xid, b.raw_event_id) > (v_last_xid, v_last_id)
+               AND b.ingest_xid < v_upper
+             ORDER BY b.ingest_xid, b.raw_event_id
+             LIMIT p_batch_size) AS b
+     CROSS JOIN LATERAL (SELECT starts_with(b.event_id, bronze.legacy_id_prefix()) AS is_legacy) AS l
+     CROSS JOIN LATERAL (SELECT b.raw_data #> '{}' AS doc OFFSET 0) AS d;
     GET DIAGNOSTICS rows_read = ROW_COUNT;
 
     IF rows_read = 0 THEN
@@ -88,32 +100,27 @@ BEGIN
         RETURN;
     END IF;
 
-    -- MATERIALIZED: each top-level field is read out of the (often compressed) jsonb once, not
-    -- once for every rule that looks at it. Bronze gave legacy Timeline events (no "id") a
-    -- synthetic id with a fixed prefix; their actor, repository and organisation sit elsewhere
-    -- (rules in silver/ddl.sql's header), and only the fields of the event's own format are read.
-    WITH parts AS MATERIALIZED (
+    -- Bronze gave legacy Timeline events (no "id") a synthetic id with a fixed prefix; their
+    -- actor, repository and organisation sit elsewhere (rules in silver/ddl.sql's header), and
+    -- only the fields of the event's own format were read into the batch table.
+    WITH parts AS (
         SELECT
             s.event_id,
             s.ingested_at,
-            p.is_legacy,
-            s.raw_data -> 'type'                  AS type_json,
-            s.raw_data -> 'actor'                 AS actor_json,
-            CASE WHEN p.is_legacy THEN s.raw_data -> 'actor_attributes' -> 'login' END AS attributes_login_json,
-            CASE WHEN NOT p.is_legacy THEN s.raw_data -> 'repo' END AS repo_json,
-            CASE WHEN NOT p.is_legacy THEN s.raw_data -> 'org' END AS org_json,
-            jsonb_typeof(r.repository)            AS repository_type,
-            r.repository -> 'id'                  AS repository_id_json,
-            r.repository ->> 'owner'              AS repository_owner,
-            r.repository ->> 'name'               AS repository_name,
-            r.repository ->> 'organization'       AS repository_organization,
-            s.raw_data -> 'public'                AS public_json,
-            s.raw_data -> 'created_at'            AS created_at_json
-        FROM silver_batch AS s
-        CROSS JOIN LATERAL (SELECT starts_with(s.event_id, bronze.legacy_id_prefix()) AS is_legacy) AS p
-        -- OFFSET 0: read the repository object once, not once per field taken from it.
-        CROSS JOIN LATERAL (SELECT CASE WHEN p.is_legacy THEN s.raw_data -> 'repository' END AS repository
-                            OFFSET 0) AS r
+            s.is_legacy,
+            s.type_json,
+            s.actor_json,
+            s.attributes_login_json,
+            s.repo_json,
+            s.org_json,
+            jsonb_typeof(s.repository)            AS repository_type,
+            s.repository -> 'id'                  AS repository_id_json,
+            s.repository ->> 'owner'              AS repository_owner,
+            s.repository ->> 'name'               AS repository_name,
+            s.repository ->> 'organization'       AS repository_organization,
+            s.public_json,
+            s.created_at_json
+        FROM silver_batch_fields AS s
     ),
     logins AS (
         -- A legacy actor's login: `actor` as a string, else actor_attributes.login; blank is none.
@@ -182,11 +189,11 @@ BEGIN
     )
     SELECT COUNT(*), COUNT(reject_reason) INTO rows_inserted, rows_rejected FROM inserted;
 
-    PERFORM silver.load_payload_batch();  -- silver/payloads.sql: the same batch's payload details
+    PERFORM silver.load_payload_details();  -- silver/payloads.sql: the same batch's payload details
 
     SELECT s.ingest_xid, s.raw_event_id
       INTO v_new_xid, v_new_id
-      FROM silver_batch AS s
+      FROM silver_batch_fields AS s
      ORDER BY s.ingest_xid DESC, s.raw_event_id DESC
      LIMIT 1;
 
