@@ -161,114 +161,105 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_rows BIGINT;
 BEGIN
-    WITH raw AS MATERIALIZED (
-        SELECT s.event_id,
-               s.type_json #>> '{}' AS event_type,
-               d.rp,
-               CASE WHEN jsonb_typeof(d.rp) = 'object' THEN d.rp END AS p
-          FROM silver_batch_fields AS s
-          -- The payload read out of the batch table once (#> '{}' returns it detoasted;
-          -- OFFSET 0 keeps it one value), not once for every field taken from it below.
-         CROSS JOIN LATERAL (SELECT s.payload #> '{}' AS rp OFFSET 0) AS d
-         WHERE s.type_json #>> '{}' = ANY (silver.payload_event_types())
-           -- Only events silver keeps for gold (a rejected event never becomes a fact).
-           AND EXISTS (SELECT 1 FROM silver.events AS e
-                        WHERE e.event_id = s.event_id AND e.reject_reason IS NULL)
-    ),
-    parts AS MATERIALIZED (
-        SELECT r.event_id, r.event_type, r.p, r.rp,
-               r.p -> 'action' AS j_action,
+    INSERT INTO silver.event_payloads (
+        event_id, event_type, action, item_number, is_merged, additions, deletions, changed_files,
+        commits, item_created_at, item_closed_at, item_merged_at, review_state, item_title,
+        item_labels, item_comments, is_pull_request, ref, ref_type, push_size, push_distinct_size,
+        head_sha, release_tag, release_name, is_prerelease, fork_repo_id, fork_repo_name,
+        member_login, pages_count, commit_sha, malformed_fields
+    )
+    SELECT s.event_id, s.event_type, t.action, t.item_number, t.is_merged, t.additions, t.deletions,
+           t.changed_files, t.commits, t.item_created_at, t.item_closed_at, t.item_merged_at,
+           t.review_state, t.item_title, t.item_labels, t.item_comments, t.is_pull_request, t.ref,
+           t.ref_type, t.push_size, t.push_distinct_size, t.head_sha, t.release_tag, t.release_name,
+           t.is_prerelease, t.fork_repo_id, t.fork_repo_name, t.member_login, t.pages_count,
+           t.commit_sha,
+           -- The fields that decide a count or a figure: present with the wrong type.
+           NULLIF(array_remove(ARRAY[
+               CASE WHEN silver.payload_is_malformed(d.rp, d.p IS NULL) THEN 'payload' END,
+               CASE WHEN silver.payload_is_malformed(x.j_action, t.action IS NULL) THEN 'action' END,
+               CASE WHEN silver.payload_is_malformed(x.j_number, t.item_number IS NULL) THEN 'number' END,
+               CASE WHEN s.event_type = 'PullRequestEvent'
+                     AND silver.payload_is_malformed(x.item -> 'merged', t.is_merged IS NULL) THEN 'merged' END,
+               CASE WHEN s.event_type = 'PullRequestEvent'
+                     AND silver.payload_is_malformed(x.item -> 'additions', t.additions IS NULL) THEN 'additions' END,
+               CASE WHEN s.event_type = 'PullRequestEvent'
+                     AND silver.payload_is_malformed(x.item -> 'deletions', t.deletions IS NULL) THEN 'deletions' END,
+               CASE WHEN s.event_type = 'PushEvent'
+                     AND silver.payload_is_malformed(d.p -> 'size', t.push_size IS NULL) THEN 'size' END,
+               CASE WHEN s.event_type = 'PushEvent'
+                     AND silver.payload_is_malformed(d.p -> 'distinct_size', t.push_distinct_size IS NULL)
+                    THEN 'distinct_size' END
+           ], NULL), '{}')
+      FROM (SELECT b.event_id, b.type_json #>> '{}' AS event_type, b.payload
+              FROM silver_batch_fields AS b
+             WHERE b.type_json #>> '{}' = ANY (silver.payload_event_types())
+               -- Only events silver keeps for gold (a rejected event never becomes a fact).
+               AND EXISTS (SELECT 1 FROM silver.events AS e
+                            WHERE e.event_id = b.event_id AND e.reject_reason IS NULL)) AS s
+      -- Each step below is evaluated once per event (OFFSET 0 keeps it from being inlined into
+      -- every expression that reads it), and nothing is materialised: the payload is read out of
+      -- the batch table once (#> '{}' returns it detoasted) and every field is taken from that.
+     CROSS JOIN LATERAL (SELECT s.payload #> '{}' AS rp OFFSET 0) AS r
+     CROSS JOIN LATERAL (SELECT r.rp AS rp,
+                                CASE WHEN jsonb_typeof(r.rp) = 'object' THEN r.rp END AS p
+                         OFFSET 0) AS d
+     CROSS JOIN LATERAL (SELECT
+               d.p -> 'action' AS j_action,
                -- The item: a pull request or an issue, wherever this type keeps it.
-               CASE WHEN r.event_type LIKE 'PullRequest%' THEN r.p -> 'pull_request'
-                    WHEN r.event_type IN ('IssuesEvent', 'IssueCommentEvent') THEN r.p -> 'issue' END AS item,
-               CASE WHEN r.event_type = 'PullRequestEvent' AND r.p ? 'number' THEN r.p -> 'number'
-                    WHEN r.event_type LIKE 'PullRequest%' THEN r.p -> 'pull_request' -> 'number'
-                    WHEN r.event_type IN ('IssuesEvent', 'IssueCommentEvent') THEN r.p -> 'issue' -> 'number'
+               CASE WHEN s.event_type LIKE 'PullRequest%' THEN d.p -> 'pull_request'
+                    WHEN s.event_type IN ('IssuesEvent', 'IssueCommentEvent') THEN d.p -> 'issue' END AS item,
+               CASE WHEN s.event_type = 'PullRequestEvent' AND d.p ? 'number' THEN d.p -> 'number'
+                    WHEN s.event_type LIKE 'PullRequest%' THEN d.p -> 'pull_request' -> 'number'
+                    WHEN s.event_type IN ('IssuesEvent', 'IssueCommentEvent') THEN d.p -> 'issue' -> 'number'
                END AS j_number,
-               r.p -> 'release' AS rel,
-               r.p -> 'forkee' AS forkee
-          FROM raw AS r
-    ),
-    typed AS MATERIALIZED (
-        SELECT x.event_id, x.event_type, x.p, x.rp, x.item, x.j_number,
+               d.p -> 'release' AS rel,
+               d.p -> 'forkee' AS forkee
+                         OFFSET 0) AS x
+     CROSS JOIN LATERAL (SELECT
                silver.payload_text(x.j_action) AS action,
                silver.payload_int(x.j_number) AS item_number,
-               CASE WHEN x.event_type = 'PullRequestEvent' THEN silver.payload_bool(x.item -> 'merged') END AS is_merged,
-               CASE WHEN x.event_type = 'PullRequestEvent' THEN silver.payload_int(x.item -> 'additions') END AS additions,
-               CASE WHEN x.event_type = 'PullRequestEvent' THEN silver.payload_int(x.item -> 'deletions') END AS deletions,
-               CASE WHEN x.event_type = 'PullRequestEvent' THEN silver.payload_int(x.item -> 'changed_files') END AS changed_files,
-               CASE WHEN x.event_type = 'PullRequestEvent' THEN silver.payload_int(x.item -> 'commits') END AS commits,
-               CASE WHEN x.event_type IN ('PullRequestEvent', 'IssuesEvent')
+               CASE WHEN s.event_type = 'PullRequestEvent' THEN silver.payload_bool(x.item -> 'merged') END AS is_merged,
+               CASE WHEN s.event_type = 'PullRequestEvent' THEN silver.payload_int(x.item -> 'additions') END AS additions,
+               CASE WHEN s.event_type = 'PullRequestEvent' THEN silver.payload_int(x.item -> 'deletions') END AS deletions,
+               CASE WHEN s.event_type = 'PullRequestEvent' THEN silver.payload_int(x.item -> 'changed_files') END AS changed_files,
+               CASE WHEN s.event_type = 'PullRequestEvent' THEN silver.payload_int(x.item -> 'commits') END AS commits,
+               CASE WHEN s.event_type IN ('PullRequestEvent', 'IssuesEvent')
                     THEN silver.payload_time(x.item -> 'created_at') END AS item_created_at,
-               CASE WHEN x.event_type IN ('PullRequestEvent', 'IssuesEvent')
+               CASE WHEN s.event_type IN ('PullRequestEvent', 'IssuesEvent')
                     THEN silver.payload_time(x.item -> 'closed_at') END AS item_closed_at,
-               CASE WHEN x.event_type = 'PullRequestEvent' THEN silver.payload_time(x.item -> 'merged_at') END AS item_merged_at,
-               CASE WHEN x.event_type = 'PullRequestReviewEvent'
-                    THEN lower(silver.payload_text(x.p -> 'review' -> 'state')) END AS review_state,
-               CASE WHEN x.event_type IN ('PullRequestEvent', 'IssuesEvent')
+               CASE WHEN s.event_type = 'PullRequestEvent' THEN silver.payload_time(x.item -> 'merged_at') END AS item_merged_at,
+               CASE WHEN s.event_type = 'PullRequestReviewEvent'
+                    THEN lower(silver.payload_text(d.p -> 'review' -> 'state')) END AS review_state,
+               CASE WHEN s.event_type IN ('PullRequestEvent', 'IssuesEvent')
                     THEN silver.payload_text(x.item -> 'title') END AS item_title,
-               CASE WHEN x.event_type = 'IssuesEvent' AND jsonb_typeof(x.item -> 'labels') = 'array'
+               CASE WHEN s.event_type = 'IssuesEvent' AND jsonb_typeof(x.item -> 'labels') = 'array'
                     THEN ARRAY(SELECT l ->> 'name' FROM jsonb_array_elements(x.item -> 'labels') AS l
                                 WHERE jsonb_typeof(l -> 'name') = 'string') END AS item_labels,
-               CASE WHEN x.event_type IN ('IssuesEvent', 'IssueCommentEvent')
+               CASE WHEN s.event_type IN ('IssuesEvent', 'IssueCommentEvent')
                     THEN silver.payload_int(x.item -> 'comments') END AS item_comments,
-               CASE WHEN x.event_type = 'IssueCommentEvent' AND jsonb_typeof(x.item) = 'object'
+               CASE WHEN s.event_type = 'IssueCommentEvent' AND jsonb_typeof(x.item) = 'object'
                     THEN x.item ? 'pull_request' END AS is_pull_request,
-               CASE WHEN x.event_type IN ('PushEvent', 'CreateEvent', 'DeleteEvent')
-                    THEN silver.payload_text(x.p -> 'ref') END AS ref,
-               CASE WHEN x.event_type IN ('CreateEvent', 'DeleteEvent')
-                    THEN silver.payload_text(x.p -> 'ref_type') END AS ref_type,
-               CASE WHEN x.event_type = 'PushEvent' THEN silver.payload_int(x.p -> 'size') END AS push_size,
-               CASE WHEN x.event_type = 'PushEvent' THEN silver.payload_int(x.p -> 'distinct_size') END AS push_distinct_size,
-               CASE WHEN x.event_type = 'PushEvent' THEN silver.payload_text(x.p -> 'head') END AS head_sha,
-               CASE WHEN x.event_type = 'ReleaseEvent' THEN silver.payload_text(x.rel -> 'tag_name') END AS release_tag,
-               CASE WHEN x.event_type = 'ReleaseEvent' THEN silver.payload_text(x.rel -> 'name') END AS release_name,
-               CASE WHEN x.event_type = 'ReleaseEvent' THEN silver.payload_bool(x.rel -> 'prerelease') END AS is_prerelease,
-               CASE WHEN x.event_type = 'ForkEvent' THEN silver.payload_bigint(x.forkee -> 'id') END AS fork_repo_id,
-               CASE WHEN x.event_type = 'ForkEvent' THEN silver.payload_text(x.forkee -> 'full_name') END AS fork_repo_name,
-               CASE WHEN x.event_type = 'MemberEvent' THEN silver.payload_text(x.p -> 'member' -> 'login') END AS member_login,
-               CASE WHEN x.event_type = 'GollumEvent' AND jsonb_typeof(x.p -> 'pages') = 'array'
-                    THEN jsonb_array_length(x.p -> 'pages') END AS pages_count,
-               CASE WHEN x.event_type = 'CommitCommentEvent'
-                    THEN silver.payload_text(x.p -> 'comment' -> 'commit_id') END AS commit_sha
-          FROM parts AS x
-    ),
-    inserted AS (
-        INSERT INTO silver.event_payloads (
-            event_id, event_type, action, item_number, is_merged, additions, deletions, changed_files,
-            commits, item_created_at, item_closed_at, item_merged_at, review_state, item_title,
-            item_labels, item_comments, is_pull_request, ref, ref_type, push_size, push_distinct_size,
-            head_sha, release_tag, release_name, is_prerelease, fork_repo_id, fork_repo_name,
-            member_login, pages_count, commit_sha, malformed_fields
-        )
-        SELECT t.event_id, t.event_type, t.action, t.item_number, t.is_merged, t.additions, t.deletions,
-               t.changed_files, t.commits, t.item_created_at, t.item_closed_at, t.item_merged_at,
-               t.review_state, t.item_title, t.item_labels, t.item_comments, t.is_pull_request, t.ref,
-               t.ref_type, t.push_size, t.push_distinct_size, t.head_sha, t.release_tag, t.release_name,
-               t.is_prerelease, t.fork_repo_id, t.fork_repo_name, t.member_login, t.pages_count,
-               t.commit_sha,
-               -- The fields that decide a count or a figure: present with the wrong type.
-               NULLIF(array_remove(ARRAY[
-                   CASE WHEN silver.payload_is_malformed(t.rp, t.p IS NULL) THEN 'payload' END,
-                   CASE WHEN silver.payload_is_malformed(t.p -> 'action', t.action IS NULL) THEN 'action' END,
-                   CASE WHEN silver.payload_is_malformed(t.j_number, t.item_number IS NULL) THEN 'number' END,
-                   CASE WHEN t.event_type = 'PullRequestEvent'
-                         AND silver.payload_is_malformed(t.item -> 'merged', t.is_merged IS NULL) THEN 'merged' END,
-                   CASE WHEN t.event_type = 'PullRequestEvent'
-                         AND silver.payload_is_malformed(t.item -> 'additions', t.additions IS NULL) THEN 'additions' END,
-                   CASE WHEN t.event_type = 'PullRequestEvent'
-                         AND silver.payload_is_malformed(t.item -> 'deletions', t.deletions IS NULL) THEN 'deletions' END,
-                   CASE WHEN t.event_type = 'PushEvent'
-                         AND silver.payload_is_malformed(t.p -> 'size', t.push_size IS NULL) THEN 'size' END,
-                   CASE WHEN t.event_type = 'PushEvent'
-                         AND silver.payload_is_malformed(t.p -> 'distinct_size', t.push_distinct_size IS NULL)
-                        THEN 'distinct_size' END
-               ], NULL), '{}')
-          FROM typed AS t
-        ON CONFLICT (event_id) DO NOTHING
-        RETURNING 1
-    )
-    SELECT COUNT(*) INTO v_rows FROM inserted;
+               CASE WHEN s.event_type IN ('PushEvent', 'CreateEvent', 'DeleteEvent')
+                    THEN silver.payload_text(d.p -> 'ref') END AS ref,
+               CASE WHEN s.event_type IN ('CreateEvent', 'DeleteEvent')
+                    THEN silver.payload_text(d.p -> 'ref_type') END AS ref_type,
+               CASE WHEN s.event_type = 'PushEvent' THEN silver.payload_int(d.p -> 'size') END AS push_size,
+               CASE WHEN s.event_type = 'PushEvent' THEN silver.payload_int(d.p -> 'distinct_size') END AS push_distinct_size,
+               CASE WHEN s.event_type = 'PushEvent' THEN silver.payload_text(d.p -> 'head') END AS head_sha,
+               CASE WHEN s.event_type = 'ReleaseEvent' THEN silver.payload_text(x.rel -> 'tag_name') END AS release_tag,
+               CASE WHEN s.event_type = 'ReleaseEvent' THEN silver.payload_text(x.rel -> 'name') END AS release_name,
+               CASE WHEN s.event_type = 'ReleaseEvent' THEN silver.payload_bool(x.rel -> 'prerelease') END AS is_prerelease,
+               CASE WHEN s.event_type = 'ForkEvent' THEN silver.payload_bigint(x.forkee -> 'id') END AS fork_repo_id,
+               CASE WHEN s.event_type = 'ForkEvent' THEN silver.payload_text(x.forkee -> 'full_name') END AS fork_repo_name,
+               CASE WHEN s.event_type = 'MemberEvent' THEN silver.payload_text(d.p -> 'member' -> 'login') END AS member_login,
+               CASE WHEN s.event_type = 'GollumEvent' AND jsonb_typeof(d.p -> 'pages') = 'array'
+                    THEN jsonb_array_length(d.p -> 'pages') END AS pages_count,
+               CASE WHEN s.event_type = 'CommitCommentEvent'
+                    THEN silver.payload_text(d.p -> 'comment' -> 'commit_id') END AS commit_sha
+                         OFFSET 0) AS t
+    ON CONFLICT (event_id) DO NOTHING;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
     RETURN v_rows;
 END;
 $$;
