@@ -12,7 +12,7 @@ fresh ids and dates spread over the last 10 days) into a JSON-lines file, then i
   gold        master_gold_etl.sql
   end to end  file to gold committed = N / (bronze + silver + gold)
 and the cost of one ETL cycle (silver + gold) for 1,000 new events with B events already loaded,
-for each B of --incremental-bases, the peak memory of this process (which ran the backfill), and
+for each B of --incremental-bases (the median of 5 cycles; the ratio is largest base / smallest), the peak memory of this process (which ran the backfill), and
 the time of the specification's Q1-Q3 (and of the dashboards' Q1-Q2 from the gold aggregates)
 and health checks at that size.
 With --legacy it also measures GH Archive's legacy Timeline format (2011-02-12 .. 2014-12-31):
@@ -69,7 +69,7 @@ PAYLOAD_FACT_TABLES = (
     "fact_releases",
     "fact_refs",
 )
-REPEATS = 3  # incremental cycles measured; the median is reported
+REPEATS = 5  # incremental cycles measured at each base; the median is reported (issue 14: median of 5)
 ID_BASE = 900_000_000_000
 SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared"))
 LEGACY_SAMPLE = SHARED_DIR / "data" / "legacy" / "gh4j__2014-06-01-1.first500.json"
@@ -186,8 +186,8 @@ def etl_cycle(settings) -> None:
         run_gold(conn)
 
 
-def measure_incremental(admin_settings, base: int, templates, workdir: Path) -> float:
-    """Median seconds of a silver + gold cycle for INCREMENT new events on top of `base` loaded ones."""
+def measure_incremental(admin_settings, base: int, templates, workdir: Path) -> list[float]:
+    """Seconds of each of REPEATS silver + gold cycles for INCREMENT new events on top of `base` loaded ones."""
     name = f"bench_incr_{os.getpid()}"
     settings = fresh_database(admin_settings, name)
     try:
@@ -204,7 +204,7 @@ def measure_incremental(admin_settings, base: int, templates, workdir: Path) -> 
             write_events(new_file, INCREMENT, ID_BASE + 90_000_000 + repeat * INCREMENT, templates)
             run_backfill(settings, file_targets([str(new_file)]))
             samples.append(timed(lambda: etl_cycle(settings)))
-        return statistics.median(samples)
+        return samples
     finally:
         drop_database(admin_settings, name)
 
@@ -313,8 +313,10 @@ def main(argv=None) -> int:
                 figures["legacy"]["end_to_end_eps"] / figures["modern_same_size"]["end_to_end_eps"], 3
             )
         bases = [int(b) for b in args.incremental_bases.split(",") if b.strip()]
-        cycles = {base: measure_incremental(admin_settings, base, templates, workdir) for base in bases}
+        runs = {base: measure_incremental(admin_settings, base, templates, workdir) for base in bases}
+        cycles = {base: statistics.median(samples) for base, samples in runs.items()}
         figures["incremental_cycle_ms"] = {str(b): round(s * 1000, 1) for b, s in cycles.items()}
+        figures["incremental_cycle_runs_ms"] = {str(b): [round(s * 1000, 1) for s in v] for b, v in runs.items()}
         figures["incremental_ratio"] = round(cycles[bases[-1]] / cycles[bases[0]], 2) if len(bases) > 1 else None
     if args.json:
         print(json.dumps(figures))
@@ -334,7 +336,8 @@ def main(argv=None) -> int:
         ratio = figures[key] / figures["copy_eps"]
         print(f"  {label:36s} {figures[key]:>10,} events/s   {ratio:5.2f} x COPY")
     for base, ms in figures["incremental_cycle_ms"].items():
-        print(f"  ETL cycle, {INCREMENT:,} new events on {int(base):>9,} loaded: {ms:8.1f} ms")
+        runs = ", ".join(f"{r:.0f}" for r in figures["incremental_cycle_runs_ms"][base])
+        print(f"  ETL cycle, {INCREMENT:,} new events on {int(base):>9,} loaded: {ms:8.1f} ms (median of {runs})")
     if figures["incremental_ratio"] is not None:
         print(f"  incremental ratio (largest / smallest base): {figures['incremental_ratio']}")
     print(f"  peak RSS of the backfilling process: {figures['peak_rss_mb']} MB")
