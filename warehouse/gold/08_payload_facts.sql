@@ -11,7 +11,7 @@
 -- they declare no foreign keys, because PostgreSQL checks a foreign key row by row (a trigger
 -- per key per row): on 100,000 events the four checks per detail row took 2.9 s of the payload
 -- load's 5.0 s. tests/test_questions.py checks that every detail row has its fact_events row
--- with the same keys, and migration 0012 dropped the constraints an earlier release created.
+-- with the same keys, and migration 0013 dropped the constraints an earlier release created.
 -- A detail the payload did not carry is NULL (unknown), never 0; silver/payloads.sql says how
 -- each is read.
 --

@@ -1,5 +1,5 @@
 -- =============================================================================
--- 0012_payload_facts_without_row_checks.sql — drops the foreign keys of the gold payload facts
+-- 0013_payload_facts_without_row_checks.sql — drops the foreign keys of the gold payload facts
 -- (gold/08_payload_facts.sql) that releases before this one created.
 --   grain:   one run; on a new warehouse (the baseline creates the facts without them) it
 --            finds nothing to drop.
