@@ -68,6 +68,8 @@ PAYLOAD_FACT_TABLES = (
     "fact_pushes",
     "fact_releases",
     "fact_refs",
+    "fact_members",
+    "fact_wiki_edits",
 )
 REPEATS = 3  # incremental cycles measured; the median is reported
 ID_BASE = 900_000_000_000
