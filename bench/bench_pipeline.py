@@ -68,6 +68,8 @@ PAYLOAD_FACT_TABLES = (
     "fact_pushes",
     "fact_releases",
     "fact_refs",
+    "fact_members",
+    "fact_wiki_edits",
 )
 REPEATS = 5  # incremental cycles measured at each base; the median is reported (issue 14: median of 5)
 ID_BASE = 900_000_000_000

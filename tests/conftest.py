@@ -26,6 +26,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared"))
 REAL_DATA_DIR = SHARED_DIR / "data" / "real"
+# Recorded real events in GH Archive's legacy Timeline format (kept apart from REAL_DATA_DIR).
+LEGACY_FILE = SHARED_DIR / "data" / "legacy" / "gh4j__2014-06-01-1.first500.json"
 SPEC_README = SHARED_DIR / "spec" / "seed-README.md"
 SAMPLE_FILE = REPO_ROOT / "data_samples" / "github_events_sample.json"
 
@@ -106,6 +108,17 @@ def conn(settings):
     connection.close()
 
 
+@pytest.fixture
+def second_conn(admin_settings, admin_conn, template_db):
+    """A second warehouse of the same schema, to compare loads in another order or by another release."""
+    name = f"ghdw_test_{RUN_ID}_{next(_counter)}"
+    _create_db(admin_conn, name, template=template_db)
+    connection = db.connect(replace(load_settings({}), database_url=_uri_for(admin_settings, name)))
+    yield connection
+    connection.close()
+    _drop_db(admin_conn, name)
+
+
 def query(connection, sql: str, params=None):
     with connection.cursor() as cur:
         cur.execute(sql, params)
@@ -149,3 +162,9 @@ def real_data_files() -> list[Path]:
     if not REAL_DATA_DIR.is_dir():
         pytest.skip(f"recorded real events not found at {REAL_DATA_DIR} (set SHARED_DIR)")
     return sorted(REAL_DATA_DIR.glob("*.json"))
+
+
+def legacy_data_file() -> Path:
+    if not LEGACY_FILE.is_file():
+        pytest.skip(f"recorded legacy events not found at {LEGACY_FILE} (set SHARED_DIR)")
+    return LEGACY_FILE

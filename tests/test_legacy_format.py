@@ -14,7 +14,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import SHARED_DIR, make_event, query, scalar
+from conftest import legacy_data_file, make_event, query, scalar
 from helpers import run_etl
 
 from ghdw.bronze.backfill import run_backfill
@@ -22,8 +22,6 @@ from ghdw.bronze_loader import load_events
 from ghdw.main import load_files
 from ghdw.ops.completeness import completeness, print_report
 from ghdw.sources.gharchive import LEGACY_FILE_ZONE, file_targets, hour_targets, parse_hour, utc_hours_of_file
-
-LEGACY_FILE = SHARED_DIR / "data" / "legacy" / "gh4j__2014-06-01-1.first500.json"
 
 # gold as analysts see it, without load timestamps (updated_at, gold_loaded_at, ...), which differ per run
 GOLD_SNAPSHOT = {
@@ -36,9 +34,7 @@ GOLD_SNAPSHOT = {
 
 
 def recorded_lines() -> list[str]:
-    if not LEGACY_FILE.is_file():
-        pytest.skip(f"recorded legacy events not found at {LEGACY_FILE} (set SHARED_DIR)")
-    return LEGACY_FILE.read_text().splitlines()
+    return legacy_data_file().read_text().splitlines()
 
 
 def legacy_event(
@@ -164,23 +160,6 @@ def test_legacy_events_in_another_order_give_the_same_gold_row_for_row(conn, tmp
 
     assert snapshot(conn) == snapshot(second_conn)
     assert len(snapshot(conn)["facts"]) == 500
-
-
-@pytest.fixture
-def second_conn(admin_settings, admin_conn, template_db):
-    """A second warehouse of the same schema, to compare loads in another order."""
-    import conftest
-
-    from ghdw.core import db
-
-    name = f"ghdw_test_{conftest.RUN_ID}_{next(conftest._counter)}"
-    conftest._create_db(admin_conn, name, template=template_db)
-    connection = db.connect(
-        conftest.replace(conftest.load_settings({}), database_url=conftest._uri_for(admin_settings, name))
-    )
-    yield connection
-    connection.close()
-    conftest._drop_db(admin_conn, name)
 
 
 # --- the id rule -----------------------------------------------------------------------------------
@@ -412,6 +391,199 @@ def test_legacy_and_modern_events_in_one_file_load_in_one_run(conn, tmp_path):
         "ORDER BY f.event_time",
     )
     assert rows == [("older", "legacy_timeline"), ("old", "legacy_timeline"), ("new", "modern")]
+
+
+# --- payload details of the legacy shapes (silver.event_payloads) -----------------------------------
+
+ABSENT = object()  # a payload without the key at all
+SHAS_20 = [[f"{i:040x}", "a@example.com", "m", "A", True] for i in range(20)]
+# (event type, payload, the silver columns it must give, malformed_fields). Shapes of 2011-2014:
+# fields absent, null or of another type; what the payload does not say is NULL, nothing fails.
+LEGACY_PAYLOAD_SHAPES = [
+    ("IssuesEvent", {"action": "opened", "issue": 34720382, "number": 5}, {"item_number": 5}, None),
+    ("IssuesEvent", {"action": "opened", "issue": 34720382}, {"item_number": None}, None),
+    ("IssuesEvent", {"action": "closed", "number": None}, {"item_number": None}, None),
+    ("IssuesEvent", {"action": "opened", "issue": None, "number": 6}, {"item_number": 6}, None),
+    ("IssuesEvent", {"action": "opened", "issue": {"number": 8, "title": "t"}, "number": 99}, {"item_number": 8}, None),
+    ("IssuesEvent", {"action": "opened", "issue": 1, "number": "7"}, {"item_number": None}, ["number"]),
+    ("IssuesEvent", ABSENT, {"item_number": None, "action": None}, None),
+    (
+        "PullRequestReviewCommentEvent",
+        {"comment": {"pull_request_url": "https://api.github.com/repos/o/r/pulls/12", "commit_id": "c1"}},
+        {"item_number": 12},
+        None,
+    ),
+    (
+        "PullRequestReviewCommentEvent",
+        {"comment": {"pull_request_url": "https://api.github.com/repos/o/r/pulls/12"}, "pull_request": {"number": 13}},
+        {"item_number": 13},
+        None,
+    ),
+    (
+        "PullRequestReviewCommentEvent",
+        {"comment": {"html_url": "https://github.com/o/r/pull/12#discussion_r1"}},
+        {"item_number": None},
+        None,
+    ),
+    ("PullRequestReviewCommentEvent", {"comment": {"pull_request_url": 12}}, {"item_number": None}, None),
+    (
+        "PullRequestReviewCommentEvent",
+        {"comment": {"pull_request_url": "https://api.github.com/repos/o/r/pulls/99999999999"}},
+        {"item_number": None},
+        None,
+    ),
+    ("PullRequestReviewCommentEvent", {"comment": None}, {"item_number": None}, None),
+    ("PullRequestReviewCommentEvent", {"comment": "text"}, {"item_number": None}, None),
+    ("CommitCommentEvent", {"commit": "f62869aa", "comment_id": 6515077}, {"commit_sha": "f62869aa"}, None),
+    ("CommitCommentEvent", {"comment": {"commit_id": "def0"}, "commit": "f62869aa"}, {"commit_sha": "def0"}, None),
+    ("CommitCommentEvent", {"commit": None}, {"commit_sha": None}, None),
+    ("CommitCommentEvent", {"commit": 123}, {"commit_sha": None}, None),
+    ("CommitCommentEvent", {}, {"commit_sha": None}, None),
+    (
+        "PushEvent",
+        {"shas": [["a" * 40, "e", "m", "n", True], ["b" * 40, "e", "m", "n", False]], "size": 2, "ref": "refs/heads/x"},
+        {"push_size": 2, "push_distinct_size": 1},
+        None,
+    ),
+    # GH Archive kept at most 20 shas: with 25 commits the distinct count is unknown.
+    ("PushEvent", {"shas": SHAS_20, "size": 25}, {"push_size": 25, "push_distinct_size": None}, None),
+    ("PushEvent", {"shas": SHAS_20, "size": 20}, {"push_size": 20, "push_distinct_size": 20}, None),
+    # shas without the distinct flag (4 elements), or a flag that is not a boolean: unknown.
+    ("PushEvent", {"shas": [["c" * 40, "e", "m", "n"]], "size": 1}, {"push_size": 1, "push_distinct_size": None}, None),
+    ("PushEvent", {"shas": [["c" * 40, "e", "m", "n", "yes"]], "size": 1}, {"push_distinct_size": None}, None),
+    ("PushEvent", {"shas": ["c" * 40], "size": 1}, {"push_distinct_size": None}, None),
+    ("PushEvent", {"shas": [], "size": 0}, {"push_size": 0, "push_distinct_size": 0}, None),
+    ("PushEvent", {"shas": None, "size": 3}, {"push_size": 3, "push_distinct_size": None}, None),
+    ("PushEvent", {"shas": "d" * 40, "size": 1}, {"push_distinct_size": None}, None),
+    ("PushEvent", {"ref": "refs/heads/x"}, {"push_size": None, "push_distinct_size": None}, None),
+    ("PushEvent", {"shas": [["e" * 40, "e", "m", "n", True]]}, {"push_size": None, "push_distinct_size": None}, None),
+    # distinct_size, where a payload has it, is what counts (and is judged malformed as before).
+    ("PushEvent", {"shas": SHAS_20[:2], "size": 2, "distinct_size": 1}, {"push_distinct_size": 1}, None),
+    (
+        "PushEvent",
+        {"shas": SHAS_20[:2], "size": 2, "distinct_size": "2"},
+        {"push_distinct_size": None},
+        ["distinct_size"],
+    ),
+    ("PushEvent", {"shas": SHAS_20[:1], "size": "1"}, {"push_size": None, "push_distinct_size": None}, ["size"]),
+    ("MemberEvent", {"member": {"login": "alice", "id": 5}, "action": "added"}, {"member_login": "alice"}, None),
+    ("MemberEvent", {"member": "bob", "action": "added"}, {"member_login": "bob", "action": "added"}, None),
+    ("MemberEvent", {"member": "carol"}, {"member_login": "carol", "action": None}, None),
+    ("MemberEvent", {"member": None}, {"member_login": None}, None),
+    ("MemberEvent", {"member": 42}, {"member_login": None}, None),
+    ("MemberEvent", {"member": {"id": 5}}, {"member_login": None}, None),
+    ("MemberEvent", None, {"member_login": None}, None),
+    ("ForkEvent", {}, {"fork_repo_id": None, "fork_repo_name": None}, None),
+    ("ForkEvent", {"forkee": 123456}, {"fork_repo_id": 123456, "fork_repo_name": None}, None),
+    (
+        "ForkEvent",
+        {"forkee": {"id": 7, "name": "tool", "owner": "alice"}},
+        {"fork_repo_id": 7, "fork_repo_name": "alice/tool"},
+        None,
+    ),
+    (
+        "ForkEvent",
+        {"forkee": {"name": "tool", "owner": {"login": "bob"}}},
+        {"fork_repo_id": None, "fork_repo_name": "bob/tool"},
+        None,
+    ),
+    (
+        "ForkEvent",
+        {"forkee": {"id": 8, "full_name": "carol/tool", "name": "x", "owner": "y"}},
+        {"fork_repo_id": 8, "fork_repo_name": "carol/tool"},
+        None,
+    ),
+    ("ForkEvent", {"forkee": {"name": "tool"}}, {"fork_repo_id": None, "fork_repo_name": None}, None),
+    ("ForkEvent", {"forkee": {"owner": {"login": "dave"}}}, {"fork_repo_name": None}, None),
+    ("ForkEvent", {"forkee": {"name": "tool", "owner": {"id": 3}}}, {"fork_repo_name": None}, None),
+    ("ForkEvent", {"forkee": None}, {"fork_repo_id": None, "fork_repo_name": None}, None),
+    ("ForkEvent", {"forkee": "alice/tool"}, {"fork_repo_id": None, "fork_repo_name": None}, None),
+    ("ForkEvent", {"forkee": -3}, {"fork_repo_id": None}, None),
+    ("ForkEvent", ABSENT, {"fork_repo_id": None, "fork_repo_name": None}, None),
+]
+
+
+def _utc(event) -> datetime:
+    return datetime.fromisoformat(event["created_at"]).astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def test_recorded_legacy_payloads_give_numbers_commits_members_and_distinct_counts(conn, tmp_path):
+    lines = recorded_lines()
+    # Expected, from the raw file in plain Python: (type, repository id, UTC time, the detail).
+    expected = Counter()
+    for event in map(json.loads, lines):
+        p = event["payload"]
+        key = (event["type"], event["repository"]["id"], _utc(event))
+        if event["type"] == "IssuesEvent":
+            expected[(*key, p["number"])] += 1
+        elif event["type"] == "PullRequestReviewCommentEvent":
+            expected[(*key, int(p["comment"]["pull_request_url"].rpartition("/pulls/")[2]))] += 1
+        elif event["type"] == "CommitCommentEvent":
+            expected[(*key, p["commit"])] += 1
+        elif event["type"] == "PushEvent":
+            whole = len(p["shas"]) == p["size"]  # GH Archive kept at most 20 shas
+            expected[(*key, sum(sha[4] is True for sha in p["shas"]) if whole else None)] += 1
+        elif event["type"] == "MemberEvent":
+            expected[(*key, p["member"]["login"])] += 1
+
+    load_files(conn, [write_lines(tmp_path / "2014-06-01-1.json", lines)])
+    run_etl(conn)
+
+    rows = query(
+        conn,
+        "SELECT p.event_type, e.repo_id::BIGINT, e.event_time, CASE p.event_type "
+        "  WHEN 'CommitCommentEvent' THEN to_jsonb(p.commit_sha) WHEN 'PushEvent' THEN to_jsonb(p.push_distinct_size) "
+        "  WHEN 'MemberEvent' THEN to_jsonb(p.member_login) ELSE to_jsonb(p.item_number) END "
+        "FROM silver.event_payloads AS p JOIN silver.events AS e USING (event_id) "
+        "WHERE p.event_type IN ('IssuesEvent', 'PullRequestReviewCommentEvent', 'CommitCommentEvent', "
+        "'PushEvent', 'MemberEvent')",
+    )
+    assert Counter(tuple(r) for r in rows) == expected
+    assert None in {key[3] for key in expected if key[0] == "PushEvent"}  # the file has capped pushes
+    assert scalar(conn, "SELECT COUNT(*) FROM silver.event_payloads WHERE malformed_fields IS NOT NULL") == 0
+    # Legacy 2014 forks say nothing of the fork ({}): each is still a fork, its details unknown.
+    forks = sum(json.loads(line)["type"] == "ForkEvent" for line in lines)
+    assert query(conn, "SELECT COUNT(*), COUNT(fork_repo_id), COUNT(fork_repo_name) FROM gold.fact_forks") == [
+        (forks, 0, 0)
+    ]
+
+
+def test_older_legacy_payload_shapes_load_and_what_they_do_not_say_is_null(conn):
+    events = []
+    for i, (event_type, payload, _, _) in enumerate(LEGACY_PAYLOAD_SHAPES):
+        # One repository per shape, to find its row; 2011-2013 times.
+        event = legacy_event(
+            event_type=event_type,
+            repo_id=1000 + i,
+            repo_name=f"shape{i}",
+            created_at=f"201{1 + i % 3}-05-01T10:{i // 60:02d}:{i % 60:02d}-07:00",
+        )
+        if payload is ABSENT:
+            del event["payload"]
+        else:
+            event["payload"] = payload
+        events.append(event)
+    report = load_events(conn, events, "test")
+    run_etl(conn)
+
+    assert report.inserted == len(events)
+    assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_events") == len(events)  # nothing failed or was kept out
+    details = {
+        repo_id - 1000: row
+        for repo_id, row in query(
+            conn,
+            "SELECT e.repo_id::BIGINT, to_jsonb(p) "
+            "FROM silver.event_payloads AS p JOIN silver.events AS e USING (event_id)",
+        )
+    }
+    for i, (event_type, payload, columns, malformed) in enumerate(LEGACY_PAYLOAD_SHAPES):
+        got = details[i]
+        shape = f"{event_type} {'absent' if payload is ABSENT else json.dumps(payload)[:80]}"
+        assert {c: got[c] for c in columns} == columns, shape
+        assert got["malformed_fields"] == malformed, shape
+    # Every fork is a fork, whatever its payload said of the new repository.
+    forks = sum(t == "ForkEvent" for t, *_ in LEGACY_PAYLOAD_SHAPES)
+    assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_forks") == forks
 
 
 # --- backfill across the change of format -----------------------------------------------------------

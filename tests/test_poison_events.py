@@ -294,6 +294,8 @@ TEXT_INDEXES_FED_BY_EVENTS = {
     "gold.pk_fact_pushes": "id",
     "gold.pk_fact_releases": "id",
     "gold.pk_fact_refs": "id",
+    "gold.pk_fact_members": "id",
+    "gold.pk_fact_wiki_edits": "id",
 }
 TEXT_INDEXES_NOT_FED_BY_EVENTS = {
     "bronze.pk_backfill_files",  # file names backfill.py derives from GH Archive hours

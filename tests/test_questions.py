@@ -1,23 +1,27 @@
 """The payload facts and the question suite (issue 14): gold answers what people ask of GitHub.
 
-Figures on the recorded real events are computed here independently, in plain Python from the
-raw files, and gold and the question suite (run as the BI role) must return exactly those.
+Figures on the recorded real events (the modern files, the legacy Timeline hour, and both
+together in either order) are computed here independently, in plain Python from the raw files,
+and gold and the question suite (run as the BI role) must return exactly those.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from collections import Counter, defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 import pytest
-from conftest import make_event, query, real_data_files, scalar
+from conftest import REPO_ROOT, legacy_data_file, make_event, query, real_data_files, scalar
 from helpers import load_and_etl, run_cli, run_etl
 
 from dashboards.provision_metabase import REPOSITORY_MANIFEST, load_manifest
 from ghdw.bronze_loader import load_events
 from ghdw.config import load_settings
+from ghdw.core import schema as setup_db
 from ghdw.core.sqlfiles import load_sql
 from ghdw.main import load_files
 from ghdw.ops import questions
@@ -41,6 +45,8 @@ PAYLOAD_FACTS = (
     "gold.fact_pushes",
     "gold.fact_releases",
     "gold.fact_refs",
+    "gold.fact_members",
+    "gold.fact_wiki_edits",
     "gold.agg_repo_daily_activity",
 )
 
@@ -53,8 +59,30 @@ def events_in(path) -> list[dict]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError:  # JSON lines
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    return data if isinstance(data, list) else [data]
+        data = [json.loads(line) for line in text.splitlines() if line.strip()]
+    return [api_shape(e) for e in (data if isinstance(data, list) else [data])]
+
+
+def api_shape(event: dict) -> dict:
+    """A legacy Timeline event (GH Archive before 2015: no id, `repository` {id, owner, name}) in
+    the API's shape, which the figures below read; a modern event as it is. Its id stands for
+    bronze's synthetic one: the UTC time, then the fields that identify the event (type, actor
+    login, repository id, time, payload), so the same event in two files is one."""
+    if "id" in event or not isinstance(event.get("repository"), dict):
+        return event
+    repository = event["repository"]
+    utc = _time(event).astimezone(timezone.utc)
+    login = event.get("actor") or event["actor_attributes"]["login"]
+    identity = json.dumps(
+        [event["type"], login.lower(), repository["id"], utc.isoformat(), event.get("payload")], sort_keys=True
+    )
+    return {
+        "id": f"legacy-{utc:%Y%m%d%H%M%S}-{identity}",
+        "type": event["type"],
+        "created_at": event["created_at"],
+        "repo": {"id": repository["id"], "name": f"{repository['owner']}/{repository['name']}"},
+        "payload": event.get("payload"),
+    }
 
 
 def distinct_events(paths) -> list[dict]:
@@ -113,6 +141,16 @@ def expected_figures(events) -> dict[str, dict]:
                 f["commits"][repo] += p["size"]
         elif kind == "ReleaseEvent" and p.get("action", "published") == "published":
             f["releases"][repo] += 1
+        elif kind == "MemberEvent" and p.get("action", "added") == "added":
+            member = p.get("member")  # a user object, or the login in the oldest legacy payloads
+            login = member.get("login") if isinstance(member, dict) else member
+            f["collaborators_added"][(repo, login if isinstance(login, str) else None)] += 1
+        elif kind == "GollumEvent":
+            f["wiki_edits"][repo] += 1
+            if isinstance(p.get("pages"), list):
+                f["wiki_pages"][repo] += len(p["pages"])
+        elif kind == "PublicEvent":
+            f["made_public"][repo] += 1
     return f
 
 
@@ -146,9 +184,28 @@ def real_gold(conn):
     return conn, expected_figures(distinct_events(files))
 
 
+# The recorded data sets: groups of files, loaded in this order with a gold run after each group.
+RECORDED = {
+    "modern": lambda: [real_data_files()],
+    "legacy": lambda: [[legacy_data_file()]],
+    "legacy_then_modern": lambda: [[legacy_data_file()], real_data_files()],
+    "modern_then_legacy": lambda: [real_data_files(), [legacy_data_file()]],
+}
+
+
+@pytest.fixture(params=list(RECORDED))
+def recorded_gold(request, conn):
+    """Gold after loading one recorded data set, and its figures computed from the raw files."""
+    groups = RECORDED[request.param]()
+    for files in groups:
+        load_files(conn, files)
+        run_etl(conn)
+    return conn, expected_figures(distinct_events([path for files in groups for path in files]))
+
+
 @pytest.mark.slow
-def test_real_events_stars_forks_releases_match_plain_python(real_gold):
-    conn, want = real_gold
+def test_real_events_stars_forks_releases_match_plain_python(recorded_gold):
+    conn, want = recorded_gold
     assert pairs(ask(conn, "stars_by_repository"), "repo_name", "stars") == ranked(want["stars"])
     assert pairs(ask(conn, "forks_by_repository"), "repo_name", "forks") == ranked(want["forks"])
     assert pairs(ask(conn, "releases_by_repository"), "repo_name", "releases") == ranked(want["releases"])
@@ -156,8 +213,8 @@ def test_real_events_stars_forks_releases_match_plain_python(real_gold):
 
 
 @pytest.mark.slow
-def test_real_events_pull_requests_and_merged_changes_match_plain_python(real_gold):
-    conn, want = real_gold
+def test_real_events_pull_requests_and_merged_changes_match_plain_python(recorded_gold):
+    conn, want = recorded_gold
     got = {r["repo_name"]: (r["opened"], r["merged"], r["closed"]) for r in ask(conn, "pull_requests_by_repository")}
     assert got == {
         repo: (want["prs_opened"][repo], want["prs_merged"][repo], want["prs_closed"][repo])
@@ -170,8 +227,8 @@ def test_real_events_pull_requests_and_merged_changes_match_plain_python(real_go
 
 
 @pytest.mark.slow
-def test_real_events_commits_and_issues_match_plain_python(real_gold):
-    conn, want = real_gold
+def test_real_events_commits_and_issues_match_plain_python(recorded_gold):
+    conn, want = recorded_gold
     commits = {r["repo_name"]: r["commits"] for r in ask(conn, "commits_by_repository")}
     assert commits == {repo: want["commits"][repo] for repo in want["pushes"]}
     issues = {r["repo_name"]: (r["opened"], r["closed"]) for r in ask(conn, "issues_by_repository")}
@@ -194,6 +251,48 @@ def test_every_detail_fact_row_has_its_fact_events_row_with_the_same_keys(real_g
         )
         assert orphans == 0, table
         assert scalar(conn, f"SELECT COUNT(*) FROM {table}") > 0, table
+
+
+@pytest.mark.slow
+def test_real_events_collaborators_wiki_edits_and_public_repositories_match_plain_python(recorded_gold):
+    conn, want = recorded_gold
+    added = Counter((r["repo_name"], r["member_login"]) for r in ask(conn, "collaborators_added"))
+    assert added == want["collaborators_added"]
+    wiki = {r["repo_name"]: (r["wiki_edits"], r["pages"]) for r in ask(conn, "wiki_edits_by_repository")}
+    assert wiki == {repo: (n, want["wiki_pages"].get(repo)) for repo, n in want["wiki_edits"].items()}
+    assert Counter(r["repo_name"] for r in ask(conn, "repositories_made_public")) == want["made_public"]
+
+
+# Each figure straight from its payload fact (the suite reads most of them from the aggregate).
+FACT_FIGURES = {
+    "stars": "SELECT repo_id, COUNT(*) FROM gold.fact_stars GROUP BY 1",
+    "forks": "SELECT repo_id, COUNT(*) FROM gold.fact_forks GROUP BY 1",
+    "prs_opened": "SELECT repo_id, COUNT(*) FROM gold.fact_pull_request_events WHERE action = 'opened' GROUP BY 1",
+    "prs_closed": "SELECT repo_id, COUNT(*) FROM gold.fact_pull_request_events WHERE action = 'closed' GROUP BY 1",
+    "prs_merged": "SELECT repo_id, COUNT(*) FROM gold.fact_pull_request_events "
+    "WHERE action = 'closed' AND is_merged GROUP BY 1",
+    "merged_additions": "SELECT repo_id, SUM(additions) FROM gold.fact_pull_request_events "
+    "WHERE action = 'closed' AND is_merged GROUP BY 1",
+    "merged_deletions": "SELECT repo_id, SUM(deletions) FROM gold.fact_pull_request_events "
+    "WHERE action = 'closed' AND is_merged GROUP BY 1",
+    "pushes": "SELECT repo_id, COUNT(*) FROM gold.fact_pushes GROUP BY 1",
+    "commits": "SELECT repo_id, SUM(push_size) FROM gold.fact_pushes WHERE push_size IS NOT NULL GROUP BY 1",
+    "issues_opened": "SELECT repo_id, COUNT(*) FROM gold.fact_issue_events WHERE action = 'opened' GROUP BY 1",
+    "issues_closed": "SELECT repo_id, COUNT(*) FROM gold.fact_issue_events WHERE action = 'closed' GROUP BY 1",
+    "releases": "SELECT repo_id, COUNT(*) FROM gold.fact_releases "
+    "WHERE action IS NULL OR action = 'published' GROUP BY 1",
+}
+
+
+@pytest.mark.slow
+def test_real_events_payload_facts_match_plain_python(recorded_gold):
+    conn, want = recorded_gold
+    names = dict(query(conn, "SELECT repo_id, repo_name FROM gold.dim_repos"))
+    for figure, sql in FACT_FIGURES.items():
+        got: Counter = Counter()
+        for repo_id, n in query(conn, sql):
+            got[names[repo_id]] += n
+        assert got == want[figure], figure  # Counters: a missing repository counts as 0
 
 
 @pytest.mark.slow
@@ -410,6 +509,153 @@ def test_backfill_migration_fills_details_of_events_loaded_before_them(conn):
         cur.execute(load_sql("migrations/0011_payload_details_backfill.sql"))  # twice: no change
     conn.commit()
     assert ask(conn, "stars_by_repository") == [{"repo_name": "octocat/hello", "stars": 1}]
+
+
+def test_member_events_are_facts_naming_the_collaborator_and_who_added_them(conn):
+    def member(event_id, hour, payload, **fields):
+        return make_event(
+            event_id, event_type="MemberEvent", created_at=f"2024-01-15T{hour:02d}:00:00Z", payload=payload, **fields
+        )
+
+    load_and_etl(
+        conn,
+        [
+            member("1", 10, {"action": "added", "member": {"login": "alice", "id": 7}}, actor_id=2, login="owner"),
+            member("2", 11, {"member": "bob"}),  # the oldest legacy payloads: the login itself, no action
+            member("3", 12, {"action": "edited", "member": {"login": "alice"}}),
+            member("4", 13, {}, repo_id=11, repo_name="o/other"),
+        ],
+    )
+    assert query(conn, "SELECT event_id, repo_id, action, member_login FROM gold.fact_members ORDER BY 1") == [
+        ("1", 10, "added", "alice"),
+        ("2", 10, None, "bob"),
+        ("3", 10, "edited", "alice"),
+        ("4", 11, None, None),
+    ]
+    assert pairs(ask(conn, "collaborators_added"), "repo_name", "member_login", "added_by", "added_at") == [
+        ("o/other", None, "octocat", "2024-01-15T13:00:00"),
+        ("octocat/hello", "bob", "octocat", "2024-01-15T11:00:00"),
+        ("octocat/hello", "alice", "owner", "2024-01-15T10:00:00"),
+    ]
+
+
+def test_gollum_events_are_wiki_edit_facts_counting_their_pages(conn):
+    pages = [{"page_name": "Home", "action": "edited"}, {"page_name": "Setup", "action": "created"}]
+    load_and_etl(
+        conn,
+        [
+            make_event("1", event_type="GollumEvent", payload={"pages": pages}),
+            make_event("2", event_type="GollumEvent", payload={"pages": pages[:1]}),
+            make_event("3", event_type="GollumEvent", repo_id=11, repo_name="o/other", payload={}),
+            make_event("4", event_type="GollumEvent", repo_id=11, repo_name="o/other", payload={"pages": []}),
+        ],
+    )
+    assert query(conn, "SELECT event_id, pages_count FROM gold.fact_wiki_edits ORDER BY 1") == [
+        ("1", 2),
+        ("2", 1),
+        ("3", None),
+        ("4", 0),
+    ]
+    assert ask(conn, "wiki_edits_by_repository") == [
+        {"repo_name": "o/other", "wiki_edits": 2, "pages": 0, "partial": True},
+        {"repo_name": "octocat/hello", "wiki_edits": 2, "pages": 3, "partial": False},
+    ]
+
+
+def test_repositories_made_public_are_public_events_read_from_fact_events(conn):
+    load_and_etl(
+        conn,
+        [
+            make_event("1", event_type="PublicEvent", actor_id=2, login="owner", created_at="2024-01-15T10:00:00Z"),
+            make_event(
+                "2", event_type="PublicEvent", repo_id=11, repo_name="o/other", created_at="2024-01-16T09:00:00Z"
+            ),
+            make_event("3", event_type="WatchEvent", payload={"action": "started"}),
+        ],
+    )
+    assert ask(conn, "repositories_made_public") == [
+        {"repo_name": "o/other", "made_public_by": "octocat", "made_public_at": "2024-01-16T09:00:00"},
+        {"repo_name": "octocat/hello", "made_public_by": "owner", "made_public_at": "2024-01-15T10:00:00"},
+    ]
+    in_range = ask(conn, "repositories_made_public", repo="octocat/hello", from_day=date(2024, 1, 16))
+    assert in_range == []
+
+
+def test_member_and_wiki_migration_fills_the_facts_of_events_loaded_before_them(conn):
+    load_and_etl(
+        conn,
+        [
+            make_event("1", event_type="MemberEvent", payload={"action": "added", "member": {"login": "alice"}}),
+            make_event("2", event_type="GollumEvent", payload={"pages": [{"page_name": "Home"}]}),
+            make_event("3", event_type="WatchEvent", payload={"action": "started"}),
+        ],
+    )
+    before = {t: query(conn, f"SELECT * FROM {t} ORDER BY 1") for t in PAYLOAD_FACTS}
+    with conn.cursor() as cur:
+        cur.execute("TRUNCATE gold.fact_members, gold.fact_wiki_edits")
+        cur.execute(load_sql("migrations/0012_member_and_wiki_facts.sql"))
+        cur.execute(load_sql("migrations/0012_member_and_wiki_facts.sql"))  # twice: no change
+    conn.commit()
+    assert {t: query(conn, f"SELECT * FROM {t} ORDER BY 1") for t in PAYLOAD_FACTS} == before
+    assert query(conn, "SELECT event_id, member_login FROM gold.fact_members") == [("1", "alice")]
+    assert query(conn, "SELECT event_id, pages_count FROM gold.fact_wiki_edits") == [("2", 1)]
+
+
+# main before legacy payload shapes were read and fact_members / fact_wiki_edits existed.
+RELEASE_BEFORE_LEGACY_PAYLOADS = "507762d57191f7908b82f45818da39e107aed140"
+
+
+def release_sql(commit: str, relative: str) -> str:
+    """warehouse/<relative> as that commit had it (skips when git or the commit is not here)."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    shown = subprocess.run(
+        ["git", "show", f"{commit}:warehouse/{relative}"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+    if shown.returncode != 0:
+        pytest.skip(f"commit {commit[:7]} is not in this clone (shallow?)")
+    return shown.stdout
+
+
+def payload_snapshot(conn) -> dict:
+    """silver's payload rows and every payload fact, without load times."""
+    snapshot = {t: query(conn, f"SELECT * FROM {t} ORDER BY 1") for t in PAYLOAD_FACTS}
+    snapshot["silver.event_payloads"] = query(
+        conn, "SELECT to_jsonb(p) - 'processed_at' FROM silver.event_payloads AS p ORDER BY event_id"
+    )
+    return snapshot
+
+
+@pytest.mark.slow
+def test_a_warehouse_that_loaded_legacy_events_before_this_release_upgrades_to_a_clean_loads_payloads(
+    conn, second_conn
+):
+    older = [  # 2011-2013 shapes the earlier release read as unknown
+        {"type": "MemberEvent", "payload": {"member": "bob", "action": "added"}},
+        {"type": "ForkEvent", "payload": {"forkee": 123456}},
+        {"type": "ForkEvent", "payload": {"forkee": {"id": 7, "name": "tool", "owner": "alice"}}},
+    ]
+    lines = legacy_data_file().read_text().splitlines()
+    template = json.loads(lines[0])
+    for i, shape in enumerate(older):
+        event = {**template, **shape, "created_at": f"2012-05-01T10:00:0{i}-07:00"}
+        lines.append(json.dumps(event))
+    events = [json.loads(line) for line in lines]
+
+    # The earlier release: its silver payload reading and gold load, no member or wiki facts.
+    with conn.cursor() as cur:
+        cur.execute("DROP TABLE gold.fact_members, gold.fact_wiki_edits")
+        cur.execute(release_sql(RELEASE_BEFORE_LEGACY_PAYLOADS, "silver/payloads.sql"))
+        cur.execute(release_sql(RELEASE_BEFORE_LEGACY_PAYLOADS, "gold/08_payload_facts.sql"))
+        cur.execute("DELETE FROM ghdw_meta.schema_migrations WHERE version >= 12")
+    conn.commit()
+    load_and_etl(conn, events)
+    assert scalar(conn, "SELECT COUNT(*) FROM silver.event_payloads WHERE member_login = 'bob'") == 0
+    setup_db.apply_schema(conn)  # the upgrade: baseline, then migration 0012
+
+    load_and_etl(second_conn, events)  # a clean load by this release
+    assert payload_snapshot(conn) == payload_snapshot(second_conn)
+    assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_members WHERE member_login = 'bob'") == 1
 
 
 def test_every_question_file_has_a_header_saying_what_and_caveats():

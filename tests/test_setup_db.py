@@ -104,7 +104,7 @@ def test_setup_command_says_what_it_did(empty_db):
         )
         assert result.returncode == 0, result.stderr
         assert "Applied warehouse/gold/05_fact_events.sql" in result.stderr
-        assert "Warehouse ready: 28 tables and 4 views" in result.stderr
+        assert "Warehouse ready: 30 tables and 4 views" in result.stderr
 
 
 @pytest.mark.parametrize("crafted", ['x" WITH (FORCE); DROP DATABASE "{victim}', '{victim}" --'])

@@ -26,6 +26,8 @@
 -- gold.fact_releases              grain: one row per release event (ReleaseEvent).
 -- gold.fact_refs                  grain: one row per branch/tag/repository created or deleted
 --                                 (CreateEvent, DeleteEvent).
+-- gold.fact_members               grain: one row per MemberEvent (a collaborator added).
+-- gold.fact_wiki_edits            grain: one row per GollumEvent (wiki pages created or edited).
 -- gold.agg_repo_daily_activity    grain: one row per (day, repository) with any of the above:
 --                                 the dashboards' per-repository counts, kept exact.
 -- gold.v_pull_requests            grain: one row per pull request (repository, number) seen in
@@ -33,10 +35,14 @@
 --
 --   written: the gold ETL (master_gold_etl.sql calls gold.load_payload_facts() in its one
 --            transaction, after fact_events, under the same watermark); migration 0011 fills
---            them once from the facts a warehouse held before they existed.
+--            them once from the facts a warehouse held before they existed (0012 fills
+--            fact_members and fact_wiki_edits, added after it).
 --   read:    the question suite (warehouse/queries/questions/), Metabase, report.py --repo.
 -- Idempotent: CREATE IF NOT EXISTS / CREATE OR REPLACE; loads are ON CONFLICT DO NOTHING, and
 -- the aggregate grows only by facts a run really inserted, so reruns and replays change nothing.
+--
+-- PublicEvent (a repository made public) has no payload detail to keep: it has no fact here,
+-- and questions read it from gold.fact_events (event_type 'PublicEvent').
 -- =============================================================================
 
 CREATE SCHEMA IF NOT EXISTS gold;
@@ -180,6 +186,32 @@ CREATE TABLE IF NOT EXISTS gold.fact_refs (
     CONSTRAINT pk_fact_refs PRIMARY KEY (event_id)
 );
 CREATE INDEX IF NOT EXISTS idx_fact_refs_repo_id ON gold.fact_refs (repo_id);
+
+CREATE TABLE IF NOT EXISTS gold.fact_members (
+    event_id      VARCHAR   NOT NULL,
+    date_id       INT       NOT NULL,
+    actor_id      BIGINT    NOT NULL,
+    repo_id       BIGINT    NOT NULL,
+    event_time    TIMESTAMP NOT NULL,
+    -- added (the Events API's only action); NULL when the payload does not say.
+    action        TEXT,
+    -- The collaborator: a GitHub login, not a dim_actors member (the event's actor is who added them).
+    member_login  TEXT,
+    CONSTRAINT pk_fact_members PRIMARY KEY (event_id)
+);
+CREATE INDEX IF NOT EXISTS idx_fact_members_repo_id ON gold.fact_members (repo_id);
+
+CREATE TABLE IF NOT EXISTS gold.fact_wiki_edits (
+    event_id      VARCHAR   NOT NULL,
+    date_id       INT       NOT NULL,
+    actor_id      BIGINT    NOT NULL,
+    repo_id       BIGINT    NOT NULL,
+    event_time    TIMESTAMP NOT NULL,
+    -- Wiki pages created or edited in the event; NULL when the payload has no pages array.
+    pages_count   INT,
+    CONSTRAINT pk_fact_wiki_edits PRIMARY KEY (event_id)
+);
+CREATE INDEX IF NOT EXISTS idx_fact_wiki_edits_repo_id_date_id ON gold.fact_wiki_edits (repo_id, date_id);
 
 -- Counts per repository and day, summed by the dashboards over any range. Every measure is a
 -- plain count or sum of facts (each fact folded in once), so it can grow by addition.
@@ -359,6 +391,26 @@ BEGIN
                n.ref_type, n.ref
           FROM gold_new_payloads AS n
          WHERE n.event_type IN ('CreateEvent', 'DeleteEvent')
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING 1
+    )
+    SELECT v_rows + COUNT(*) INTO v_rows FROM ins;
+
+    WITH ins AS (
+        INSERT INTO gold.fact_members (event_id, date_id, actor_id, repo_id, event_time, action, member_login)
+        SELECT n.event_id, n.date_id, n.actor_id, n.repo_id, n.event_time, n.action, n.member_login
+          FROM gold_new_payloads AS n
+         WHERE n.event_type = 'MemberEvent'
+        ON CONFLICT (event_id) DO NOTHING
+        RETURNING 1
+    )
+    SELECT v_rows + COUNT(*) INTO v_rows FROM ins;
+
+    WITH ins AS (
+        INSERT INTO gold.fact_wiki_edits (event_id, date_id, actor_id, repo_id, event_time, pages_count)
+        SELECT n.event_id, n.date_id, n.actor_id, n.repo_id, n.event_time, n.pages_count
+          FROM gold_new_payloads AS n
+         WHERE n.event_type = 'GollumEvent'
         ON CONFLICT (event_id) DO NOTHING
         RETURNING 1
     )

@@ -6,7 +6,8 @@
 --   written: silver.load_payload_batch(), called by silver.load_batch() in the same
 --            transaction as the silver.events rows, from the same batch of bronze rows
 --            (so payload and event move together and a replay is a no-op: ON CONFLICT).
---            Migration 0011 fills it once for events silver held before this table existed.
+--            Migration 0011 fills it once for events silver held before this table existed;
+--            0012 reads the legacy Timeline rows again under the legacy shapes' rules below.
 --   read:    the gold ETL (gold.load_payload_facts(), joined to the run's silver.v_events
 --            rows), gold.v_pipeline_health (malformed count); analysts may query it.
 --
@@ -21,7 +22,8 @@
 -- payload means is a separate concern, read here only.
 --
 -- Reading rules (payload shapes differ by era and source, e.g. the API after 2025-10-07 sends
--- PushEvent without size/distinct_size/commits and trims pull_request objects):
+-- PushEvent without size/distinct_size/commits and trims pull_request objects, and the legacy
+-- Timeline before 2015 keeps some details elsewhere: README "What happened in each event"):
 --   * a field the payload does not carry (absent or JSON null) is NULL: unknown, never 0;
 --   * a field of the wrong JSON type (a number that is a string, `merged` a string, a count
 --     that is fractional, negative or beyond INT) is NULL too, and its name is listed in
@@ -210,7 +212,17 @@ BEGIN
                CASE WHEN s.event_type LIKE 'PullRequest%' THEN d.p -> 'pull_request'
                     WHEN s.event_type IN ('IssuesEvent', 'IssueCommentEvent') THEN d.p -> 'issue' END AS item,
                CASE WHEN s.event_type = 'PullRequestEvent' AND d.p ? 'number' THEN d.p -> 'number'
+                    -- Legacy Timeline review comments (before 2015) carry only the comment: the
+                    -- number is the end of its pull_request_url (.../pulls/N; up to 9 digits, so
+                    -- always an INT: a number read from a URL is never judged malformed).
+                    WHEN s.event_type = 'PullRequestReviewCommentEvent'
+                     AND COALESCE(jsonb_typeof(d.p -> 'pull_request' -> 'number'), 'null') = 'null'
+                    THEN to_jsonb(substring(silver.payload_text(d.p -> 'comment' -> 'pull_request_url')
+                                            FROM '/pulls/([0-9]{1,9})$')::NUMERIC)
                     WHEN s.event_type LIKE 'PullRequest%' THEN d.p -> 'pull_request' -> 'number'
+                    -- Legacy Timeline IssuesEvent: {action, issue: <the issue's id>, number}.
+                    WHEN s.event_type = 'IssuesEvent' AND jsonb_typeof(d.p -> 'issue') IS DISTINCT FROM 'object'
+                    THEN d.p -> 'number'
                     WHEN s.event_type IN ('IssuesEvent', 'IssueCommentEvent') THEN d.p -> 'issue' -> 'number'
                END AS j_number,
                d.p -> 'release' AS rel,
@@ -245,18 +257,41 @@ BEGIN
                CASE WHEN s.event_type IN ('CreateEvent', 'DeleteEvent')
                     THEN silver.payload_text(d.p -> 'ref_type') END AS ref_type,
                CASE WHEN s.event_type = 'PushEvent' THEN silver.payload_int(d.p -> 'size') END AS push_size,
-               CASE WHEN s.event_type = 'PushEvent' THEN silver.payload_int(d.p -> 'distinct_size') END AS push_distinct_size,
+               CASE WHEN s.event_type <> 'PushEvent' THEN NULL
+                    WHEN COALESCE(jsonb_typeof(d.p -> 'distinct_size'), 'null') <> 'null'
+                    THEN silver.payload_int(d.p -> 'distinct_size')
+                    -- Legacy Timeline pushes have no distinct_size but shas: [sha, email, message,
+                    -- name, distinct]. GH Archive keeps at most 20 of them, so the count is known
+                    -- only when shas holds the whole push (as many as size) and every one says.
+                    WHEN jsonb_typeof(d.p -> 'shas') = 'array'
+                     AND jsonb_array_length(d.p -> 'shas') = silver.payload_int(d.p -> 'size')
+                    THEN (SELECT CASE WHEN COUNT(*) FILTER (WHERE jsonb_typeof(sh.sha -> 4) IS DISTINCT FROM 'boolean') = 0
+                                      THEN COUNT(*) FILTER (WHERE sh.sha -> 4 = 'true'::JSONB)::INT END
+                            FROM jsonb_array_elements(d.p -> 'shas') AS sh (sha))
+               END AS push_distinct_size,
                CASE WHEN s.event_type = 'PushEvent' THEN silver.payload_text(d.p -> 'head') END AS head_sha,
                CASE WHEN s.event_type = 'ReleaseEvent' THEN silver.payload_text(x.rel -> 'tag_name') END AS release_tag,
                CASE WHEN s.event_type = 'ReleaseEvent' THEN silver.payload_text(x.rel -> 'name') END AS release_name,
                CASE WHEN s.event_type = 'ReleaseEvent' THEN silver.payload_bool(x.rel -> 'prerelease') END AS is_prerelease,
-               CASE WHEN s.event_type = 'ForkEvent' THEN silver.payload_bigint(x.forkee -> 'id') END AS fork_repo_id,
-               CASE WHEN s.event_type = 'ForkEvent' THEN silver.payload_text(x.forkee -> 'full_name') END AS fork_repo_name,
-               CASE WHEN s.event_type = 'MemberEvent' THEN silver.payload_text(d.p -> 'member' -> 'login') END AS member_login,
+               -- Legacy Timeline forks: {} in 2014 (unknown: NULL, still a fork); before, forkee may be
+               -- the new repository's id, or an object with name and owner (a login, or an object).
+               CASE WHEN s.event_type = 'ForkEvent'
+                    THEN COALESCE(silver.payload_bigint(x.forkee -> 'id'), silver.payload_bigint(x.forkee)) END AS fork_repo_id,
+               CASE WHEN s.event_type = 'ForkEvent'
+                    THEN COALESCE(silver.payload_text(x.forkee -> 'full_name'),
+                                  COALESCE(silver.payload_text(x.forkee -> 'owner' -> 'login'),
+                                           silver.payload_text(x.forkee -> 'owner'))
+                                  || '/' || silver.payload_text(x.forkee -> 'name')) END AS fork_repo_name,
+               -- member: a user object, or in older legacy payloads the login itself.
+               CASE WHEN s.event_type = 'MemberEvent'
+                    THEN COALESCE(silver.payload_text(d.p -> 'member' -> 'login'),
+                                  silver.payload_text(d.p -> 'member')) END AS member_login,
                CASE WHEN s.event_type = 'GollumEvent' AND jsonb_typeof(d.p -> 'pages') = 'array'
                     THEN jsonb_array_length(d.p -> 'pages') END AS pages_count,
+               -- Legacy Timeline commit comments: {commit: <sha>, comment_id}.
                CASE WHEN s.event_type = 'CommitCommentEvent'
-                    THEN silver.payload_text(d.p -> 'comment' -> 'commit_id') END AS commit_sha
+                    THEN COALESCE(silver.payload_text(d.p -> 'comment' -> 'commit_id'),
+                                  silver.payload_text(d.p -> 'commit')) END AS commit_sha
                          OFFSET 0) AS t
     ON CONFLICT (event_id) DO NOTHING;
     GET DIAGNOSTICS v_rows = ROW_COUNT;
