@@ -642,10 +642,11 @@ def test_a_warehouse_that_loaded_legacy_events_before_this_release_upgrades_to_a
         lines.append(json.dumps(event))
     events = [json.loads(line) for line in lines]
 
-    # The earlier release: its silver payload reading and gold load, no member or wiki facts.
+    # The earlier release: its silver batch and payload reading and gold load, no member or wiki facts.
     with conn.cursor() as cur:
         cur.execute("DROP TABLE gold.fact_members, gold.fact_wiki_edits")
         cur.execute(release_sql(RELEASE_BEFORE_LEGACY_PAYLOADS, "silver/payloads.sql"))
+        cur.execute(release_sql(RELEASE_BEFORE_LEGACY_PAYLOADS, "silver/etl/load_silver_batch.sql"))
         cur.execute(release_sql(RELEASE_BEFORE_LEGACY_PAYLOADS, "gold/08_payload_facts.sql"))
         cur.execute("DELETE FROM ghdw_meta.schema_migrations WHERE version >= 12")
     conn.commit()
