@@ -12,9 +12,9 @@ fresh ids and dates spread over the last 10 days) into a JSON-lines file, then i
   gold        master_gold_etl.sql
   end to end  file to gold committed = N / (bronze + silver + gold)
 and the cost of one ETL cycle (silver + gold) for 1,000 new events with B events already loaded,
-for each B of --incremental-bases (the median of 5 cycles; the ratio is largest base / smallest), the peak memory of this process (which ran the backfill), and
-the time of the specification's Q1-Q3 (and of the dashboards' Q1-Q2 from the gold aggregates)
-and health checks at that size.
+for each B of --incremental-bases (the median of 5 cycles; the ratio is largest base / smallest),
+the peak memory of this process (which ran the backfill), and the time of the specification's
+Q1-Q3 (and of the dashboards' Q1-Q2 from the gold aggregates) and health checks at that size.
 With --legacy it also measures GH Archive's legacy Timeline format (2011-02-12 .. 2014-12-31):
 the recorded real legacy events (../shared/data/legacy/) against modern events of similar size
 (for each legacy event, the modern template nearest in bytes), both N events, each file to gold
