@@ -277,7 +277,6 @@ TEXT_INDEXES_FED_BY_EVENTS = {
     "bronze.pk_raw_events": "id",
     "bronze.idx_raw_events_created_hour": "created_at",  # left(created_at, 13): bounded by itself
     "silver.pk_silver_events": "id",
-    "silver.idx_silver_events_event_type": "type",
     "gold.pk_dim_event_types": "type",
     "gold.pk_fact_events": "id",
     "gold.idx_fact_events_event_type": "type",
