@@ -10,9 +10,12 @@
 -- =============================================================================
 WITH inserted AS (
     INSERT INTO bronze.raw_events (event_id, raw_data, source)
-    SELECT bronze.event_id_of(doc), doc, %(source)s
-      FROM pg_temp.bronze_staging_jsonb
-     WHERE doc IS NOT NULL
+    SELECT bronze.event_id_of(d.doc), d.doc, %(source)s
+      FROM pg_temp.bronze_staging_jsonb AS s
+      -- The staged document read once (#> '{}' returns it detoasted; OFFSET 0 keeps it one
+      -- value): the id rule reads "id" several times, each a fetch from the staging table's toast.
+     CROSS JOIN LATERAL (SELECT s.doc #> '{}' AS doc OFFSET 0) AS d
+     WHERE s.doc IS NOT NULL
     ON CONFLICT (event_id) DO NOTHING
     RETURNING 1
 )
