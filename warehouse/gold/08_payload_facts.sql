@@ -264,7 +264,7 @@ BEGIN
     SELECT n.date_id, n.actor_id, n.repo_id, n.event_time, p.*
       FROM gold_new_events AS n
       JOIN silver.event_payloads AS p ON p.event_id = n.event_id;
-    ANALYZE gold_new_payloads;
+    -- No ANALYZE: every statement below reads it with one scan and a filter on event_type.
 
     WITH ins AS (
         INSERT INTO gold.fact_stars (event_id, date_id, actor_id, repo_id, event_time)
