@@ -109,7 +109,10 @@ prs AS (INSERT INTO gold.fact_pull_request_events (event_id, date_id, actor_id, 
 issues AS (INSERT INTO gold.fact_issue_events (event_id, date_id, actor_id, repo_id, event_time, issue_number, action)
            SELECT event_id, date_id, actor_id, repo_id, event_time, (h %% 5000)::INT,
                   (ARRAY['opened', 'closed'])[1 + h %% 2]
-             FROM e WHERE event_type = 'IssuesEvent')
+             FROM e WHERE event_type = 'IssuesEvent'),
+wiki AS (INSERT INTO gold.fact_wiki_edits (event_id, date_id, actor_id, repo_id, event_time, pages_count)
+         SELECT event_id, date_id, actor_id, repo_id, event_time, 1 + (h %% 3)::INT
+           FROM e WHERE event_type = 'GollumEvent')
 INSERT INTO gold.fact_releases (event_id, date_id, actor_id, repo_id, event_time, action, release_tag)
 SELECT event_id, date_id, actor_id, repo_id, event_time, 'published', 'v' || (h %% 100)
   FROM e WHERE event_type = 'ReleaseEvent'""",
