@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -117,3 +118,32 @@ def test_a_warehouse_built_by_the_last_unversioned_release_upgrades_in_place(emp
         # The payload details of the events loaded before the upgrade were filled by migration 0011.
         assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_pushes") == 3
         assert scalar(conn, "SELECT COUNT(*) FROM silver.events WHERE reject_reason IS NOT NULL") == 0
+
+
+def test_setup_names_a_recorded_migration_whose_number_this_release_gives_another_name(conn, caplog):
+    # A build that numbered its migrations differently recorded another name under a version: setup
+    # cannot apply this release's file of that number again, so it says so.
+    with conn.cursor() as cur:
+        cur.execute("UPDATE ghdw_meta.schema_migrations SET name = 'something_else' WHERE version = 12")
+    conn.commit()
+    with caplog.at_level(logging.WARNING, logger="ghdw"):
+        setup_db.apply_schema(conn)
+    lines = [
+        r.getMessage() for r in caplog.records if "Migration 0012 is recorded as 'something_else'" in r.getMessage()
+    ]
+    assert len(lines) == 1 and "member_and_wiki_facts" in lines[0] and "psql -f" in lines[0]
+
+
+def test_setup_after_an_upgrade_names_the_programs_still_connected(conn, settings, caplog):
+    # The listener or scheduler keeps running the code it started with: setup tells the operator.
+    with db.connection(settings) as other:  # a session of this program, as the scheduler holds
+        with conn.cursor() as cur:
+            cur.execute("DELETE FROM ghdw_meta.schema_migrations WHERE version = 14")
+        conn.commit()
+        with caplog.at_level(logging.WARNING, logger="ghdw"):
+            setup_db.apply_schema(conn)
+        with other.cursor() as cur:
+            cur.execute("SELECT pg_backend_pid()")
+            pid = cur.fetchone()[0]
+    lines = [r.getMessage() for r in caplog.records if "other session(s) of this program" in r.getMessage()]
+    assert len(lines) == 1 and str(pid) in lines[0] and "restart them" in lines[0]

@@ -24,3 +24,16 @@ def test_backoff_is_exponential_capped_and_jittered_over_its_upper_half(attempt,
     ceiling = min(cap, 2**attempt)
     waits = [backoff_seconds(attempt, cap) for _ in range(200)]
     assert all(ceiling / 2 <= w <= ceiling for w in waits)
+
+
+def test_load_sql_reads_a_file_again_once_an_upgrade_replaced_it(tmp_path, monkeypatch):
+    # A long-running scheduler must not keep running the text it read before `git pull`.
+    from ghdw.core.sqlfiles import load_sql
+
+    monkeypatch.setenv("WAREHOUSE_DIR", str(tmp_path))
+    script = tmp_path / "gold.sql"
+    script.write_text("SELECT 1;\n", encoding="utf-8")
+    assert load_sql("gold.sql") == "SELECT 1;\n"
+    assert load_sql("gold.sql") == "SELECT 1;\n"  # cached while unchanged
+    script.write_text("SELECT 2; -- the upgraded release\n", encoding="utf-8")
+    assert load_sql("gold.sql") == "SELECT 2; -- the upgraded release\n"

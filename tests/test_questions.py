@@ -511,6 +511,22 @@ def test_backfill_migration_fills_details_of_events_loaded_before_them(conn):
     assert ask(conn, "stars_by_repository") == [{"repo_name": "octocat/hello", "stars": 1}]
 
 
+def test_backfill_migration_keys_details_by_their_fact_events_row_not_by_todays_silver_reading(conn):
+    # An older release sent an id it could not read to the -1 sentinel; today's silver reads it. The
+    # details the migration adds must carry the fact row's keys (and its dimension members exist).
+    big = 9_000_000_000_000_000_002
+    load_and_etl(
+        conn, [make_event("1", event_type="PushEvent", repo_id=big, payload={"size": 2, "ref": "refs/heads/x"})]
+    )
+    with conn.cursor() as cur:
+        cur.execute("TRUNCATE gold.fact_pushes, gold.agg_repo_daily_activity; DELETE FROM silver.event_payloads;")
+        cur.execute("UPDATE gold.fact_events SET repo_id = -1 WHERE event_id = '1'")  # as the older release keyed it
+        cur.execute(load_sql("migrations/0011_payload_details_backfill.sql"))
+    conn.commit()
+    assert query(conn, "SELECT repo_id FROM gold.fact_pushes") == [(-1,)]
+    assert query(conn, "SELECT repo_id, pushes, commits FROM gold.agg_repo_daily_activity") == [(-1, 1, 2)]
+
+
 def test_member_events_are_facts_naming_the_collaborator_and_who_added_them(conn):
     def member(event_id, hour, payload, **fields):
         return make_event(

@@ -83,6 +83,7 @@ CREATE TABLE IF NOT EXISTS ghdw_meta.schema_migrations (
 
 SUMMARY_OBJECTS_FILE = "setup/summary_objects.sql"  # under warehouse/
 SUMMARY_COUNTS_FILE = "setup/summary_counts.sql"
+OTHER_SESSIONS_FILE = "setup/other_sessions.sql"  # under warehouse/
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,46 @@ def applied_versions(conn) -> set[int]:
     with conn.cursor() as cur:
         cur.execute("SELECT version FROM ghdw_meta.schema_migrations")
         return {version for (version,) in cur.fetchall()}
+
+
+def warn_renamed_migrations(conn) -> None:
+    """One line per recorded migration whose name differs from this release's file of that number:
+    the warehouse was set up by a build that numbered its migrations differently, so the change
+    that number holds here may never have been applied (setup does not apply a version twice)."""
+    recorded_names = {}
+    with conn.cursor() as cur:
+        cur.execute("SELECT version, name FROM ghdw_meta.schema_migrations")
+        recorded_names = dict(cur.fetchall())
+    for migration in migrations():
+        recorded = recorded_names.get(migration.version)
+        if recorded is not None and recorded != migration.name:
+            log.warning(
+                "Migration %04d is recorded as %r but this release's %04d is %r: this warehouse was set up "
+                "by a build numbered differently, and %r may not have been applied: apply %s by hand (psql -f) "
+                "if it is needed.",
+                migration.version,
+                recorded,
+                migration.version,
+                migration.name,
+                migration.name,
+                migration.relative,
+            )
+
+
+def warn_other_sessions(conn) -> None:
+    """After an upgrade: name the programs still connected, which run the code they started with."""
+    with conn.cursor() as cur:
+        cur.execute(load_sql(OTHER_SESSIONS_FILE), {"app": db.APPLICATION_NAME})
+        sessions = cur.fetchall()
+    conn.commit()
+    if sessions:
+        pids = ", ".join(str(pid) for pid, _, _ in sessions)
+        log.warning(
+            "The warehouse was upgraded while %d other session(s) of this program were connected "
+            "(pids %s: a listener, a scheduler or a backfill): restart them so they run this release.",
+            len(sessions),
+            pids,
+        )
 
 
 def schema_version(conn) -> int | None:
@@ -147,6 +188,7 @@ def apply_schema(conn) -> list[tuple[str, float]]:
             cur.execute(VERSION_TABLE_SQL)
             conn.commit()
             done = applied_versions(conn)
+            warn_renamed_migrations(conn)
             pending = [m for m in migrations() if m.version not in done]
 
             def apply(migration: Migration) -> None:
@@ -176,6 +218,8 @@ def apply_schema(conn) -> list[tuple[str, float]]:
             for migration in pending:
                 if not migration.before_baseline:
                     apply(migration)
+            if pending:
+                warn_other_sessions(conn)
         except Exception:
             conn.rollback()
             raise

@@ -32,11 +32,17 @@ def sql_path(relative: str) -> Path:
     return path
 
 
-@functools.cache
-def _read(path: Path) -> str:
+@functools.lru_cache(maxsize=256)
+def _read(path: Path, mtime_ns: int, size: int) -> str:
     return path.read_text(encoding="utf-8")
 
 
 def load_sql(relative: str) -> str:
-    """The text of warehouse/<relative>, e.g. load_sql("bronze/load/fast_insert.sql")."""
-    return _read(sql_path(relative))
+    """The text of warehouse/<relative>, e.g. load_sql("bronze/load/fast_insert.sql").
+
+    Cached by the file's modification time and size, so a long-running process (the scheduler,
+    the listener) reads a file again after an upgrade replaced it (git pull, a new image's
+    volume), instead of running the old text against the upgraded schema."""
+    path = sql_path(relative)
+    stat = path.stat()
+    return _read(path, stat.st_mtime_ns, stat.st_size)
