@@ -17,6 +17,7 @@ from datetime import date, datetime, timezone
 import pytest
 from conftest import REPO_ROOT, legacy_data_file, make_event, query, real_data_files, scalar
 from helpers import load_and_etl, run_cli, run_etl
+from test_legacy_format import legacy_event
 
 from dashboards.provision_metabase import REPOSITORY_MANIFEST, load_manifest
 from ghdw.bronze_loader import load_events
@@ -820,6 +821,25 @@ def test_analytics_question_reads_days_before_the_year_1000_and_the_last_day(set
         )
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout) == want, day
+
+
+def test_actor_questions_keep_a_legacy_and_a_modern_actor_of_one_login_apart(conn):
+    # README: a login in both eras is two actors (a legacy surrogate id and GitHub's id).
+    legacy = [
+        legacy_event(event_type="WatchEvent", login="octocat", payload={"action": "started"}),
+        legacy_event(login="octocat", payload={"shas": [], "size": 2, "ref": "refs/heads/master"}),
+    ]
+    modern = [
+        make_event("1", event_type="WatchEvent", actor_id=583231, payload={"action": "started"}),
+        make_event("2", actor_id=583231, payload={"ref": "refs/heads/main", "size": 1}),
+    ]
+    load_and_etl(conn, legacy + modern)
+    (legacy_id,) = [i for (i,) in query(conn, "SELECT actor_id FROM gold.dim_actors WHERE actor_id < -1")]
+    both = [("octocat", legacy_id, "legacy_timeline"), ("octocat", 583231, "modern")]
+    actor = ("actor_login", "actor_id", "actor_format")
+    assert pairs(ask(conn, "top_stargazers"), *actor, "stars") == [(*a, 1) for a in both]
+    assert pairs(ask(conn, "top_pushers"), *actor, "pushes", "commits") == [(*both[0], 1, 2), (*both[1], 1, 1)]
+    assert pairs(ask(conn, "most_active_contributors"), *actor, "activity", "pushes") == [(*a, 1, 1) for a in both]
 
 
 def test_every_question_file_has_a_header_saying_what_and_caveats():
