@@ -17,6 +17,7 @@ from datetime import date, datetime, timezone
 import pytest
 from conftest import REPO_ROOT, legacy_data_file, make_event, query, real_data_files, scalar
 from helpers import load_and_etl, run_cli, run_etl
+from test_legacy_format import legacy_event
 
 from dashboards.provision_metabase import REPOSITORY_MANIFEST, load_manifest
 from ghdw.bronze_loader import load_events
@@ -305,6 +306,49 @@ def test_every_question_runs_as_the_bi_role_on_real_events_with_and_without_filt
         ask(conn, name, repo=busiest, from_day=date(2015, 1, 1), to_day=date(2015, 1, 1))
 
 
+def expected_open_pull_requests(events) -> Counter:
+    """Open pull requests per repository after the last event, by the suite's rule: the last
+    opened/reopened/closed event (by time, then GitHub's numeric id) decides; a pull request with
+    none is open when its payload has created_at and no close is known."""
+    names = current_repo_names(events)
+    lifecycle: dict[tuple, list] = defaultdict(list)
+    payload_times: dict[tuple, dict] = defaultdict(lambda: {"created": False, "closed": False})
+    for e in events:
+        p = e.get("payload") or {}
+        if e["type"] != "PullRequestEvent" or not isinstance(p.get("number"), int):
+            continue
+        key = (names[str(e["repo"]["id"])], p["number"])
+        pr = p.get("pull_request") or {}
+        payload_times[key]["created"] |= pr.get("created_at") is not None
+        payload_times[key]["closed"] |= pr.get("closed_at") is not None
+        if p.get("action") in ("opened", "reopened", "closed"):
+            lifecycle[key].append((_time(e), int(e["id"]), p["action"]))
+    open_now: Counter = Counter()
+    for key, known in payload_times.items():
+        if lifecycle[key]:
+            is_open = max(lifecycle[key])[2] != "closed"
+        else:
+            is_open = known["created"] and not known["closed"]
+        open_now[key[0]] += is_open
+    return open_now
+
+
+@pytest.mark.slow
+def test_real_events_open_pull_requests_match_plain_python_and_the_reopened_one_is_open(real_gold):
+    conn, _ = real_gold
+    events = distinct_events(real_data_files())
+    assert open_prs(conn) == ranked(expected_open_pull_requests(events))
+    # The recordings' one reopen: Raulfin/PCaPP #1, opened 15:01:06, closed 15:02:57, reopened 15:03:18.
+    lifecycle = query(
+        conn,
+        "SELECT p.last_action, p.reopened_count, p.is_open FROM gold.v_pull_requests AS p "
+        "JOIN gold.dim_repos AS r USING (repo_id) WHERE r.repo_name = 'Raulfin/PCaPP' AND p.pr_number = 1",
+    )
+    assert lifecycle == [("reopened", 1, True)]
+    for day in (None, date(2015, 1, 1)):
+        assert open_prs(conn, to_day=day, repo="Raulfin/PCaPP") == [("Raulfin/PCaPP", 1)]
+
+
 def metabase_sql(text: str, repo: str | None) -> str:
     """A native Metabase question as Metabase runs it: [[...]] kept with the variable set, else dropped."""
     if repo is None:
@@ -501,6 +545,99 @@ def test_pull_request_lifecycle_gives_time_to_merge_and_open_pull_requests_at_a_
     assert ask(conn, "open_pull_requests") == [{"repo_name": "octocat/hello", "open_pull_requests": 1}]
 
 
+def open_prs(conn, to_day=None, repo=None) -> list[tuple]:
+    return pairs(ask(conn, "open_pull_requests", repo=repo, to_day=to_day), "repo_name", "open_pull_requests")
+
+
+def test_reopened_pull_request_is_open_again_until_it_is_closed_again(conn):
+    load_and_etl(
+        conn,
+        [
+            pr_event("1", "opened", number=1, created_at="2021-01-01T10:00:00Z"),
+            pr_event("2", "closed", number=1, merged=False, created_at="2021-01-02T10:00:00Z"),
+            pr_event("3", "reopened", number=1, created_at="2021-01-03T10:00:00Z"),
+        ],
+    )
+    is_open = [("octocat/hello", 1)]
+    assert open_prs(conn, to_day=date(2021, 1, 1)) == is_open
+    assert open_prs(conn, to_day=date(2021, 1, 2)) == []
+    assert open_prs(conn, to_day=date(2021, 1, 3)) == is_open
+    assert open_prs(conn, to_day=date(2021, 1, 5)) == is_open
+    assert open_prs(conn) == is_open
+    view = "SELECT closed_at, last_action, last_action_at, reopened_count, is_open FROM gold.v_pull_requests"
+    assert query(conn, view) == [
+        (datetime(2021, 1, 2, 10), "reopened", datetime(2021, 1, 3, 10), 1, True)  # closed_at: the first close
+    ]
+
+    load_and_etl(conn, [pr_event("4", "closed", number=1, merged=False, created_at="2021-01-06T10:00:00Z")])
+    assert open_prs(conn, to_day=date(2021, 1, 5)) == is_open
+    assert open_prs(conn, to_day=date(2021, 1, 6)) == []
+    assert open_prs(conn) == []
+    assert query(conn, view)[0][1:] == ("closed", datetime(2021, 1, 6, 10), 1, False)
+
+
+def test_pull_request_events_in_one_second_are_ordered_by_their_numeric_event_id(conn):
+    # Closed then reopened within a second: GitHub's ids say which came last ("9" before "10").
+    load_and_etl(
+        conn,
+        [
+            pr_event("8", "opened", number=1, created_at="2021-01-01T10:00:00Z"),
+            pr_event("9", "closed", number=1, merged=False, created_at="2021-01-01T10:00:05Z"),
+            pr_event("10", "reopened", number=1, created_at="2021-01-01T10:00:05Z"),
+            pr_event("98", "opened", number=2, created_at="2021-01-01T10:00:00Z"),
+            pr_event("99", "reopened", number=2, created_at="2021-01-01T10:00:05Z"),
+            pr_event("100", "closed", number=2, merged=False, created_at="2021-01-01T10:00:05Z"),
+        ],
+    )
+    assert open_prs(conn, to_day=date(2021, 1, 1)) == [("octocat/hello", 1)]
+    assert open_prs(conn) == [("octocat/hello", 1)]
+    states = "SELECT pr_number, last_action, is_open FROM gold.v_pull_requests ORDER BY 1"
+    assert query(conn, states) == [(1, "reopened", True), (2, "closed", False)]
+
+
+def test_pull_request_opened_before_the_loaded_history_is_open_by_its_payload_dates(conn):
+    # No opened/reopened/closed event loaded up to the day: the payload's created_at and the first
+    # close (event or payload closed_at) decide, as before reopening was read.
+    def touched(event_id, number, at, created, closed=None):
+        pull_request = {"number": number, "created_at": created, "closed_at": closed}
+        payload = {"action": "synchronize", "number": number, "pull_request": pull_request}
+        return make_event(event_id, event_type="PullRequestEvent", created_at=at, payload=payload)
+
+    load_and_etl(
+        conn,
+        [
+            touched("1", 1, "2021-01-05T10:00:00Z", "2020-12-20T10:00:00Z"),
+            touched("2", 2, "2021-01-05T10:00:00Z", "2020-12-01T10:00:00Z", closed="2020-12-10T10:00:00Z"),
+            touched("3", 3, "2021-01-02T10:00:00Z", "2020-12-20T10:00:00Z"),
+            pr_event("4", "closed", number=3, merged=False, created_at="2021-01-04T10:00:00Z"),
+        ],
+    )
+    counts = {day: open_prs(conn, to_day=day) for day in (date(2020, 12, 5), date(2021, 1, 3), date(2021, 1, 4))}
+    assert counts == {
+        date(2020, 12, 5): [("octocat/hello", 1)],  # #2, closed on 12-10
+        date(2021, 1, 3): [("octocat/hello", 2)],  # #1 and #3 (closed the next day)
+        date(2021, 1, 4): [("octocat/hello", 1)],  # #1
+    }
+    assert open_prs(conn) == [("octocat/hello", 1)]
+    states = "SELECT pr_number, last_action, reopened_count, is_open FROM gold.v_pull_requests ORDER BY 1"
+    assert query(conn, states) == [(1, None, 0, True), (2, None, 0, False), (3, "closed", 0, False)]
+
+
+def test_time_to_merge_of_a_reopened_pull_request_counts_from_its_first_opening(conn):
+    load_and_etl(
+        conn,
+        [
+            pr_event("1", "opened", number=1, created_at="2021-01-01T10:00:00Z"),
+            pr_event("2", "closed", number=1, merged=False, created_at="2021-01-01T12:00:00Z"),
+            pr_event("3", "reopened", number=1, created_at="2021-01-02T10:00:00Z"),
+            pr_event("4", "closed", number=1, merged=True, created_at="2021-01-03T10:00:00Z"),
+        ],
+    )
+    ttm = ask(conn, "pull_request_time_to_merge")
+    assert pairs(ttm, "merged", "median_hours_to_merge", "merged_without_open_time") == [(1, 48, 0)]
+    assert open_prs(conn) == []
+
+
 def test_backfill_migration_fills_details_of_events_loaded_before_them(conn):
     load_and_etl(conn, [make_event("1", event_type="WatchEvent", payload={"action": "started"})])
     with conn.cursor() as cur:
@@ -661,6 +798,8 @@ def test_a_warehouse_that_loaded_legacy_events_before_this_release_upgrades_to_a
     # The earlier release: its silver batch and payload reading and gold load, no member or wiki facts.
     with conn.cursor() as cur:
         cur.execute("DROP TABLE gold.fact_members, gold.fact_wiki_edits")
+        # Its gold.v_pull_requests had fewer columns (CREATE OR REPLACE VIEW can only append them).
+        cur.execute("DROP VIEW gold.v_pull_requests")
         cur.execute(release_sql(RELEASE_BEFORE_LEGACY_PAYLOADS, "silver/payloads.sql"))
         cur.execute(release_sql(RELEASE_BEFORE_LEGACY_PAYLOADS, "silver/etl/load_silver_batch.sql"))
         cur.execute(release_sql(RELEASE_BEFORE_LEGACY_PAYLOADS, "gold/08_payload_facts.sql"))
@@ -673,6 +812,50 @@ def test_a_warehouse_that_loaded_legacy_events_before_this_release_upgrades_to_a
     load_and_etl(second_conn, events)  # a clean load by this release
     assert payload_snapshot(conn) == payload_snapshot(second_conn)
     assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_members WHERE member_login = 'bob'") == 1
+
+
+def test_every_question_accepts_every_day_the_command_line_accepts(conn):
+    load_and_etl(
+        conn,
+        [pr_event("1", "opened", number=1), make_event("2", event_type="WatchEvent", payload={"action": "started"})],
+    )
+    first, last = date.min, date.max  # 0001-01-01 and 9999-12-31, what date.fromisoformat reads
+    for name in questions.question_names():
+        assert ask(conn, name, from_day=first, to_day=date(999, 12, 31)) == [], name
+        assert ask(conn, name, to_day=first) == [], name
+        assert ask(conn, name, from_day=first, to_day=last) == ask(conn, name), name
+    assert open_prs(conn, to_day=last) == [("octocat/hello", 1)]
+
+
+@pytest.mark.slow
+def test_analytics_question_reads_days_before_the_year_1000_and_the_last_day(settings, conn):
+    load_and_etl(conn, [pr_event("1", "opened", number=1)])
+    one_open = [{"repo_name": "octocat/hello", "open_pull_requests": 1}]
+    for day, want in (("0001-01-01", []), ("0999-12-31", []), ("9999-12-31", one_open)):
+        result = run_cli(
+            settings, "ingestion/src/analytics.py", "--question", "open_pull_requests", "--to", day, "--json"
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == want, day
+
+
+def test_actor_questions_keep_a_legacy_and_a_modern_actor_of_one_login_apart(conn):
+    # README: a login in both eras is two actors (a legacy surrogate id and GitHub's id).
+    legacy = [
+        legacy_event(event_type="WatchEvent", login="octocat", payload={"action": "started"}),
+        legacy_event(login="octocat", payload={"shas": [], "size": 2, "ref": "refs/heads/master"}),
+    ]
+    modern = [
+        make_event("1", event_type="WatchEvent", actor_id=583231, payload={"action": "started"}),
+        make_event("2", actor_id=583231, payload={"ref": "refs/heads/main", "size": 1}),
+    ]
+    load_and_etl(conn, legacy + modern)
+    (legacy_id,) = [i for (i,) in query(conn, "SELECT actor_id FROM gold.dim_actors WHERE actor_id < -1")]
+    both = [("octocat", legacy_id, "legacy_timeline"), ("octocat", 583231, "modern")]
+    actor = ("actor_login", "actor_id", "actor_format")
+    assert pairs(ask(conn, "top_stargazers"), *actor, "stars") == [(*a, 1) for a in both]
+    assert pairs(ask(conn, "top_pushers"), *actor, "pushes", "commits") == [(*both[0], 1, 2), (*both[1], 1, 1)]
+    assert pairs(ask(conn, "most_active_contributors"), *actor, "activity", "pushes") == [(*a, 1, 1) for a in both]
 
 
 def test_every_question_file_has_a_header_saying_what_and_caveats():

@@ -31,7 +31,8 @@
 -- gold.agg_repo_daily_activity    grain: one row per (day, repository) with any of the above:
 --                                 the dashboards' per-repository counts, kept exact.
 -- gold.v_pull_requests            grain: one row per pull request (repository, number) seen in
---                                 the loaded history: its lifecycle (opened, merged, closed).
+--                                 the loaded history: its lifecycle (opened, merged, closed,
+--                                 reopened) and its state now (last_action, is_open).
 --
 --   written: the gold ETL (master_gold_etl.sql calls gold.load_payload_facts() in its one
 --            transaction, after fact_events, under the same watermark); migration 0011 fills
@@ -493,23 +494,51 @@ BEGIN
 END;
 $$;
 
--- A pull request's lifecycle within the loaded history. opened_at: the 'opened' event, else
+-- A pull request's lifecycle within the loaded history. opened_at: the first 'opened' event, else
 -- the payload's created_at; merged_at / closed_at: the first merged / closed event (or the
--- payload's times). NULL where the loaded history has not seen it: "not yet, as far as we know".
+-- payload's times), kept when the pull request is reopened: time to merge counts from the first
+-- opening. NULL where the loaded history has not seen it: "not yet, as far as we know".
+-- The state now: last_action is the latest opened / reopened / closed event (by event_time, then
+-- GitHub's event id as a number, since two can share a second), NULL when none is loaded;
+-- is_open is last_action opened or reopened, else (no such event loaded) "a known opening and no
+-- known close", the rule of questions/open_pull_requests.sql at any day.
+-- Columns after events were added later: CREATE OR REPLACE VIEW only appends columns.
 CREATE OR REPLACE VIEW gold.v_pull_requests AS
+WITH pull_requests AS (
+    SELECT
+        f.repo_id,
+        f.pr_number,
+        COALESCE(MIN(f.event_time) FILTER (WHERE f.action = 'opened'), MIN(f.pr_created_at))  AS opened_at,
+        COALESCE(MIN(f.event_time) FILTER (WHERE f.action = 'closed' AND f.is_merged), MIN(f.pr_merged_at)) AS merged_at,
+        COALESCE(MIN(f.event_time) FILTER (WHERE f.action = 'closed'), MIN(f.pr_closed_at))   AS closed_at,
+        BOOL_OR(f.is_merged)                                                                  AS is_merged,
+        MAX(f.additions)                                                                      AS additions,
+        MAX(f.deletions)                                                                      AS deletions,
+        COUNT(*)                                                                              AS events,
+        (ARRAY_AGG(f.action ORDER BY f.event_time DESC, length(f.event_id) DESC, f.event_id DESC)
+            FILTER (WHERE f.action IN ('opened', 'reopened', 'closed')))[1]                   AS last_action,
+        MAX(f.event_time) FILTER (WHERE f.action IN ('opened', 'reopened', 'closed'))         AS last_action_at,
+        COUNT(*) FILTER (WHERE f.action = 'reopened')                                         AS reopened_count
+    FROM gold.fact_pull_request_events AS f
+    WHERE f.pr_number IS NOT NULL
+    GROUP BY f.repo_id, f.pr_number
+)
 SELECT
-    f.repo_id,
-    f.pr_number,
-    COALESCE(MIN(f.event_time) FILTER (WHERE f.action = 'opened'), MIN(f.pr_created_at))  AS opened_at,
-    COALESCE(MIN(f.event_time) FILTER (WHERE f.action = 'closed' AND f.is_merged), MIN(f.pr_merged_at)) AS merged_at,
-    COALESCE(MIN(f.event_time) FILTER (WHERE f.action = 'closed'), MIN(f.pr_closed_at))   AS closed_at,
-    BOOL_OR(f.is_merged)                                                                  AS is_merged,
-    MAX(f.additions)                                                                      AS additions,
-    MAX(f.deletions)                                                                      AS deletions,
-    COUNT(*)                                                                              AS events
-FROM gold.fact_pull_request_events AS f
-WHERE f.pr_number IS NOT NULL
-GROUP BY f.repo_id, f.pr_number;
+    p.repo_id,
+    p.pr_number,
+    p.opened_at,
+    p.merged_at,
+    p.closed_at,
+    p.is_merged,
+    p.additions,
+    p.deletions,
+    p.events,
+    p.last_action,
+    p.last_action_at,
+    p.reopened_count,
+    CASE WHEN p.last_action IS NOT NULL THEN p.last_action <> 'closed'
+         ELSE p.opened_at IS NOT NULL AND p.closed_at IS NULL END                             AS is_open
+FROM pull_requests AS p;
 
 -- Payload details that were present with the wrong type (NULL in the facts): health.py's
 -- "silver: malformed payload details" check. A probe of silver's small partial index, so it
