@@ -137,12 +137,28 @@ $$;
 -- (silver.load_batch() fills it, reading each raw_data once). The payload column is stored
 -- uncompressed (EXTERNAL): it is read once more, by silver.load_payload_details() in the same
 -- transaction, and never kept (ON COMMIT DELETE ROWS), so compressing it would be wasted work.
--- A temp table of the session, created once and reused by a long-running process.
+-- A temp table of the session, created once and reused by a long-running process. A process
+-- that outlived an upgrade may hold one of an older shape: its column names (in order) are
+-- compared with today's, and a table of another shape is dropped and created afresh.
 CREATE OR REPLACE FUNCTION silver.prepare_batch_fields()
 RETURNS VOID
 LANGUAGE plpgsql AS $$
+DECLARE
+    -- The columns of the CREATE below, in order.
+    c_columns CONSTANT NAME[] := ARRAY[
+        'raw_event_id', 'ingest_xid', 'event_id', 'ingested_at', 'is_legacy', 'type_json', 'actor_json',
+        'attributes_login_json', 'repo_json', 'org_json', 'repository', 'public_json', 'created_at_json',
+        'payload'];
+    v_table REGCLASS := to_regclass('pg_temp.silver_batch_fields');
 BEGIN
-    IF to_regclass('pg_temp.silver_batch_fields') IS NULL THEN
+    IF v_table IS NOT NULL
+       AND (SELECT array_agg(a.attname ORDER BY a.attnum)
+              FROM pg_attribute AS a
+             WHERE a.attrelid = v_table AND a.attnum > 0 AND NOT a.attisdropped) IS DISTINCT FROM c_columns THEN
+        DROP TABLE pg_temp.silver_batch_fields;
+        v_table := NULL;
+    END IF;
+    IF v_table IS NULL THEN
         CREATE TEMP TABLE silver_batch_fields (
             raw_event_id BIGINT, ingest_xid XID8, event_id TEXT, ingested_at TIMESTAMPTZ,
             is_legacy BOOLEAN, type_json JSONB, actor_json JSONB, attributes_login_json JSONB,
