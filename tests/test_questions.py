@@ -263,6 +263,17 @@ def test_real_events_collaborators_wiki_edits_and_public_repositories_match_plai
     assert Counter(r["repo_name"] for r in ask(conn, "repositories_made_public")) == want["made_public"]
 
 
+@pytest.mark.slow
+def test_payload_facts_log_line_counts_every_detail_fact_row_inserted(conn):
+    load_files(conn, real_data_files())
+    notices = run_etl(conn)
+    (line,) = [n for n in notices if n.startswith("payload facts:")]
+    details = sum(scalar(conn, f"SELECT COUNT(*) FROM {t}") for t in PAYLOAD_FACTS if ".fact_" in t)
+    assert int(line.split()[2]) == details
+    (again,) = [n for n in run_etl(conn) if n.startswith("payload facts:")]
+    assert int(again.split()[2]) == 0  # nothing new: nothing inserted
+
+
 # Each figure straight from its payload fact (the suite reads most of them from the aggregate).
 FACT_FIGURES = {
     "stars": "SELECT repo_id, COUNT(*) FROM gold.fact_stars GROUP BY 1",
