@@ -130,7 +130,8 @@ CREATE TABLE IF NOT EXISTS gold.fact_comments (
     actor_id         BIGINT    NOT NULL,
     repo_id          BIGINT    NOT NULL,
     event_time       TIMESTAMP NOT NULL,
-    -- issue, pull_request (an issue comment on a pull request's conversation), review, commit.
+    -- issue, pull_request (an issue comment on a pull request's conversation: its issue's
+    -- pull_request object links to one, silver.is_pull_request_item), review, commit.
     comment_kind     TEXT      NOT NULL,
     item_number      INT,
     -- The issue's comment count when the event was sent (IssueCommentEvent only).
@@ -207,7 +208,8 @@ CREATE TABLE IF NOT EXISTS gold.fact_wiki_edits (
     actor_id      BIGINT    NOT NULL,
     repo_id       BIGINT    NOT NULL,
     event_time    TIMESTAMP NOT NULL,
-    -- Wiki pages created or edited in the event; NULL when the payload has no pages array.
+    -- Wiki pages created or edited in the event (the page objects in payload.pages); NULL when
+    -- the payload has no pages array.
     pages_count   INT,
     CONSTRAINT pk_fact_wiki_edits PRIMARY KEY (event_id)
 );
