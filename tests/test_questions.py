@@ -149,10 +149,57 @@ def expected_figures(events) -> dict[str, dict]:
         elif kind == "GollumEvent":
             f["wiki_edits"][repo] += 1
             if isinstance(p.get("pages"), list):
-                f["wiki_pages"][repo] += len(p["pages"])
+                f["wiki_pages"][repo] += sum(isinstance(page, dict) for page in p["pages"])
         elif kind == "PublicEvent":
             f["made_public"][repo] += 1
     return f
+
+
+def comment_kind(event: dict) -> str:
+    """An IssueCommentEvent's comment is on a pull request's conversation when its issue's page is
+    a pull request's (html_url .../pull/N), not an issue's (.../issues/N)."""
+    html_url = event["payload"]["issue"]["html_url"]
+    assert "/pull/" in html_url or "/issues/" in html_url, html_url
+    return "pull_request" if "/pull/" in html_url else "issue"
+
+
+def expected_comments(events) -> tuple[list[dict], list[dict]]:
+    """comments_by_repository's rows and issues_with_most_comments' rows, in plain Python."""
+    names = current_repo_names(events)
+    by_repo: dict[str, Counter] = defaultdict(Counter)
+    issues: dict[tuple, dict] = {}
+    kinds = {"PullRequestReviewCommentEvent": "review", "CommitCommentEvent": "commit"}
+    for e in events:
+        if e["type"] not in ("IssueCommentEvent", *kinds):
+            continue
+        repo = names[str(e["repo"]["id"])]
+        p = e.get("payload") or {}
+        kind = comment_kind(e) if e["type"] == "IssueCommentEvent" else kinds[e["type"]]
+        if p.get("action", "created") == "created":
+            by_repo[repo]["comments"] += 1
+            by_repo[repo][f"{kind}_comments"] += 1
+        number = (p.get("issue") or {}).get("number") if kind in ("issue", "pull_request") else None
+        if isinstance(number, int):
+            issue = issues.setdefault(
+                (repo, number),
+                {
+                    "repo_name": repo,
+                    "issue_number": number,
+                    "comments": 0,
+                    "max_reported_comments": None,
+                    "is_pull_request": False,
+                },
+            )
+            issue["comments"] += 1
+            reported = p["issue"].get("comments")
+            if isinstance(reported, int):
+                issue["max_reported_comments"] = max(reported, issue["max_reported_comments"] or 0)
+            issue["is_pull_request"] |= kind == "pull_request"
+    columns = ("comments", "issue_comments", "pull_request_comments", "review_comments", "commit_comments")
+    repos = [{"repo_name": repo, **{c: n[c] for c in columns}} for repo, n in by_repo.items() if n["comments"]]
+    repos.sort(key=lambda r: (-r["comments"], r["repo_name"]))
+    most = sorted(issues.values(), key=lambda r: (-r["comments"], r["repo_name"], r["issue_number"]))
+    return repos, most[:100]  # the question's LIMIT
 
 
 def ranked(counter: Counter) -> list[tuple]:
@@ -262,6 +309,29 @@ def test_real_events_collaborators_wiki_edits_and_public_repositories_match_plai
     wiki = {r["repo_name"]: (r["wiki_edits"], r["pages"]) for r in ask(conn, "wiki_edits_by_repository")}
     assert wiki == {repo: (n, want["wiki_pages"].get(repo)) for repo, n in want["wiki_edits"].items()}
     assert Counter(r["repo_name"] for r in ask(conn, "repositories_made_public")) == want["made_public"]
+
+
+@pytest.mark.slow
+def test_real_events_comments_split_by_issue_and_pull_request_as_the_issues_page_says(real_gold):
+    # The 2013 API sent "pull_request": {"html_url": null, ...} on plain issues (event 1652857697,
+    # pat/thinking-sphinx issue 415): an issue comment, not a pull request comment.
+    conn, _ = real_gold
+    repos, most = expected_comments(distinct_events(real_data_files()))
+    assert ask(conn, "comments_by_repository") == repos
+    assert ask(conn, "issues_with_most_comments") == most
+    sphinx = ask(conn, "comments_by_repository", repo="pat/thinking-sphinx")
+    assert pairs(sphinx, "issue_comments", "pull_request_comments") == [(1, 0)]
+
+
+@pytest.mark.slow
+def test_payload_facts_log_line_counts_every_detail_fact_row_inserted(conn):
+    load_files(conn, real_data_files())
+    notices = run_etl(conn)
+    (line,) = [n for n in notices if n.startswith("payload facts:")]
+    details = sum(scalar(conn, f"SELECT COUNT(*) FROM {t}") for t in PAYLOAD_FACTS if ".fact_" in t)
+    assert int(line.split()[2]) == details
+    (again,) = [n for n in run_etl(conn) if n.startswith("payload facts:")]
+    assert int(again.split()[2]) == 0  # nothing new: nothing inserted
 
 
 # Each figure straight from its payload fact (the suite reads most of them from the aggregate).
@@ -712,6 +782,141 @@ def test_gollum_events_are_wiki_edit_facts_counting_their_pages(conn):
     assert ask(conn, "wiki_edits_by_repository") == [
         {"repo_name": "o/other", "wiki_edits": 2, "pages": 0, "partial": True},
         {"repo_name": "octocat/hello", "wiki_edits": 2, "pages": 3, "partial": False},
+    ]
+
+
+def test_gollum_pages_count_only_page_objects_and_anything_else_marks_pages_malformed(conn):
+    page = {"page_name": "Home", "action": "edited"}
+    load_and_etl(
+        conn,
+        [
+            make_event("1", event_type="GollumEvent", payload={"pages": [page, "Setup", page, None]}),
+            make_event("2", event_type="GollumEvent", payload={"pages": "Home"}),
+            make_event("3", event_type="GollumEvent", payload={"pages": [page]}),
+        ],
+    )
+    assert query(conn, "SELECT event_id, pages_count FROM gold.fact_wiki_edits ORDER BY 1") == [
+        ("1", 2),
+        ("2", None),
+        ("3", 1),
+    ]
+    assert dict(query(conn, "SELECT event_id, malformed_fields FROM silver.event_payloads")) == {
+        "1": ["pages"],
+        "2": ["pages"],
+        "3": None,
+    }
+
+
+def test_wrong_typed_counts_are_null_and_named_in_malformed_fields(conn):
+    load_and_etl(
+        conn,
+        [
+            pr_event("1", "closed", merged=True, additions=1, deletions=0, changed_files="3", commits=1.5),
+            make_event(
+                "2", event_type="IssuesEvent", payload={"action": "opened", "issue": {"number": 1, "comments": "2"}}
+            ),
+            make_event(
+                "3",
+                event_type="IssueCommentEvent",
+                payload={"action": "created", "issue": {"number": 1, "comments": -1}},
+            ),
+            pr_event("4", "closed", merged=True, additions=1, deletions=0, changed_files=3, commits=2),
+        ],
+    )
+    assert query(conn, "SELECT event_id, changed_files, commits FROM gold.fact_pull_request_events ORDER BY 1") == [
+        ("1", None, None),
+        ("4", 3, 2),
+    ]
+    assert query(conn, "SELECT comments FROM gold.fact_issue_events") == [(None,)]
+    assert query(conn, "SELECT item_comments FROM gold.fact_comments") == [(None,)]
+    assert dict(query(conn, "SELECT event_id, malformed_fields FROM silver.event_payloads")) == {
+        "1": ["changed_files", "commits"],
+        "2": ["comments"],
+        "3": ["comments"],
+        "4": None,
+    }
+
+
+def test_merged_changes_are_partial_when_changed_files_is_unknown(conn):
+    load_and_etl(
+        conn,
+        [
+            pr_event("1", "closed", number=1, merged=True, additions=5, deletions=2, changed_files=1),
+            pr_event("2", "closed", number=2, merged=True, additions=3, deletions=1),
+        ],
+    )
+    assert ask(conn, "merged_pull_request_changes") == [
+        {"repo_name": "octocat/hello", "merged": 2, "additions": 8, "deletions": 3, "changed_files": 1, "partial": True}
+    ]
+
+
+NO_LINKS = {"html_url": None, "diff_url": None, "patch_url": None}  # the 2013 API, on a plain issue
+
+
+def issue_comment(event_id: str, number: int, **issue) -> dict:
+    return make_event(
+        event_id,
+        event_type="IssueCommentEvent",
+        payload={"action": "created", "issue": {"number": number, "comments": 1, **issue}, "comment": {"id": 1}},
+    )
+
+
+ISSUE_COMMENTS = [
+    issue_comment("1", 1, pull_request=NO_LINKS),
+    issue_comment("2", 2),  # no pull_request at all: a plain issue today
+    issue_comment("3", 3, pull_request={"html_url": "https://github.com/octocat/hello/pull/3", "diff_url": None}),
+    issue_comment(
+        "4",
+        4,
+        pull_request={
+            "url": "https://api.github.com/repos/octocat/hello/pulls/4",
+            "html_url": "https://github.com/octocat/hello/pull/4",
+        },
+    ),
+    issue_comment("5", 5, pull_request={"url": "", "html_url": ""}),
+    issue_comment("6", 6, pull_request="https://github.com/octocat/hello/pull/6"),
+]
+
+
+def test_issue_comment_is_on_a_pull_request_only_when_its_pull_request_links_somewhere(conn):
+    load_and_etl(conn, ISSUE_COMMENTS)
+    assert query(conn, "SELECT event_id, is_pull_request FROM silver.event_payloads ORDER BY 1") == [
+        ("1", False),
+        ("2", False),
+        ("3", True),
+        ("4", True),
+        ("5", False),
+        ("6", False),
+    ]
+    assert pairs(ask(conn, "comments_by_repository"), "issue_comments", "pull_request_comments") == [(4, 2)]
+
+
+# main before migration 0015: IssueCommentEvent read as a pull request comment whenever its issue
+# had a pull_request key.
+RELEASE_BEFORE_PULL_REQUEST_ITEM_RULE = "4ada17d23e6fc388d7cb26bb5485a4b3fb8e1318"
+
+
+def test_pull_request_comment_migration_repairs_issue_comments_loaded_by_the_earlier_rule(conn, second_conn):
+    with conn.cursor() as cur:
+        cur.execute(release_sql(RELEASE_BEFORE_PULL_REQUEST_ITEM_RULE, "silver/payloads.sql"))
+        cur.execute("DELETE FROM ghdw_meta.schema_migrations WHERE version >= 15")
+    conn.commit()
+    load_and_etl(conn, ISSUE_COMMENTS)
+    assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_comments WHERE comment_kind = 'pull_request'") == 5
+    setup_db.apply_schema(conn)  # the upgrade: baseline, then migration 0015
+    with conn.cursor() as cur:
+        cur.execute(load_sql("migrations/0015_pull_request_comment_rule.sql"))  # twice: no change
+    conn.commit()
+
+    load_and_etl(second_conn, ISSUE_COMMENTS)  # a clean load by this release
+    assert payload_snapshot(conn) == payload_snapshot(second_conn)
+    assert query(conn, "SELECT event_id, comment_kind FROM gold.fact_comments ORDER BY 1") == [
+        ("1", "issue"),
+        ("2", "issue"),
+        ("3", "pull_request"),
+        ("4", "pull_request"),
+        ("5", "issue"),
+        ("6", "issue"),
     ]
 
 

@@ -97,3 +97,60 @@ def test_silver_cost_follows_new_rows_through_the_watermark_index(conn):
         )
     )
     assert "idx_raw_events_ingest_xid" in plan
+
+
+BATCH_FIELDS = [
+    "raw_event_id",
+    "ingest_xid",
+    "event_id",
+    "ingested_at",
+    "is_legacy",
+    "type_json",
+    "actor_json",
+    "attributes_login_json",
+    "repo_json",
+    "org_json",
+    "repository",
+    "public_json",
+    "created_at_json",
+    "payload",
+]
+
+
+def batch_table_columns(conn) -> list[str]:
+    return [
+        name
+        for (name,) in query(
+            conn,
+            "SELECT attname FROM pg_attribute WHERE attrelid = to_regclass('pg_temp.silver_batch_fields') "
+            "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        )
+    ]
+
+
+def test_a_session_batch_table_of_another_shape_is_replaced_not_filled_by_position(conn):
+    # A long-running process keeps its session's temp table across an upgrade: one of an older
+    # shape (here actor and repository in the other order) must not take values by position.
+    older = [*BATCH_FIELDS]
+    older[6], older[8] = older[8], older[6]
+    types = {"raw_event_id": "BIGINT", "ingest_xid": "XID8", "ingested_at": "TIMESTAMPTZ", "is_legacy": "BOOLEAN"}
+    columns = ", ".join(f"{name} {types.get(name, 'TEXT' if name == 'event_id' else 'JSONB')}" for name in older)
+    with conn.cursor() as cur:
+        cur.execute(f"CREATE TEMP TABLE silver_batch_fields ({columns}) ON COMMIT DELETE ROWS")
+    conn.commit()
+    load_events(conn, [make_event("1", actor_id=42, login="ada", repo_id=7, repo_name="ada/engine")])
+    run_silver(conn, 100)
+    assert query(conn, "SELECT actor_id, actor_login, repo_id, repo_name FROM silver.events") == [
+        ("42", "ada", "7", "ada/engine")
+    ]
+    assert batch_table_columns(conn) == BATCH_FIELDS
+
+
+def test_the_session_batch_table_of_the_expected_shape_is_kept_between_batches(conn):
+    load_events(conn, [make_event(str(i)) for i in range(4)])
+    run_silver(conn, batch_size=2)
+    table = scalar(conn, "SELECT to_regclass('pg_temp.silver_batch_fields')::OID")
+    load_events(conn, [make_event(str(i)) for i in range(4, 8)])
+    assert run_silver(conn, batch_size=2).rows_inserted == 4
+    assert scalar(conn, "SELECT to_regclass('pg_temp.silver_batch_fields')::OID") == table
+    assert batch_table_columns(conn) == BATCH_FIELDS

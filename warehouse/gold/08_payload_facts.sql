@@ -131,7 +131,8 @@ CREATE TABLE IF NOT EXISTS gold.fact_comments (
     actor_id         BIGINT    NOT NULL,
     repo_id          BIGINT    NOT NULL,
     event_time       TIMESTAMP NOT NULL,
-    -- issue, pull_request (an issue comment on a pull request's conversation), review, commit.
+    -- issue, pull_request (an issue comment on a pull request's conversation: its issue's
+    -- pull_request object links to one, silver.is_pull_request_item), review, commit.
     comment_kind     TEXT      NOT NULL,
     item_number      INT,
     -- The issue's comment count when the event was sent (IssueCommentEvent only).
@@ -208,7 +209,8 @@ CREATE TABLE IF NOT EXISTS gold.fact_wiki_edits (
     actor_id      BIGINT    NOT NULL,
     repo_id       BIGINT    NOT NULL,
     event_time    TIMESTAMP NOT NULL,
-    -- Wiki pages created or edited in the event; NULL when the payload has no pages array.
+    -- Wiki pages created or edited in the event (the page objects in payload.pages); NULL when
+    -- the payload has no pages array.
     pages_count   INT,
     CONSTRAINT pk_fact_wiki_edits PRIMARY KEY (event_id)
 );
@@ -245,12 +247,16 @@ CREATE INDEX IF NOT EXISTS idx_agg_repo_daily_activity_date_id ON gold.agg_repo_
 -- Loads every detail fact for the events in the session's temp table gold_new_events (this
 -- gold run's silver.v_events rows), joined to their silver.event_payloads rows, then folds the
 -- facts it really inserted into gold.agg_repo_daily_activity. Set-based: one INSERT per fact.
+-- Returns the number of detail fact rows inserted. A fact that feeds the aggregate writes its
+-- measures from a second data-modifying CTE (det): PostgreSQL runs every one of them whether or
+-- not the final SELECT reads it, and that SELECT counts the fact rows (ins), not the measures.
 CREATE OR REPLACE FUNCTION gold.load_payload_facts()
 RETURNS BIGINT
 LANGUAGE plpgsql AS $$
 DECLARE
+    -- Detail fact rows inserted (the gold log's "payload facts: N rows"); the aggregate's rows
+    -- are not counted.
     v_rows  BIGINT := 0;
-    v_step  BIGINT;
 BEGIN
     -- Working tables of this call (dropped at commit; a second call in one transaction, as a
     -- migration's backfill may make, starts them afresh).
@@ -274,9 +280,9 @@ BEGIN
          WHERE n.event_type = 'WatchEvent' AND n.action = 'started'
         ON CONFLICT (event_id) DO NOTHING
         RETURNING date_id, repo_id
-    )
-    INSERT INTO gold_new_details SELECT date_id, repo_id, 'stars', 1 FROM ins;
-    GET DIAGNOSTICS v_step = ROW_COUNT; v_rows := v_rows + v_step;
+    ),
+    det AS (INSERT INTO gold_new_details SELECT date_id, repo_id, 'stars', 1 FROM ins)
+    SELECT v_rows + COUNT(*) INTO v_rows FROM ins;
 
     WITH ins AS (
         INSERT INTO gold.fact_forks (event_id, date_id, actor_id, repo_id, event_time, fork_repo_id, fork_repo_name)
@@ -285,9 +291,9 @@ BEGIN
          WHERE n.event_type = 'ForkEvent'
         ON CONFLICT (event_id) DO NOTHING
         RETURNING date_id, repo_id
-    )
-    INSERT INTO gold_new_details SELECT date_id, repo_id, 'forks', 1 FROM ins;
-    GET DIAGNOSTICS v_step = ROW_COUNT; v_rows := v_rows + v_step;
+    ),
+    det AS (INSERT INTO gold_new_details SELECT date_id, repo_id, 'forks', 1 FROM ins)
+    SELECT v_rows + COUNT(*) INTO v_rows FROM ins;
 
     WITH ins AS (
         INSERT INTO gold.fact_pull_request_events (
@@ -300,15 +306,18 @@ BEGIN
          WHERE n.event_type = 'PullRequestEvent'
         ON CONFLICT (event_id) DO NOTHING
         RETURNING date_id, repo_id, action, is_merged
+    ),
+    det AS (
+        INSERT INTO gold_new_details
+        SELECT date_id, repo_id, m.measure, 1
+          FROM ins
+         CROSS JOIN LATERAL (VALUES
+            (CASE WHEN action = 'opened' THEN 'prs_opened' END),
+            (CASE WHEN action = 'closed' THEN 'prs_closed' END),
+            (CASE WHEN action = 'closed' AND is_merged THEN 'prs_merged' END)) AS m (measure)
+         WHERE m.measure IS NOT NULL
     )
-    INSERT INTO gold_new_details
-    SELECT date_id, repo_id, m.measure, 1
-      FROM ins
-     CROSS JOIN LATERAL (VALUES
-        (CASE WHEN action = 'opened' THEN 'prs_opened' END),
-        (CASE WHEN action = 'closed' THEN 'prs_closed' END),
-        (CASE WHEN action = 'closed' AND is_merged THEN 'prs_merged' END)) AS m (measure)
-     WHERE m.measure IS NOT NULL;
+    SELECT v_rows + COUNT(*) INTO v_rows FROM ins;
 
     WITH ins AS (
         INSERT INTO gold.fact_pull_request_reviews (
@@ -330,11 +339,14 @@ BEGIN
          WHERE n.event_type = 'IssuesEvent'
         ON CONFLICT (event_id) DO NOTHING
         RETURNING date_id, repo_id, action
+    ),
+    det AS (
+        INSERT INTO gold_new_details
+        SELECT date_id, repo_id, CASE action WHEN 'opened' THEN 'issues_opened' ELSE 'issues_closed' END, 1
+          FROM ins
+         WHERE action IN ('opened', 'closed')
     )
-    INSERT INTO gold_new_details
-    SELECT date_id, repo_id, CASE action WHEN 'opened' THEN 'issues_opened' ELSE 'issues_closed' END, 1
-      FROM ins
-     WHERE action IN ('opened', 'closed');
+    SELECT v_rows + COUNT(*) INTO v_rows FROM ins;
 
     WITH ins AS (
         INSERT INTO gold.fact_comments (
@@ -363,15 +375,18 @@ BEGIN
          WHERE n.event_type = 'PushEvent'
         ON CONFLICT (event_id) DO NOTHING
         RETURNING date_id, repo_id, push_size
+    ),
+    det AS (
+        INSERT INTO gold_new_details
+        SELECT date_id, repo_id, m.measure, m.amount
+          FROM ins
+         CROSS JOIN LATERAL (VALUES
+            ('pushes', 1::BIGINT),
+            (CASE WHEN push_size IS NOT NULL THEN 'pushes_with_size' END, 1::BIGINT),
+            (CASE WHEN push_size IS NOT NULL THEN 'commits' END, push_size::BIGINT)) AS m (measure, amount)
+         WHERE m.measure IS NOT NULL
     )
-    INSERT INTO gold_new_details
-    SELECT date_id, repo_id, m.measure, m.amount
-      FROM ins
-     CROSS JOIN LATERAL (VALUES
-        ('pushes', 1::BIGINT),
-        (CASE WHEN push_size IS NOT NULL THEN 'pushes_with_size' END, 1::BIGINT),
-        (CASE WHEN push_size IS NOT NULL THEN 'commits' END, push_size::BIGINT)) AS m (measure, amount)
-     WHERE m.measure IS NOT NULL;
+    SELECT v_rows + COUNT(*) INTO v_rows FROM ins;
 
     WITH ins AS (
         INSERT INTO gold.fact_releases (
@@ -382,9 +397,12 @@ BEGIN
          WHERE n.event_type = 'ReleaseEvent'
         ON CONFLICT (event_id) DO NOTHING
         RETURNING date_id, repo_id, action
+    ),
+    det AS (
+        INSERT INTO gold_new_details
+        SELECT date_id, repo_id, 'releases', 1 FROM ins WHERE action IS NULL OR action = 'published'
     )
-    INSERT INTO gold_new_details
-    SELECT date_id, repo_id, 'releases', 1 FROM ins WHERE action IS NULL OR action = 'published';
+    SELECT v_rows + COUNT(*) INTO v_rows FROM ins;
 
     WITH ins AS (
         INSERT INTO gold.fact_refs (event_id, date_id, actor_id, repo_id, event_time, is_created, ref_type, ref)

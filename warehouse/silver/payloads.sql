@@ -9,7 +9,7 @@
 --            Migration 0011 fills it once for events silver held before this table existed;
 --            0012 reads the legacy Timeline rows again under the legacy shapes' rules below.
 --   read:    the gold ETL (gold.load_payload_facts(), joined to the run's silver.v_events
---            rows), gold.v_pipeline_health (malformed count); analysts may query it.
+--            rows), gold.v_payload_health (malformed count); analysts may query it.
 --
 -- Why one wide table and not one table per type: every type needs the same handful of shapes
 -- (action, a number, a ref, a few counts and times), the reference dataset (ClickHouse's
@@ -26,9 +26,11 @@
 -- Timeline before 2015 keeps some details elsewhere: README "What happened in each event"):
 --   * a field the payload does not carry (absent or JSON null) is NULL: unknown, never 0;
 --   * a field of the wrong JSON type (a number that is a string, `merged` a string, a count
---     that is fractional, negative or beyond INT) is NULL too, and its name is listed in
---     malformed_fields, so gold.v_pipeline_health can count such events. Nothing here can fail
---     the batch: every cast is guarded by a type check first.
+--     that is fractional, negative or beyond INT, `pages` not an array of page objects) is NULL
+--     too (or, for pages, left out of the count), and for the fields that decide a count or a
+--     figure (the list in silver.load_payload_details()) its name is listed in malformed_fields,
+--     so gold.v_payload_health can count such events. Nothing here can fail the batch: every
+--     cast is guarded by a type check first.
 -- Idempotent: CREATE IF NOT EXISTS / CREATE OR REPLACE.
 -- =============================================================================
 
@@ -56,7 +58,7 @@ CREATE TABLE IF NOT EXISTS silver.event_payloads (
     item_title            TEXT,
     item_labels           TEXT[],
     item_comments         INT,
-    -- IssueCommentEvent on a pull request's conversation (payload.issue.pull_request present).
+    -- IssueCommentEvent on a pull request's conversation (silver.is_pull_request_item).
     is_pull_request       BOOLEAN,
     -- PushEvent: ref (refs/heads/...), size and distinct_size (commits), head sha.
     -- CreateEvent / DeleteEvent: ref (branch or tag name, NULL for a repository) and ref_type.
@@ -72,7 +74,7 @@ CREATE TABLE IF NOT EXISTS silver.event_payloads (
     -- ForkEvent: the new repository (payload.forkee).
     fork_repo_id          BIGINT,
     fork_repo_name        TEXT,
-    -- MemberEvent: the collaborator added; GollumEvent: wiki pages touched.
+    -- MemberEvent: the collaborator added; GollumEvent: wiki pages touched (the page objects).
     member_login          TEXT,
     pages_count           INT,
     -- CommitCommentEvent: the commented commit.
@@ -83,7 +85,7 @@ CREATE TABLE IF NOT EXISTS silver.event_payloads (
     CONSTRAINT pk_silver_event_payloads PRIMARY KEY (event_id)
 );
 
--- gold.v_pipeline_health counts malformed payloads: a small partial index instead of a scan.
+-- gold.v_payload_health counts malformed payloads: a small partial index instead of a scan.
 CREATE INDEX IF NOT EXISTS idx_silver_event_payloads_malformed
     ON silver.event_payloads (event_type) WHERE malformed_fields IS NOT NULL;
 
@@ -133,16 +135,46 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT p IS NOT NULL AND jsonb_typeof(p) <> 'null' AND typed_is_null
 $$;
 
+-- An issue (payload.issue of IssueCommentEvent) is a pull request when its pull_request object
+-- links to one: html_url or url a non-empty string. The key alone does not say: the API of 2013
+-- sent "pull_request": {"html_url": null, "diff_url": null, "patch_url": null} on plain issues
+-- (event 1652857697), and every recorded comment whose issue page is .../pull/N has a link.
+-- NULL when the issue is not an object (legacy Timeline comments carry only its id).
+CREATE OR REPLACE FUNCTION silver.is_pull_request_item(issue JSONB) RETURNS BOOLEAN
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN jsonb_typeof(issue) = 'object'
+                THEN jsonb_typeof(issue -> 'pull_request') IS NOT DISTINCT FROM 'object'
+                     AND (COALESCE(silver.payload_text(issue -> 'pull_request' -> 'html_url'), '') <> ''
+                          OR COALESCE(silver.payload_text(issue -> 'pull_request' -> 'url'), '') <> '')
+           END
+$$;
+
 -- The session's batch table: each bronze row of a silver batch split into its top-level fields
 -- (silver.load_batch() fills it, reading each raw_data once). The payload column is stored
 -- uncompressed (EXTERNAL): it is read once more, by silver.load_payload_details() in the same
 -- transaction, and never kept (ON COMMIT DELETE ROWS), so compressing it would be wasted work.
--- A temp table of the session, created once and reused by a long-running process.
+-- A temp table of the session, created once and reused by a long-running process. A process
+-- that outlived an upgrade may hold one of an older shape: its column names (in order) are
+-- compared with today's, and a table of another shape is dropped and created afresh.
 CREATE OR REPLACE FUNCTION silver.prepare_batch_fields()
 RETURNS VOID
 LANGUAGE plpgsql AS $$
+DECLARE
+    -- The columns of the CREATE below, in order.
+    c_columns CONSTANT NAME[] := ARRAY[
+        'raw_event_id', 'ingest_xid', 'event_id', 'ingested_at', 'is_legacy', 'type_json', 'actor_json',
+        'attributes_login_json', 'repo_json', 'org_json', 'repository', 'public_json', 'created_at_json',
+        'payload'];
+    v_table REGCLASS := to_regclass('pg_temp.silver_batch_fields');
 BEGIN
-    IF to_regclass('pg_temp.silver_batch_fields') IS NULL THEN
+    IF v_table IS NOT NULL
+       AND (SELECT array_agg(a.attname ORDER BY a.attnum)
+              FROM pg_attribute AS a
+             WHERE a.attrelid = v_table AND a.attnum > 0 AND NOT a.attisdropped) IS DISTINCT FROM c_columns THEN
+        DROP TABLE pg_temp.silver_batch_fields;
+        v_table := NULL;
+    END IF;
+    IF v_table IS NULL THEN
         CREATE TEMP TABLE silver_batch_fields (
             raw_event_id BIGINT, ingest_xid XID8, event_id TEXT, ingested_at TIMESTAMPTZ,
             is_legacy BOOLEAN, type_json JSONB, actor_json JSONB, attributes_login_json JSONB,
@@ -187,11 +219,24 @@ BEGIN
                      AND silver.payload_is_malformed(x.item -> 'additions', t.additions IS NULL) THEN 'additions' END,
                CASE WHEN s.event_type = 'PullRequestEvent'
                      AND silver.payload_is_malformed(x.item -> 'deletions', t.deletions IS NULL) THEN 'deletions' END,
+               CASE WHEN s.event_type = 'PullRequestEvent'
+                     AND silver.payload_is_malformed(x.item -> 'changed_files', t.changed_files IS NULL)
+                    THEN 'changed_files' END,
+               CASE WHEN s.event_type = 'PullRequestEvent'
+                     AND silver.payload_is_malformed(x.item -> 'commits', t.commits IS NULL) THEN 'commits' END,
+               CASE WHEN s.event_type IN ('IssuesEvent', 'IssueCommentEvent')
+                     AND silver.payload_is_malformed(x.item -> 'comments', t.item_comments IS NULL) THEN 'comments' END,
                CASE WHEN s.event_type = 'PushEvent'
                      AND silver.payload_is_malformed(d.p -> 'size', t.push_size IS NULL) THEN 'size' END,
                CASE WHEN s.event_type = 'PushEvent'
                      AND silver.payload_is_malformed(d.p -> 'distinct_size', t.push_distinct_size IS NULL)
-                    THEN 'distinct_size' END
+                    THEN 'distinct_size' END,
+               -- pages not an array, or an array holding something other than page objects.
+               CASE WHEN s.event_type = 'GollumEvent'
+                     AND (silver.payload_is_malformed(d.p -> 'pages', t.pages_count IS NULL)
+                          OR t.pages_count < CASE WHEN jsonb_typeof(d.p -> 'pages') = 'array'
+                                                  THEN jsonb_array_length(d.p -> 'pages') END)
+                    THEN 'pages' END
            ], NULL), '{}')
       FROM (SELECT b.event_id, b.type_json #>> '{}' AS event_type, b.payload
               FROM silver_batch_fields AS b
@@ -250,8 +295,8 @@ BEGIN
                                 WHERE jsonb_typeof(l -> 'name') = 'string') END AS item_labels,
                CASE WHEN s.event_type IN ('IssuesEvent', 'IssueCommentEvent')
                     THEN silver.payload_int(x.item -> 'comments') END AS item_comments,
-               CASE WHEN s.event_type = 'IssueCommentEvent' AND jsonb_typeof(x.item) = 'object'
-                    THEN x.item ? 'pull_request' END AS is_pull_request,
+               CASE WHEN s.event_type = 'IssueCommentEvent'
+                    THEN silver.is_pull_request_item(x.item) END AS is_pull_request,
                CASE WHEN s.event_type IN ('PushEvent', 'CreateEvent', 'DeleteEvent')
                     THEN silver.payload_text(d.p -> 'ref') END AS ref,
                CASE WHEN s.event_type IN ('CreateEvent', 'DeleteEvent')
@@ -286,8 +331,10 @@ BEGIN
                CASE WHEN s.event_type = 'MemberEvent'
                     THEN COALESCE(silver.payload_text(d.p -> 'member' -> 'login'),
                                   silver.payload_text(d.p -> 'member')) END AS member_login,
+               -- A page is an object ({page_name, action, ...}); anything else in pages is not one.
                CASE WHEN s.event_type = 'GollumEvent' AND jsonb_typeof(d.p -> 'pages') = 'array'
-                    THEN jsonb_array_length(d.p -> 'pages') END AS pages_count,
+                    THEN (SELECT COUNT(*)::INT FROM jsonb_array_elements(d.p -> 'pages') AS pg (page)
+                           WHERE jsonb_typeof(pg.page) = 'object') END AS pages_count,
                -- Legacy Timeline commit comments: {commit: <sha>, comment_id}.
                CASE WHEN s.event_type = 'CommitCommentEvent'
                     THEN COALESCE(silver.payload_text(d.p -> 'comment' -> 'commit_id'),

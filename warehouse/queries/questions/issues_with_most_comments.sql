@@ -5,7 +5,7 @@
 --            Metabase, tests/test_questions.py. Runs as gh_bi (reads gold only).
 --   written: nobody (a query). Parameters: %(repo)s (a repository's current name, or NULL for
 --            all), %(from_date_id)s / %(to_date_id)s (inclusive UTC days as YYYYMMDD, or NULL).
---   caveats: comments = IssueCommentEvents on the issue in the range (pull request conversations included, marked is_pull_request); max_reported_comments is the highest comment count any event's payload reported for it, which also counts comments outside the range.
+--   caveats: comments = IssueCommentEvents on the issue in the range (pull request conversations included, marked is_pull_request: the issue's pull_request object links to one); max_reported_comments is the highest comment count any event's payload reported for it, which also counts comments outside the range.
 -- =============================================================================
 SELECT r.repo_name, f.item_number AS issue_number, COUNT(*) AS comments,
        MAX(f.item_comments) AS max_reported_comments, BOOL_OR(f.comment_kind = 'pull_request') AS is_pull_request

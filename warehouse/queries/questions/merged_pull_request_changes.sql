@@ -5,11 +5,11 @@
 --            Metabase, tests/test_questions.py. Runs as gh_bi (reads gold only).
 --   written: nobody (a query). Parameters: %(repo)s (a repository's current name, or NULL for
 --            all), %(from_date_id)s / %(to_date_id)s (inclusive UTC days as YYYYMMDD, or NULL).
---   caveats: sums additions/deletions/changed_files of 'closed' events with merged true; partial is true when some of them lack the figures (trimmed payloads): the sums then cover only those that have them.
+--   caveats: sums additions/deletions/changed_files of 'closed' events with merged true; partial is true when some of them lack any of the three figures (trimmed payloads, or a figure of the wrong type): each sum then covers only those that have it.
 -- =============================================================================
 SELECT r.repo_name, COUNT(*) AS merged, SUM(f.additions) AS additions, SUM(f.deletions) AS deletions,
        SUM(f.changed_files) AS changed_files,
-       COUNT(*) > COUNT(f.additions) OR COUNT(*) > COUNT(f.deletions) AS partial
+       COUNT(*) > COUNT(f.additions) OR COUNT(*) > COUNT(f.deletions) OR COUNT(*) > COUNT(f.changed_files) AS partial
 FROM gold.fact_pull_request_events AS f
 JOIN gold.dim_repos AS r ON r.repo_id = f.repo_id
 WHERE (%(repo)s::TEXT IS NULL OR r.repo_name = %(repo)s)

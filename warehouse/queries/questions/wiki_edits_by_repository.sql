@@ -5,7 +5,7 @@
 --            Metabase, tests/test_questions.py. Runs as gh_bi (reads gold only).
 --   written: nobody (a query). Parameters: %(repo)s (a repository's current name, or NULL for
 --            all), %(from_date_id)s / %(to_date_id)s (inclusive UTC days as YYYYMMDD, or NULL).
---   caveats: wiki_edits counts GollumEvents (one event may create or edit several pages); pages sums payload.pages over the events whose payload has that array (NULL when none has it), and partial is true when some events lack it. A page edited in two events counts twice.
+--   caveats: wiki_edits counts GollumEvents (one event may create or edit several pages); pages sums the page objects of payload.pages over the events whose payload has that array (NULL when none has it), and partial is true when some events lack it. A page edited in two events counts twice.
 -- =============================================================================
 SELECT r.repo_name,
        COUNT(*) AS wiki_edits,

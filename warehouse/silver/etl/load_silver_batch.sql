@@ -70,8 +70,13 @@ BEGIN
     -- The batch, each event's top-level fields read out of bronze's (compressed, often
     -- out-of-line) jsonb in one pass: raw_data is detoasted once per event (#> '{}' returns the
     -- whole document detoasted, and OFFSET 0 keeps it one value), not once per field read.
+    -- Named columns: a session table of another shape fails loudly, never fills the wrong ones
+    -- (silver.prepare_batch_fields() replaces one whose columns differ).
     PERFORM silver.prepare_batch_fields();
-    INSERT INTO silver_batch_fields
+    INSERT INTO silver_batch_fields (
+        raw_event_id, ingest_xid, event_id, ingested_at, is_legacy, type_json, actor_json,
+        attributes_login_json, repo_json, org_json, repository, public_json, created_at_json, payload
+    )
     SELECT b.raw_event_id, b.ingest_xid, b.event_id, b.ingested_at, l.is_legacy,
            d.doc -> 'type',
            d.doc -> 'actor',
