@@ -83,6 +83,7 @@ def api_shape(event: dict) -> dict:
         "created_at": event["created_at"],
         "repo": {"id": repository["id"], "name": f"{repository['owner']}/{repository['name']}"},
         "payload": event.get("payload"),
+        "url": event.get("url"),  # a legacy issue comment's page: its number and whether on a pull request
     }
 
 
@@ -155,12 +156,19 @@ def expected_figures(events) -> dict[str, dict]:
     return f
 
 
+def comment_page(event: dict) -> str:
+    """The page of an IssueCommentEvent's issue: the issue's html_url, or for a legacy Timeline
+    comment (payload {issue_id, comment_id}) the event's own url (.../pull/12#issuecomment-...)."""
+    issue = (event.get("payload") or {}).get("issue")
+    return issue["html_url"] if isinstance(issue, dict) else event["url"]
+
+
 def comment_kind(event: dict) -> str:
     """An IssueCommentEvent's comment is on a pull request's conversation when its issue's page is
     a pull request's (html_url .../pull/N), not an issue's (.../issues/N)."""
-    html_url = event["payload"]["issue"]["html_url"]
-    assert "/pull/" in html_url or "/issues/" in html_url, html_url
-    return "pull_request" if "/pull/" in html_url else "issue"
+    page = comment_page(event)
+    assert "/pull/" in page or "/issues/" in page, page
+    return "pull_request" if "/pull/" in page else "issue"
 
 
 def expected_comments(events) -> tuple[list[dict], list[dict]]:
@@ -178,7 +186,9 @@ def expected_comments(events) -> tuple[list[dict], list[dict]]:
         if p.get("action", "created") == "created":
             by_repo[repo]["comments"] += 1
             by_repo[repo][f"{kind}_comments"] += 1
-        number = (p.get("issue") or {}).get("number") if kind in ("issue", "pull_request") else None
+        number = None
+        if kind in ("issue", "pull_request"):
+            number = int(re.search(r"/(?:pull|issues)/([0-9]+)", comment_page(e))[1])
         if isinstance(number, int):
             issue = issues.setdefault(
                 (repo, number),
@@ -191,7 +201,7 @@ def expected_comments(events) -> tuple[list[dict], list[dict]]:
                 },
             )
             issue["comments"] += 1
-            reported = p["issue"].get("comments")
+            reported = (p.get("issue") or {}).get("comments")
             if isinstance(reported, int):
                 issue["max_reported_comments"] = max(reported, issue["max_reported_comments"] or 0)
             issue["is_pull_request"] |= kind == "pull_request"
@@ -248,7 +258,10 @@ def recorded_gold(request, conn):
     for files in groups:
         load_files(conn, files)
         run_etl(conn)
-    return conn, expected_figures(distinct_events([path for files in groups for path in files]))
+    events = distinct_events([path for files in groups for path in files])
+    figures = expected_figures(events)
+    figures["comments"] = expected_comments(events)
+    return conn, figures
 
 
 @pytest.mark.slow
@@ -321,6 +334,16 @@ def test_real_events_comments_split_by_issue_and_pull_request_as_the_issues_page
     assert ask(conn, "issues_with_most_comments") == most
     sphinx = ask(conn, "comments_by_repository", repo="pat/thinking-sphinx")
     assert pairs(sphinx, "issue_comments", "pull_request_comments") == [(1, 0)]
+
+
+@pytest.mark.slow
+def test_recorded_comments_split_by_each_comments_page_legacy_included(recorded_gold):
+    # Legacy Timeline issue comments say their number and kind only in the event's url
+    # (https://github.com/o/r/pull/12#issuecomment-...): 14 of the 40 in the legacy hour are on pull requests.
+    conn, want = recorded_gold
+    repos, most = want["comments"]
+    assert ask(conn, "comments_by_repository") == repos
+    assert ask(conn, "issues_with_most_comments") == most
 
 
 @pytest.mark.slow
@@ -899,6 +922,7 @@ RELEASE_BEFORE_PULL_REQUEST_ITEM_RULE = "4ada17d23e6fc388d7cb26bb5485a4b3fb8e131
 def test_pull_request_comment_migration_repairs_issue_comments_loaded_by_the_earlier_rule(conn, second_conn):
     with conn.cursor() as cur:
         cur.execute(release_sql(RELEASE_BEFORE_PULL_REQUEST_ITEM_RULE, "silver/payloads.sql"))
+        cur.execute(release_sql(RELEASE_BEFORE_PULL_REQUEST_ITEM_RULE, "silver/etl/load_silver_batch.sql"))
         cur.execute("DELETE FROM ghdw_meta.schema_migrations WHERE version >= 15")
     conn.commit()
     load_and_etl(conn, ISSUE_COMMENTS)
@@ -918,6 +942,45 @@ def test_pull_request_comment_migration_repairs_issue_comments_loaded_by_the_ear
         ("5", "issue"),
         ("6", "issue"),
     ]
+
+
+# main before legacy issue comments were read from the event's page (migration 0016).
+RELEASE_BEFORE_LEGACY_COMMENT_PAGES = "249ed4272bb07dc571cb2d868dffe191461ed586"
+
+
+@pytest.mark.slow
+def test_legacy_comment_migration_reads_number_and_kind_from_the_page_of_comments_loaded_before(conn, second_conn):
+    legacy = [json.loads(line) for line in legacy_data_file().read_text().splitlines() if line.strip()]
+    with conn.cursor() as cur:
+        cur.execute(release_sql(RELEASE_BEFORE_LEGACY_COMMENT_PAGES, "silver/payloads.sql"))
+        cur.execute(release_sql(RELEASE_BEFORE_LEGACY_COMMENT_PAGES, "silver/etl/load_silver_batch.sql"))
+        cur.execute("DELETE FROM ghdw_meta.schema_migrations WHERE version >= 16")
+    conn.commit()
+    load_and_etl(conn, legacy)
+    assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_comments WHERE comment_kind = 'pull_request'") == 0
+    setup_db.apply_schema(conn)  # the upgrade: baseline, then migration 0016
+    with conn.cursor() as cur:
+        cur.execute(load_sql("migrations/0016_legacy_issue_comment_pages.sql"))  # twice: no change
+    conn.commit()
+
+    load_and_etl(second_conn, legacy)  # a clean load by this release
+    assert payload_snapshot(conn) == payload_snapshot(second_conn)
+    kinds = dict(
+        query(
+            conn,
+            "SELECT comment_kind, COUNT(*) FROM gold.fact_comments "
+            "WHERE comment_kind IN ('issue', 'pull_request') GROUP BY 1",
+        )
+    )
+    assert kinds == {"issue": 26, "pull_request": 14}
+    assert (
+        scalar(
+            conn,
+            "SELECT COUNT(*) FROM gold.fact_comments "
+            "WHERE comment_kind IN ('issue', 'pull_request') AND item_number IS NULL",
+        )
+        == 0
+    )
 
 
 def test_repositories_made_public_are_public_events_read_from_fact_events(conn):

@@ -114,6 +114,7 @@ BATCH_FIELDS = [
     "public_json",
     "created_at_json",
     "payload",
+    "url_json",
 ]
 
 

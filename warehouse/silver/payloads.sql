@@ -164,7 +164,7 @@ DECLARE
     c_columns CONSTANT NAME[] := ARRAY[
         'raw_event_id', 'ingest_xid', 'event_id', 'ingested_at', 'is_legacy', 'type_json', 'actor_json',
         'attributes_login_json', 'repo_json', 'org_json', 'repository', 'public_json', 'created_at_json',
-        'payload'];
+        'payload', 'url_json'];
     v_table REGCLASS := to_regclass('pg_temp.silver_batch_fields');
 BEGIN
     IF v_table IS NOT NULL
@@ -179,7 +179,10 @@ BEGIN
             raw_event_id BIGINT, ingest_xid XID8, event_id TEXT, ingested_at TIMESTAMPTZ,
             is_legacy BOOLEAN, type_json JSONB, actor_json JSONB, attributes_login_json JSONB,
             repo_json JSONB, org_json JSONB, repository JSONB, public_json JSONB,
-            created_at_json JSONB, payload JSONB
+            created_at_json JSONB, payload JSONB,
+            -- A legacy Timeline event's page (https://github.com/o/r/pull/12#issuecomment-...):
+            -- the only place a legacy issue comment says its number and whether it is on a pull request.
+            url_json JSONB
         ) ON COMMIT DELETE ROWS;
         ALTER TABLE pg_temp.silver_batch_fields ALTER COLUMN payload SET STORAGE EXTERNAL;
     END IF;
@@ -238,7 +241,10 @@ BEGIN
                                                   THEN jsonb_array_length(d.p -> 'pages') END)
                     THEN 'pages' END
            ], NULL), '{}')
-      FROM (SELECT b.event_id, b.type_json #>> '{}' AS event_type, b.payload
+      FROM (SELECT b.event_id, b.type_json #>> '{}' AS event_type, b.payload,
+                   -- (pull|issues, number) of a legacy issue comment's page; NULL otherwise.
+                   regexp_match(silver.payload_text(b.url_json),
+                                '^https?://[^/]+/[^/]+/[^/]+/(pull|issues)/([0-9]{1,9})([#?/]|$)') AS page
               FROM silver_batch_fields AS b
              WHERE b.type_json #>> '{}' = ANY (silver.payload_event_types())
                -- Only events silver keeps for gold (a rejected event never becomes a fact).
@@ -268,6 +274,11 @@ BEGIN
                     -- Legacy Timeline IssuesEvent: {action, issue: <the issue's id>, number}.
                     WHEN s.event_type = 'IssuesEvent' AND jsonb_typeof(d.p -> 'issue') IS DISTINCT FROM 'object'
                     THEN d.p -> 'number'
+                    -- Legacy Timeline issue comments: {issue_id, comment_id}; the number is in the
+                    -- event's page (up to 9 digits: always an INT, never judged malformed).
+                    WHEN s.event_type = 'IssueCommentEvent' AND jsonb_typeof(d.p -> 'issue') IS DISTINCT FROM 'object'
+                     AND s.page IS NOT NULL
+                    THEN to_jsonb(s.page[2]::NUMERIC)
                     WHEN s.event_type IN ('IssuesEvent', 'IssueCommentEvent') THEN d.p -> 'issue' -> 'number'
                END AS j_number,
                d.p -> 'release' AS rel,
@@ -295,8 +306,9 @@ BEGIN
                                 WHERE jsonb_typeof(l -> 'name') = 'string') END AS item_labels,
                CASE WHEN s.event_type IN ('IssuesEvent', 'IssueCommentEvent')
                     THEN silver.payload_int(x.item -> 'comments') END AS item_comments,
-               CASE WHEN s.event_type = 'IssueCommentEvent'
-                    THEN silver.is_pull_request_item(x.item) END AS is_pull_request,
+               CASE WHEN s.event_type <> 'IssueCommentEvent' THEN NULL
+                    WHEN jsonb_typeof(x.item) = 'object' THEN silver.is_pull_request_item(x.item)
+                    ELSE s.page[1] = 'pull' END AS is_pull_request,
                CASE WHEN s.event_type IN ('PushEvent', 'CreateEvent', 'DeleteEvent')
                     THEN silver.payload_text(d.p -> 'ref') END AS ref,
                CASE WHEN s.event_type IN ('CreateEvent', 'DeleteEvent')
@@ -353,8 +365,9 @@ RETURNS BIGINT
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM silver.prepare_batch_fields();
-    INSERT INTO silver_batch_fields (event_id, type_json, payload)
-    SELECT b.event_id, b.raw_data -> 'type', b.raw_data -> 'payload'
+    INSERT INTO silver_batch_fields (event_id, type_json, payload, url_json)
+    SELECT b.event_id, b.raw_data -> 'type', b.raw_data -> 'payload',
+           CASE WHEN starts_with(b.event_id, bronze.legacy_id_prefix()) THEN b.raw_data -> 'url' END
       FROM silver_batch AS b;
     RETURN silver.load_payload_details();
 END;

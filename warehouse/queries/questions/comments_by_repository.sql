@@ -5,7 +5,7 @@
 --            Metabase, tests/test_questions.py. Runs as gh_bi (reads gold only).
 --   written: nobody (a query). Parameters: %(repo)s (a repository's current name, or NULL for
 --            all), %(from_date_id)s / %(to_date_id)s (inclusive UTC days as YYYYMMDD, or NULL).
---   caveats: one comment event = one comment; edits and deletions of comments (action other than 'created') are not counted. An issue comment is a pull request comment when its issue's pull_request object links to one (silver.is_pull_request_item); legacy Timeline issue comments (before 2015) do not say, and count as issue comments.
+--   caveats: one comment event = one comment; edits and deletions of comments (action other than 'created') are not counted. An issue comment is a pull request comment when its issue's pull_request object links to one (silver.is_pull_request_item); legacy Timeline issue comments (before 2015) say it only in the event's url (.../pull/N or .../issues/N), which silver reads; one without a url counts as an issue comment.
 -- =============================================================================
 SELECT r.repo_name, COUNT(*) AS comments,
        COUNT(*) FILTER (WHERE f.comment_kind = 'issue')        AS issue_comments,

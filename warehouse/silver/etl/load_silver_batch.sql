@@ -75,7 +75,7 @@ BEGIN
     PERFORM silver.prepare_batch_fields();
     INSERT INTO silver_batch_fields (
         raw_event_id, ingest_xid, event_id, ingested_at, is_legacy, type_json, actor_json,
-        attributes_login_json, repo_json, org_json, repository, public_json, created_at_json, payload
+        attributes_login_json, repo_json, org_json, repository, public_json, created_at_json, payload, url_json
     )
     SELECT b.raw_event_id, b.ingest_xid, b.event_id, b.ingested_at, l.is_legacy,
            d.doc -> 'type',
@@ -86,7 +86,8 @@ BEGIN
            CASE WHEN l.is_legacy THEN d.doc -> 'repository' END,
            d.doc -> 'public',
            d.doc -> 'created_at',
-           d.doc -> 'payload'
+           d.doc -> 'payload',
+           CASE WHEN l.is_legacy THEN d.doc -> 'url' END
       FROM (SELECT b.raw_event_id, b.ingest_xid, b.event_id, b.ingested_at, b.raw_data
               FROM bronze.raw_events AS b
              WHERE (b.ingest_xid, b.raw_event_id) > (v_last_xid, v_last_id)
