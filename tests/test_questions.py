@@ -920,20 +920,10 @@ RELEASE_BEFORE_PULL_REQUEST_ITEM_RULE = "4ada17d23e6fc388d7cb26bb5485a4b3fb8e131
 
 
 def test_pull_request_comment_migration_repairs_issue_comments_loaded_by_the_earlier_rule(conn, second_conn):
-    with conn.cursor() as cur:
-        cur.execute(release_sql(RELEASE_BEFORE_PULL_REQUEST_ITEM_RULE, "silver/payloads.sql"))
-        cur.execute(release_sql(RELEASE_BEFORE_PULL_REQUEST_ITEM_RULE, "silver/etl/load_silver_batch.sql"))
-        cur.execute("DELETE FROM ghdw_meta.schema_migrations WHERE version >= 15")
-    conn.commit()
+    install_release_silver(conn, RELEASE_BEFORE_PULL_REQUEST_ITEM_RULE, 15)
     load_and_etl(conn, ISSUE_COMMENTS)
     assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_comments WHERE comment_kind = 'pull_request'") == 5
-    setup_db.apply_schema(conn)  # the upgrade: baseline, then migration 0015
-    with conn.cursor() as cur:
-        cur.execute(load_sql("migrations/0015_pull_request_comment_rule.sql"))  # twice: no change
-    conn.commit()
-
-    load_and_etl(second_conn, ISSUE_COMMENTS)  # a clean load by this release
-    assert payload_snapshot(conn) == payload_snapshot(second_conn)
+    upgrade_equals_a_clean_load(conn, second_conn, "0015_pull_request_comment_rule.sql", ISSUE_COMMENTS)
     assert query(conn, "SELECT event_id, comment_kind FROM gold.fact_comments ORDER BY 1") == [
         ("1", "issue"),
         ("2", "issue"),
@@ -951,20 +941,10 @@ RELEASE_BEFORE_LEGACY_COMMENT_PAGES = "249ed4272bb07dc571cb2d868dffe191461ed586"
 @pytest.mark.slow
 def test_legacy_comment_migration_reads_number_and_kind_from_the_page_of_comments_loaded_before(conn, second_conn):
     legacy = [json.loads(line) for line in legacy_data_file().read_text().splitlines() if line.strip()]
-    with conn.cursor() as cur:
-        cur.execute(release_sql(RELEASE_BEFORE_LEGACY_COMMENT_PAGES, "silver/payloads.sql"))
-        cur.execute(release_sql(RELEASE_BEFORE_LEGACY_COMMENT_PAGES, "silver/etl/load_silver_batch.sql"))
-        cur.execute("DELETE FROM ghdw_meta.schema_migrations WHERE version >= 16")
-    conn.commit()
+    install_release_silver(conn, RELEASE_BEFORE_LEGACY_COMMENT_PAGES, 16)
     load_and_etl(conn, legacy)
     assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_comments WHERE comment_kind = 'pull_request'") == 0
-    setup_db.apply_schema(conn)  # the upgrade: baseline, then migration 0016
-    with conn.cursor() as cur:
-        cur.execute(load_sql("migrations/0016_legacy_issue_comment_pages.sql"))  # twice: no change
-    conn.commit()
-
-    load_and_etl(second_conn, legacy)  # a clean load by this release
-    assert payload_snapshot(conn) == payload_snapshot(second_conn)
+    upgrade_equals_a_clean_load(conn, second_conn, "0016_legacy_issue_comment_pages.sql", legacy)
     kinds = dict(
         query(
             conn,
@@ -1045,6 +1025,27 @@ def payload_snapshot(conn) -> dict:
         conn, "SELECT to_jsonb(p) - 'processed_at' FROM silver.event_payloads AS p ORDER BY event_id"
     )
     return snapshot
+
+
+def install_release_silver(conn, commit: str, first_version: int) -> None:
+    """An earlier release's silver batch and payload reading, with the migrations from first_version
+    on forgotten, so the next setup applies them as the upgrade from that release would."""
+    with conn.cursor() as cur:
+        cur.execute(release_sql(commit, "silver/payloads.sql"))
+        cur.execute(release_sql(commit, "silver/etl/load_silver_batch.sql"))
+        cur.execute("DELETE FROM ghdw_meta.schema_migrations WHERE version >= %s", (first_version,))
+    conn.commit()
+
+
+def upgrade_equals_a_clean_load(conn, second_conn, migration: str, events) -> None:
+    """Setup upgrades conn (then runs the migration once more: no change); a clean load of the same
+    events by this release on second_conn holds the same payload rows and facts."""
+    setup_db.apply_schema(conn)
+    with conn.cursor() as cur:
+        cur.execute(load_sql(f"migrations/{migration}"))
+    conn.commit()
+    load_and_etl(second_conn, events)
+    assert payload_snapshot(conn) == payload_snapshot(second_conn)
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@
 -- its pull_request_url, CommitCommentEvent's commit, PushEvent's distinct count from shas,
 -- MemberEvent's string member, ForkEvent's older forkee), so an upgraded warehouse holds what a
 -- clean load of the same events holds.
---   grain:   one run over the legacy events of those six types (kept in legacy_reread, so the
+--   grain:   one run over the legacy events of those six types (kept in payload_reread, so the
 --            repairs visit only their facts) and every MemberEvent /
 --            GollumEvent fact_events row without its detail fact. On a new warehouse every
 --            set is empty and it does nothing.
@@ -25,58 +25,46 @@ DO $$
 BEGIN
     PERFORM 1 FROM gold.etl_watermark WHERE pipeline = 'gold.fact_events' FOR UPDATE;
 
-    -- Legacy payloads, read again by today's silver.load_payload_batch() (the baseline's). The
-    -- events read again are kept aside (legacy_reread), so the repairs below visit only their
+    -- Legacy payloads, read again by today's rules (silver.reread_payloads(), the baseline's). The
+    -- events read again are kept aside (payload_reread), so the repairs below visit only their
     -- facts, not every fact of a large warehouse.
-    IF to_regclass('pg_temp.legacy_reread') IS NOT NULL THEN
-        DROP TABLE pg_temp.legacy_reread;
+    IF to_regclass('pg_temp.payload_reread') IS NOT NULL THEN
+        DROP TABLE pg_temp.payload_reread;
     END IF;
-    CREATE TEMP TABLE legacy_reread (event_id TEXT PRIMARY KEY) ON COMMIT DROP;
-    WITH deleted AS (
-        DELETE FROM silver.event_payloads AS p
-         USING silver.events AS e
-         WHERE e.event_id = p.event_id
-           AND e.event_format = 'legacy_timeline'
-           AND p.event_type IN ('IssuesEvent', 'PullRequestReviewCommentEvent', 'CommitCommentEvent',
-                                'PushEvent', 'MemberEvent', 'ForkEvent')
-        RETURNING p.event_id
-    )
-    INSERT INTO legacy_reread SELECT event_id FROM deleted;
-    ANALYZE legacy_reread;
-
-    IF to_regclass('pg_temp.silver_batch') IS NOT NULL THEN
-        DROP TABLE pg_temp.silver_batch;
-    END IF;
-    CREATE TEMP TABLE silver_batch ON COMMIT DROP AS
-    SELECT b.raw_event_id, b.ingest_xid, b.event_id, b.raw_data, b.ingested_at
-      FROM legacy_reread AS r
-      JOIN bronze.raw_events AS b ON b.event_id = r.event_id;
-    PERFORM silver.load_payload_batch();
-    DROP TABLE pg_temp.silver_batch;
+    CREATE TEMP TABLE payload_reread ON COMMIT DROP AS
+    SELECT p.event_id
+      FROM silver.event_payloads AS p
+      JOIN silver.events AS e ON e.event_id = p.event_id
+     WHERE e.event_format = 'legacy_timeline'
+       AND p.event_type IN ('IssuesEvent', 'PullRequestReviewCommentEvent', 'CommitCommentEvent',
+                            'PushEvent', 'MemberEvent', 'ForkEvent');
+    ALTER TABLE payload_reread ADD PRIMARY KEY (event_id);
+    ANALYZE payload_reread;
+    PERFORM silver.reread_payloads();
 
     -- The facts those readings feed (facts are otherwise insert-only; this is a one-time repair).
     UPDATE gold.fact_issue_events AS f
        SET issue_number = p.item_number
-      FROM legacy_reread AS r
+      FROM payload_reread AS r
       JOIN silver.event_payloads AS p ON p.event_id = r.event_id
      WHERE p.event_id = f.event_id AND f.issue_number IS DISTINCT FROM p.item_number;
 
     UPDATE gold.fact_comments AS f
        SET item_number = p.item_number, commit_sha = p.commit_sha
-      FROM legacy_reread AS r
+      FROM payload_reread AS r
       JOIN silver.event_payloads AS p ON p.event_id = r.event_id
      WHERE p.event_id = f.event_id
        AND (f.item_number IS DISTINCT FROM p.item_number OR f.commit_sha IS DISTINCT FROM p.commit_sha);
 
     UPDATE gold.fact_pushes AS f
        SET distinct_size = p.push_distinct_size
-      FROM legacy_reread AS r
+      FROM payload_reread AS r
       JOIN silver.event_payloads AS p ON p.event_id = r.event_id
      WHERE p.event_id = f.event_id AND f.distinct_size IS DISTINCT FROM p.push_distinct_size;
 
     UPDATE gold.fact_forks AS f
        SET fork_repo_id = p.fork_repo_id, fork_repo_name = p.fork_repo_name
-      FROM legacy_reread AS r
+      FROM payload_reread AS r
       JOIN silver.event_payloads AS p ON p.event_id = r.event_id
      WHERE p.event_id = f.event_id
        AND (f.fork_repo_id IS DISTINCT FROM p.fork_repo_id OR f.fork_repo_name IS DISTINCT FROM p.fork_repo_name);

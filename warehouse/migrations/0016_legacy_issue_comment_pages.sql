@@ -20,35 +20,26 @@ DO $$
 BEGIN
     PERFORM 1 FROM gold.etl_watermark WHERE pipeline = 'gold.fact_events' FOR UPDATE;
 
-    IF to_regclass('pg_temp.legacy_comments') IS NOT NULL THEN
-        DROP TABLE pg_temp.legacy_comments;
+    -- The comments read again (silver.reread_payloads(), the baseline's), kept aside so the
+    -- repair below visits only their facts.
+    IF to_regclass('pg_temp.payload_reread') IS NOT NULL THEN
+        DROP TABLE pg_temp.payload_reread;
     END IF;
-    CREATE TEMP TABLE legacy_comments (event_id TEXT PRIMARY KEY) ON COMMIT DROP;
-    WITH deleted AS (
-        DELETE FROM silver.event_payloads AS p
-         WHERE p.event_type = 'IssueCommentEvent'
-           AND p.item_number IS NULL
-           AND starts_with(p.event_id, bronze.legacy_id_prefix())
-        RETURNING p.event_id
-    )
-    INSERT INTO legacy_comments SELECT event_id FROM deleted;
-    ANALYZE legacy_comments;
-
-    IF to_regclass('pg_temp.silver_batch') IS NOT NULL THEN
-        DROP TABLE pg_temp.silver_batch;
-    END IF;
-    CREATE TEMP TABLE silver_batch ON COMMIT DROP AS
-    SELECT b.raw_event_id, b.ingest_xid, b.event_id, b.raw_data, b.ingested_at
-      FROM legacy_comments AS r
-      JOIN bronze.raw_events AS b ON b.event_id = r.event_id;
-    PERFORM silver.load_payload_batch();
-    DROP TABLE pg_temp.silver_batch;
+    CREATE TEMP TABLE payload_reread ON COMMIT DROP AS
+    SELECT p.event_id
+      FROM silver.event_payloads AS p
+     WHERE p.event_type = 'IssueCommentEvent'
+       AND p.item_number IS NULL
+       AND starts_with(p.event_id, bronze.legacy_id_prefix());
+    ALTER TABLE payload_reread ADD PRIMARY KEY (event_id);
+    ANALYZE payload_reread;
+    PERFORM silver.reread_payloads();
 
     -- The facts those readings feed (facts are otherwise insert-only; this is a one-time repair).
     UPDATE gold.fact_comments AS f
        SET item_number = p.item_number,
            comment_kind = CASE WHEN p.is_pull_request THEN 'pull_request' ELSE 'issue' END
-      FROM legacy_comments AS r
+      FROM payload_reread AS r
       JOIN silver.event_payloads AS p ON p.event_id = r.event_id
      WHERE p.event_id = f.event_id
        AND (f.item_number IS DISTINCT FROM p.item_number

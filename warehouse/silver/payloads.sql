@@ -372,3 +372,26 @@ BEGIN
     RETURN silver.load_payload_details();
 END;
 $$;
+
+-- The migrations' repair of rows an earlier rule read: the payloads of the events listed in the
+-- session's temp table payload_reread (event_id) are read again from bronze under today's rules
+-- (their silver.event_payloads rows replaced). The facts those rows feed are the caller's to fix.
+CREATE OR REPLACE FUNCTION silver.reread_payloads()
+RETURNS BIGINT
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_rows BIGINT;
+BEGIN
+    DELETE FROM silver.event_payloads AS p USING payload_reread AS r WHERE p.event_id = r.event_id;
+    IF to_regclass('pg_temp.silver_batch') IS NOT NULL THEN
+        DROP TABLE pg_temp.silver_batch;
+    END IF;
+    CREATE TEMP TABLE silver_batch ON COMMIT DROP AS
+    SELECT b.raw_event_id, b.ingest_xid, b.event_id, b.raw_data, b.ingested_at
+      FROM payload_reread AS r
+      JOIN bronze.raw_events AS b ON b.event_id = r.event_id;
+    v_rows := silver.load_payload_batch();
+    DROP TABLE pg_temp.silver_batch;
+    RETURN v_rows;
+END;
+$$;
