@@ -1,5 +1,6 @@
 """Gold: the star schema, SCD guard, sentinels, auto-discovery, idempotence, all-or-nothing."""
 
+import psycopg2
 import pytest
 from conftest import make_event, query, scalar
 from helpers import load_and_etl, run_etl
@@ -200,3 +201,81 @@ def test_event_dated_2029_loads_and_extends_dim_date(conn):
 def test_event_before_2010_loads(conn):
     load_and_etl(conn, [make_event("1", created_at="2008-04-10T10:00:00Z")])
     assert scalar(conn, "SELECT date_id FROM gold.fact_events") == 20080410
+
+
+# --- fact_events' foreign keys: checked once per run, or row by row -------------------------------
+
+
+def _add_row_trigger(conn):
+    """A trigger of a DBA's own on fact_events (it counts the rows it saw): gold must let it fire."""
+    with conn.cursor() as cur:
+        cur.execute("""CREATE TABLE public.trigger_calls (n INT);
+                       CREATE FUNCTION public.count_call() RETURNS trigger LANGUAGE plpgsql AS
+                       $$ BEGIN INSERT INTO public.trigger_calls VALUES (1); RETURN NEW; END $$;
+                       CREATE TRIGGER trg_count AFTER INSERT ON gold.fact_events
+                       FOR EACH ROW EXECUTE FUNCTION public.count_call();""")
+    conn.commit()
+
+
+@pytest.mark.parametrize("checks", ["once per run", "row by row (a trigger of its own on fact_events)"])
+def test_a_key_missing_from_its_dimension_fails_the_run_with_the_constraints_error(conn, checks):
+    load_and_etl(conn, [make_event("1", actor_id=5)])
+    if checks.startswith("row by row"):
+        _add_row_trigger(conn)
+    with conn.cursor() as cur:  # an admin removed the unknown-actor sentinel the facts rely on
+        cur.execute("DELETE FROM gold.dim_actors WHERE actor_id = -1")
+    conn.commit()
+    before = snapshot(conn)
+    from ghdw.bronze_loader import load_events
+    from ghdw.process_silver import run_silver
+
+    load_events(conn, [make_event("2", actor_id="not-a-number"), make_event("3", actor_id=6)])
+    run_silver(conn, 100)
+    with pytest.raises(GoldEtlError) as failure:
+        run_gold(conn)
+    message = str(failure.value)
+    assert 'violates foreign key constraint "fk_fact_events_actor_id"' in message
+    assert 'Key (actor_id)=(-1) is not present in table "dim_actors"' in message
+    assert snapshot(conn) == before  # nothing of the run committed, the watermark unmoved
+    assert scalar(conn, "SHOW session_replication_role") == "origin"
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO gold.dim_actors (actor_id, actor_login) VALUES (-1, 'unknownuser')")
+    conn.commit()
+    run_gold(conn)  # the sentinel back: the same range loads
+    assert query(conn, "SELECT event_id, actor_id FROM gold.fact_events ORDER BY 1") == [("1", 5), ("2", -1), ("3", 6)]
+    if checks.startswith("row by row"):
+        assert scalar(conn, "SELECT COUNT(*) FROM public.trigger_calls") == 2  # the DBA's trigger fired for each
+
+
+def test_the_run_checks_every_key_of_its_facts_and_locks_their_dimension_rows(conn, settings):
+    load_and_etl(conn, [make_event("1", actor_id=5, repo_id=8)])
+    with conn.cursor() as cur:
+        cur.execute("""CREATE TEMP TABLE run_rows AS
+                       SELECT 20240101 AS date_id, 5::BIGINT AS actor_id, 8::BIGINT AS repo_id,
+                              'PushEvent'::TEXT AS event_type""")
+        cur.execute("SELECT gold.lock_fact_keys('pg_temp.run_rows')")
+        from ghdw.core import db
+
+        other = db.connect(settings)
+        try:
+            with other.cursor() as other_cur:  # the dimension rows are held until the run ends
+                other_cur.execute("SET lock_timeout = '200ms'")
+                with pytest.raises(psycopg2.errors.LockNotAvailable):
+                    other_cur.execute("DELETE FROM gold.dim_repos WHERE repo_id = 8")
+            other.rollback()
+        finally:
+            other.close()
+        for column, value, dimension in [
+            ("date_id", "30000101", "dim_date"),
+            ("actor_id", "77", "dim_actors"),
+            ("repo_id", "99", "dim_repos"),
+            ("event_type", "'NoSuchEvent'", "dim_event_types"),
+        ]:
+            cur.execute("SAVEPOINT s")
+            cur.execute(f"UPDATE run_rows SET {column} = {value}")
+            with pytest.raises(psycopg2.errors.ForeignKeyViolation) as failure:
+                cur.execute("SELECT gold.lock_fact_keys('pg_temp.run_rows')")
+            assert failure.value.diag.constraint_name == f"fk_fact_events_{column}"
+            assert f'is not present in table "{dimension}"' in failure.value.diag.message_detail
+            cur.execute("ROLLBACK TO SAVEPOINT s")
+    conn.rollback()

@@ -89,6 +89,33 @@ def test_etl_role_runs_silver_and_gold_and_cannot_touch_bronze(roles, conn):
         etl.close()
 
 
+def test_etl_role_checks_fact_keys_once_per_run_and_row_by_row_without_the_grant(roles, conn):
+    """setup grants gh_etl SET on session_replication_role (the gold run's set-based key check);
+    without it, gold still loads, its constraints checking each row, and says so."""
+    assert scalar(conn, "SELECT has_parameter_privilege('gh_etl', 'session_replication_role', 'SET')") is True
+    assert scalar(conn, "SELECT has_parameter_privilege('gh_bi', 'session_replication_role', 'SET')") is False
+    assert scalar(conn, "SELECT has_parameter_privilege('gh_ingestion', 'session_replication_role', 'SET')") is False
+    row_by_row = "keys checked row by row"
+    etl = _connect(roles["gh_etl"])
+    try:
+        load_events(conn, [make_event("1", actor_id=1)])
+        run_silver(etl, 100)
+        assert not any(row_by_row in line for line in run_gold(etl))
+        assert scalar(etl, "SHOW session_replication_role") == "origin"
+        with conn.cursor() as cur:  # the parameter grant is the cluster's: put back in the finally below
+            cur.execute("REVOKE SET ON PARAMETER session_replication_role FROM gh_etl")
+        conn.commit()
+        load_events(conn, [make_event("2", actor_id=2)])
+        run_silver(etl, 100)
+        assert any(row_by_row in line for line in run_gold(etl))
+        assert scalar(etl, "SELECT COUNT(*) FROM gold.fact_events") == 2
+    finally:
+        etl.close()
+        with conn.cursor() as cur:
+            cur.execute("GRANT SET ON PARAMETER session_replication_role TO gh_etl")
+        conn.commit()
+
+
 def test_bi_role_reads_gold_only_in_read_only_transactions(roles, conn):
     load_events(conn, [make_event("1")])
     run_silver(conn, 1000)

@@ -172,6 +172,9 @@ def run_gold(
 def _failure(exc: Exception, watch: _BlockerWatch, lock_timeout, statement_timeout) -> GoldEtlError:
     """Log why the gold transaction rolled back, in one line, and the error to raise."""
     message = lifecycle.first_line(exc)
+    if isinstance(exc, errors.ForeignKeyViolation) and exc.diag.message_detail:
+        # Which key is missing where ("Key (actor_id)=(-1) is not present in table ..."): ids, no data.
+        message = f"{message}: {exc.diag.message_detail.strip().splitlines()[0]}"
     if isinstance(exc, errors.LockNotAvailable):
         log.warning(
             "gold: waiting for a lock held by %s timed out after %ss (GOLD_LOCK_TIMEOUT_SECONDS); "

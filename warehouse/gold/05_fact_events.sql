@@ -5,7 +5,9 @@
 --            legacy Timeline events (2011-02-12 .. 2014-12-31) from modern ones.
 --   written: gold ETL (master_gold_etl.sql), INSERT ... ON CONFLICT DO NOTHING only.
 --   read:    BI (Metabase, psql): the specification's Q1-Q3 and health checks.
---   Every foreign key is enforced; missing members point to the -1 sentinels.
+--   Every foreign key is enforced; missing members point to the -1 sentinels. The gold run
+--   checks its own rows' keys once per run (gold.lock_fact_keys() below) rather than once per
+--   row; every other writer gets the row-level checks of the constraints.
 --   gold.etl_watermark: one row per gold pipeline, moved by the ETL in the same
 --   transaction as the facts it describes.
 -- Idempotent: CREATE IF NOT EXISTS.
@@ -41,6 +43,53 @@ CREATE INDEX IF NOT EXISTS idx_fact_events_actor_id   ON gold.fact_events (actor
 CREATE INDEX IF NOT EXISTS idx_fact_events_repo_id    ON gold.fact_events (repo_id);
 CREATE INDEX IF NOT EXISTS idx_fact_events_event_type ON gold.fact_events (event_type);
 CREATE INDEX IF NOT EXISTS idx_fact_events_silver_processed_at ON gold.fact_events (silver_processed_at);
+
+-- The gold run's check of its facts' four foreign keys, set-based: for each key, the distinct
+-- values of the run's rows (p_events: a table with the fact's key columns) are looked up in
+-- their dimension, whose rows are locked FOR KEY SHARE (the lock each row's foreign-key trigger
+-- takes, so no other session can delete or re-key them until the run commits); a value with no
+-- row fails the run with the error the constraint would raise (SQLSTATE 23503, same text).
+-- Why: the row-level triggers cost about 23 µs per fact (4 lookups), more than half of
+-- loading fact_events; this is 4 statements per run. master_gold_etl.sql calls it, then
+-- inserts with session_replication_role = replica (the row triggers skipped) only when the
+-- role may set that (security/roles.sql grants it to gh_etl) and fact_events has no trigger
+-- besides its constraints' own; otherwise the rows are checked by the constraints as usual.
+CREATE OR REPLACE FUNCTION gold.lock_fact_keys(p_events REGCLASS)
+RETURNS VOID
+LANGUAGE plpgsql AS $$
+DECLARE
+    k        RECORD;
+    v_keys   BIGINT;
+    v_locked BIGINT;
+    v_value  TEXT;
+BEGIN
+    FOR k IN SELECT * FROM (VALUES
+        ('fk_fact_events_date_id',    'date_id',    'dim_date'),
+        ('fk_fact_events_actor_id',   'actor_id',   'dim_actors'),
+        ('fk_fact_events_repo_id',    'repo_id',    'dim_repos'),
+        ('fk_fact_events_event_type', 'event_type', 'dim_event_types')
+    ) AS t (constraint_name, key_column, dimension)
+    LOOP
+        EXECUTE format('SELECT COUNT(DISTINCT %1$I) FROM %2$s', k.key_column, p_events) INTO v_keys;
+        EXECUTE format('SELECT COUNT(*) FROM (SELECT 1 FROM gold.%1$I AS d
+                         WHERE d.%2$I IN (SELECT e.%2$I FROM %3$s AS e)
+                           FOR KEY SHARE OF d) AS locked',
+                       k.dimension, k.key_column, p_events) INTO v_locked;
+        IF v_locked < v_keys THEN
+            EXECUTE format('SELECT e.%2$I::TEXT FROM %3$s AS e
+                             WHERE NOT EXISTS (SELECT 1 FROM gold.%1$I AS d WHERE d.%2$I = e.%2$I)
+                             ORDER BY 1 LIMIT 1',
+                           k.dimension, k.key_column, p_events) INTO v_value;
+            RAISE EXCEPTION 'insert or update on table "fact_events" violates foreign key constraint "%"',
+                  k.constraint_name
+                  USING ERRCODE = 'foreign_key_violation',
+                        DETAIL = format('Key (%s)=(%s) is not present in table "%s".', k.key_column,
+                                        COALESCE(v_value, 'NULL'), k.dimension),
+                        SCHEMA = 'gold', TABLE = 'fact_events', CONSTRAINT = k.constraint_name;
+        END IF;
+    END LOOP;
+END;
+$$;
 
 CREATE TABLE IF NOT EXISTS gold.etl_watermark (
     pipeline     TEXT        NOT NULL,

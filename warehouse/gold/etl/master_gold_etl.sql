@@ -37,6 +37,8 @@ DECLARE
     v_new_rows  BIGINT;
     v_min_date  DATE;
     v_max_date  DATE;
+    v_run_check BOOLEAN := FALSE;
+    v_role_mode TEXT := current_setting('session_replication_role');
 BEGIN
     -- The row lock serialises concurrent gold runs: the second waits, then reads the moved watermark.
     SELECT w.last_xid INTO v_from
@@ -125,6 +127,26 @@ BEGIN
     -- this run really inserted are kept aside (gold_new_facts) as the aggregates' input (each counted once).
     v_step := clock_timestamp();
     CREATE TEMP TABLE gold_new_facts (date_id INT, actor_id BIGINT, repo_id BIGINT) ON COMMIT DROP;
+    -- The four foreign keys checked once for the run (gold.lock_fact_keys(), gold/05_fact_events.sql)
+    -- instead of by a trigger per row: only when fact_events has no trigger of its own (one a
+    -- DBA added must still fire) and this role may set session_replication_role (setup grants
+    -- it to gh_etl); the setting is local to this transaction and put back right after.
+    -- (A warehouse not yet upgraded by setup has no gold.lock_fact_keys(): row by row there.)
+    IF v_role_mode <> 'replica' AND to_regprocedure('gold.lock_fact_keys(regclass)') IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM pg_trigger AS t
+                        WHERE t.tgrelid = 'gold.fact_events'::REGCLASS AND NOT t.tgisinternal) THEN
+        BEGIN
+            PERFORM set_config('session_replication_role', 'replica', TRUE);
+            v_run_check := TRUE;
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE NOTICE 'fact_events: keys checked row by row (slower): % may not set session_replication_role; run setup_db.py as a superuser to grant it',
+                current_user;
+        END;
+    END IF;
+    -- (A session already in replica mode skips the triggers whatever this run does: checked here too.)
+    IF v_run_check OR (v_role_mode = 'replica' AND to_regprocedure('gold.lock_fact_keys(regclass)') IS NOT NULL) THEN
+        PERFORM gold.lock_fact_keys('pg_temp.gold_new_events');
+    END IF;
     WITH inserted AS (
         INSERT INTO gold.fact_events (
             event_id, date_id, actor_id, repo_id, event_type,
@@ -138,6 +160,9 @@ BEGIN
     )
     INSERT INTO gold_new_facts SELECT date_id, actor_id, repo_id FROM inserted;
     GET DIAGNOSTICS v_rows = ROW_COUNT;
+    IF v_run_check THEN
+        PERFORM set_config('session_replication_role', v_role_mode, TRUE);
+    END IF;
     RAISE NOTICE '[4/4] fact_events: % rows | Duration: % ms',
         v_rows, round(EXTRACT(EPOCH FROM clock_timestamp() - v_step) * 1000);
 
