@@ -113,8 +113,36 @@ BATCH_FIELDS = [
     "repository",
     "public_json",
     "created_at_json",
-    "payload",
-    "url_json",
+    # then the payload's typed columns (silver.read_payload(), in silver.event_payloads' order)
+    "action",
+    "item_number",
+    "is_merged",
+    "additions",
+    "deletions",
+    "changed_files",
+    "commits",
+    "item_created_at",
+    "item_closed_at",
+    "item_merged_at",
+    "review_state",
+    "item_title",
+    "item_labels",
+    "item_comments",
+    "is_pull_request",
+    "ref",
+    "ref_type",
+    "push_size",
+    "push_distinct_size",
+    "head_sha",
+    "release_tag",
+    "release_name",
+    "is_prerelease",
+    "fork_repo_id",
+    "fork_repo_name",
+    "member_login",
+    "pages_count",
+    "commit_sha",
+    "malformed_fields",
 ]
 
 
@@ -155,3 +183,22 @@ def test_the_session_batch_table_of_the_expected_shape_is_kept_between_batches(c
     assert run_silver(conn, batch_size=2).rows_inserted == 4
     assert scalar(conn, "SELECT to_regclass('pg_temp.silver_batch_fields')::OID") == table
     assert batch_table_columns(conn) == BATCH_FIELDS
+
+
+def test_the_payload_reading_is_inlined_and_no_batch_plan_caches_by_payload(conn):
+    # silver.read_payload() runs once per event inside the batch's one pass over bronze: a call per
+    # event (a function PostgreSQL cannot inline: STRICT, VOLATILE, a SET clause, more than one
+    # statement) or a Memoize keyed by whole payloads makes silver many times slower.
+    plan = "\n".join(
+        row[0]
+        for row in query(
+            conn,
+            """EXPLAIN SELECT p.* FROM bronze.raw_events AS b
+                CROSS JOIN LATERAL silver.read_payload(b.raw_data ->> 'type', b.raw_data -> 'payload', NULL) AS p""",
+        )
+    )
+    assert "read_payload" not in plan
+    for function in ("silver.load_batch(integer)", "silver.load_payload_batch()"):
+        assert "enable_memoize=off" in scalar(
+            conn, f"SELECT proconfig FROM pg_proc WHERE oid = '{function}'::REGPROCEDURE"
+        )

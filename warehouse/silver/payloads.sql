@@ -3,7 +3,7 @@
 --
 --   grain:   one row per silver event (event_id) whose type carries a payload this warehouse
 --            reads (the types in silver.payload_event_types()); other types get no row.
---   written: silver.load_payload_batch(), called by silver.load_batch() in the same
+--   written: silver.load_payload_details(), called by silver.load_batch() in the same
 --            transaction as the silver.events rows, from the same batch of bronze rows
 --            (so payload and event move together and a replay is a no-op: ON CONFLICT).
 --            Migration 0011 fills it once for events silver held before this table existed;
@@ -149,68 +149,30 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
            END
 $$;
 
--- The session's batch table: each bronze row of a silver batch split into its top-level fields
--- (silver.load_batch() fills it, reading each raw_data once). The payload column is stored
--- uncompressed (EXTERNAL): it is read once more, by silver.load_payload_details() in the same
--- transaction, and never kept (ON COMMIT DELETE ROWS), so compressing it would be wasted work.
--- A temp table of the session, created once and reused by a long-running process. A process
--- that outlived an upgrade may hold one of an older shape: its column names (in order) are
--- compared with today's, and a table of another shape is dropped and created afresh.
-CREATE OR REPLACE FUNCTION silver.prepare_batch_fields()
-RETURNS VOID
-LANGUAGE plpgsql AS $$
-DECLARE
-    -- The columns of the CREATE below, in order.
-    c_columns CONSTANT NAME[] := ARRAY[
-        'raw_event_id', 'ingest_xid', 'event_id', 'ingested_at', 'is_legacy', 'type_json', 'actor_json',
-        'attributes_login_json', 'repo_json', 'org_json', 'repository', 'public_json', 'created_at_json',
-        'payload', 'url_json'];
-    v_table REGCLASS := to_regclass('pg_temp.silver_batch_fields');
-BEGIN
-    IF v_table IS NOT NULL
-       AND (SELECT array_agg(a.attname ORDER BY a.attnum)
-              FROM pg_attribute AS a
-             WHERE a.attrelid = v_table AND a.attnum > 0 AND NOT a.attisdropped) IS DISTINCT FROM c_columns THEN
-        DROP TABLE pg_temp.silver_batch_fields;
-        v_table := NULL;
-    END IF;
-    IF v_table IS NULL THEN
-        CREATE TEMP TABLE silver_batch_fields (
-            raw_event_id BIGINT, ingest_xid XID8, event_id TEXT, ingested_at TIMESTAMPTZ,
-            is_legacy BOOLEAN, type_json JSONB, actor_json JSONB, attributes_login_json JSONB,
-            repo_json JSONB, org_json JSONB, repository JSONB, public_json JSONB,
-            created_at_json JSONB, payload JSONB,
-            -- A legacy Timeline event's page (https://github.com/o/r/pull/12#issuecomment-...):
-            -- the only place a legacy issue comment says its number and whether it is on a pull request.
-            url_json JSONB
-        ) ON COMMIT DELETE ROWS;
-        ALTER TABLE pg_temp.silver_batch_fields ALTER COLUMN payload SET STORAGE EXTERNAL;
-    END IF;
-    TRUNCATE pg_temp.silver_batch_fields;
-END;
-$$;
-
--- The payload rows of a silver batch: the session's temp table silver_batch_fields (event_id,
--- type_json, payload) that silver.load_batch() fills. Set-based: one INSERT ... SELECT.
-CREATE OR REPLACE FUNCTION silver.load_payload_details()
-RETURNS BIGINT
-LANGUAGE plpgsql AS $$
-DECLARE
-    v_rows BIGINT;
-BEGIN
-    INSERT INTO silver.event_payloads (
-        event_id, event_type, action, item_number, is_merged, additions, deletions, changed_files,
-        commits, item_created_at, item_closed_at, item_merged_at, review_state, item_title,
-        item_labels, item_comments, is_pull_request, ref, ref_type, push_size, push_distinct_size,
-        head_sha, release_tag, release_name, is_prerelease, fork_repo_id, fork_repo_name,
-        member_login, pages_count, commit_sha, malformed_fields
-    )
-    SELECT s.event_id, s.event_type, t.action, t.item_number, t.is_merged, t.additions, t.deletions,
-           t.changed_files, t.commits, t.item_created_at, t.item_closed_at, t.item_merged_at,
-           t.review_state, t.item_title, t.item_labels, t.item_comments, t.is_pull_request, t.ref,
-           t.ref_type, t.push_size, t.push_distinct_size, t.head_sha, t.release_tag, t.release_name,
-           t.is_prerelease, t.fork_repo_id, t.fork_repo_name, t.member_login, t.pages_count,
-           t.commit_sha,
+-- What one event's payload says, as the typed columns of silver.event_payloads (after event_id and
+-- event_type, in its order): the reading rules of this file's header, per type. p_event_type is the
+-- event's type (callers keep the row only for the types of silver.payload_event_types()),
+-- p_payload its payload, p_url a legacy Timeline event's page (NULL for modern events). One row.
+-- A SQL function of one SELECT, not strict, not volatile, returning a set: PostgreSQL inlines it
+-- into the query that calls it (CROSS JOIN LATERAL), so it costs no call per event. Each step
+-- below is evaluated once per event (OFFSET 0 keeps a step from being inlined into every
+-- expression that reads it), and nothing is materialised: the payload is read once (#> '{}'
+-- returns it detoasted) and every field is taken from that.
+CREATE OR REPLACE FUNCTION silver.read_payload(p_event_type TEXT, p_payload JSONB, p_url JSONB)
+RETURNS TABLE (
+    action TEXT, item_number INT, is_merged BOOLEAN, additions INT, deletions INT, changed_files INT,
+    commits INT, item_created_at TIMESTAMP, item_closed_at TIMESTAMP, item_merged_at TIMESTAMP,
+    review_state TEXT, item_title TEXT, item_labels TEXT[], item_comments INT, is_pull_request BOOLEAN,
+    ref TEXT, ref_type TEXT, push_size INT, push_distinct_size INT, head_sha TEXT, release_tag TEXT,
+    release_name TEXT, is_prerelease BOOLEAN, fork_repo_id BIGINT, fork_repo_name TEXT,
+    member_login TEXT, pages_count INT, commit_sha TEXT, malformed_fields TEXT[]
+)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT t.action, t.item_number, t.is_merged, t.additions, t.deletions, t.changed_files, t.commits,
+           t.item_created_at, t.item_closed_at, t.item_merged_at, t.review_state, t.item_title,
+           t.item_labels, t.item_comments, t.is_pull_request, t.ref, t.ref_type, t.push_size,
+           t.push_distinct_size, t.head_sha, t.release_tag, t.release_name, t.is_prerelease,
+           t.fork_repo_id, t.fork_repo_name, t.member_login, t.pages_count, t.commit_sha,
            -- The fields that decide a count or a figure: present with the wrong type.
            NULLIF(array_remove(ARRAY[
                CASE WHEN silver.payload_is_malformed(d.rp, d.p IS NULL) THEN 'payload' END,
@@ -241,19 +203,12 @@ BEGIN
                                                   THEN jsonb_array_length(d.p -> 'pages') END)
                     THEN 'pages' END
            ], NULL), '{}')
-      FROM (SELECT b.event_id, b.type_json #>> '{}' AS event_type, b.payload,
+      FROM (SELECT p_event_type AS event_type,
                    -- (pull|issues, number) of a legacy issue comment's page; NULL otherwise.
-                   regexp_match(silver.payload_text(b.url_json),
+                   regexp_match(silver.payload_text(p_url),
                                 '^https?://[^/]+/[^/]+/[^/]+/(pull|issues)/([0-9]{1,9})([#?/]|$)') AS page
-              FROM silver_batch_fields AS b
-             WHERE b.type_json #>> '{}' = ANY (silver.payload_event_types())
-               -- Only events silver keeps for gold (a rejected event never becomes a fact).
-               AND EXISTS (SELECT 1 FROM silver.events AS e
-                            WHERE e.event_id = b.event_id AND e.reject_reason IS NULL)) AS s
-      -- Each step below is evaluated once per event (OFFSET 0 keeps it from being inlined into
-      -- every expression that reads it), and nothing is materialised: the payload is read out of
-      -- the batch table once (#> '{}' returns it detoasted) and every field is taken from that.
-     CROSS JOIN LATERAL (SELECT s.payload #> '{}' AS rp OFFSET 0) AS r
+            OFFSET 0) AS s
+     CROSS JOIN LATERAL (SELECT p_payload #> '{}' AS rp OFFSET 0) AS r
      CROSS JOIN LATERAL (SELECT r.rp AS rp,
                                 CASE WHEN jsonb_typeof(r.rp) = 'object' THEN r.rp END AS p
                          OFFSET 0) AS d
@@ -352,6 +307,78 @@ BEGIN
                     THEN COALESCE(silver.payload_text(d.p -> 'comment' -> 'commit_id'),
                                   silver.payload_text(d.p -> 'commit')) END AS commit_sha
                          OFFSET 0) AS t
+$$;
+
+-- The session's batch table: each bronze row of a silver batch split into its top-level fields
+-- and its payload's typed columns (silver.load_batch() fills it, reading each raw_data once and
+-- the payload with silver.read_payload() in the same pass, so the payload itself is never written
+-- down). A temp table of the session, created once and reused by a long-running process
+-- (ON COMMIT DELETE ROWS). A process that outlived an upgrade may hold one of an older shape: its
+-- column names (in order) are compared with today's (the fields below, then read_payload()'s
+-- columns), and a table of another shape is dropped and created afresh.
+CREATE OR REPLACE FUNCTION silver.prepare_batch_fields()
+RETURNS VOID
+LANGUAGE plpgsql AS $$
+DECLARE
+    -- The fields of the CREATE below, in order; then the payload's columns.
+    c_fields CONSTANT NAME[] := ARRAY[
+        'raw_event_id', 'ingest_xid', 'event_id', 'ingested_at', 'is_legacy', 'type_json', 'actor_json',
+        'attributes_login_json', 'repo_json', 'org_json', 'repository', 'public_json', 'created_at_json'];
+    v_columns NAME[];
+    v_table REGCLASS := to_regclass('pg_temp.silver_batch_fields');
+BEGIN
+    SELECT c_fields || array_agg(a.name::NAME ORDER BY a.position)
+      INTO v_columns
+      FROM pg_proc AS f
+     CROSS JOIN LATERAL unnest(f.proargnames, f.proargmodes) WITH ORDINALITY AS a (name, mode, position)
+     WHERE f.oid = 'silver.read_payload(text, jsonb, jsonb)'::REGPROCEDURE AND a.mode = 't';
+    IF v_table IS NOT NULL
+       AND (SELECT array_agg(a.attname ORDER BY a.attnum)
+              FROM pg_attribute AS a
+             WHERE a.attrelid = v_table AND a.attnum > 0 AND NOT a.attisdropped) IS DISTINCT FROM v_columns THEN
+        DROP TABLE pg_temp.silver_batch_fields;
+        v_table := NULL;
+    END IF;
+    IF v_table IS NULL THEN
+        CREATE TEMP TABLE silver_batch_fields ON COMMIT DELETE ROWS AS
+        SELECT NULL::BIGINT AS raw_event_id, NULL::XID8 AS ingest_xid, NULL::TEXT AS event_id,
+               NULL::TIMESTAMPTZ AS ingested_at, NULL::BOOLEAN AS is_legacy, NULL::JSONB AS type_json,
+               NULL::JSONB AS actor_json, NULL::JSONB AS attributes_login_json, NULL::JSONB AS repo_json,
+               NULL::JSONB AS org_json, NULL::JSONB AS repository, NULL::JSONB AS public_json,
+               NULL::JSONB AS created_at_json, p.*
+          FROM silver.read_payload(NULL, NULL, NULL) AS p
+          WITH NO DATA;
+    END IF;
+    TRUNCATE pg_temp.silver_batch_fields;
+END;
+$$;
+
+-- The payload rows of a silver batch, from the session's batch table (silver_batch_fields, filled
+-- by silver.load_batch() or silver.load_payload_batch()): one INSERT ... SELECT, only for the
+-- types read here and the events silver keeps for gold (a rejected event never becomes a fact).
+CREATE OR REPLACE FUNCTION silver.load_payload_details()
+RETURNS BIGINT
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_rows BIGINT;
+BEGIN
+    INSERT INTO silver.event_payloads (
+        event_id, event_type, action, item_number, is_merged, additions, deletions, changed_files,
+        commits, item_created_at, item_closed_at, item_merged_at, review_state, item_title,
+        item_labels, item_comments, is_pull_request, ref, ref_type, push_size, push_distinct_size,
+        head_sha, release_tag, release_name, is_prerelease, fork_repo_id, fork_repo_name,
+        member_login, pages_count, commit_sha, malformed_fields
+    )
+    SELECT b.event_id, b.type_json #>> '{}', b.action, b.item_number, b.is_merged, b.additions,
+           b.deletions, b.changed_files, b.commits, b.item_created_at, b.item_closed_at,
+           b.item_merged_at, b.review_state, b.item_title, b.item_labels, b.item_comments,
+           b.is_pull_request, b.ref, b.ref_type, b.push_size, b.push_distinct_size, b.head_sha,
+           b.release_tag, b.release_name, b.is_prerelease, b.fork_repo_id, b.fork_repo_name,
+           b.member_login, b.pages_count, b.commit_sha, b.malformed_fields
+      FROM silver_batch_fields AS b
+     WHERE b.type_json #>> '{}' = ANY (silver.payload_event_types())
+       AND EXISTS (SELECT 1 FROM silver.events AS e
+                    WHERE e.event_id = b.event_id AND e.reject_reason IS NULL)
     ON CONFLICT (event_id) DO NOTHING;
     GET DIAGNOSTICS v_rows = ROW_COUNT;
     RETURN v_rows;
@@ -362,13 +389,23 @@ $$;
 -- split): the payload rows of the temp table silver_batch (event_id, raw_data).
 CREATE OR REPLACE FUNCTION silver.load_payload_batch()
 RETURNS BIGINT
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET enable_memoize = off  -- as silver.load_batch(): no cache keyed by whole payloads
+AS $$
 BEGIN
     PERFORM silver.prepare_batch_fields();
-    INSERT INTO silver_batch_fields (event_id, type_json, payload, url_json)
-    SELECT b.event_id, b.raw_data -> 'type', b.raw_data -> 'payload',
-           CASE WHEN starts_with(b.event_id, bronze.legacy_id_prefix()) THEN b.raw_data -> 'url' END
-      FROM silver_batch AS b;
+    INSERT INTO silver_batch_fields (
+        event_id, type_json, action, item_number, is_merged, additions, deletions, changed_files,
+        commits, item_created_at, item_closed_at, item_merged_at, review_state, item_title,
+        item_labels, item_comments, is_pull_request, ref, ref_type, push_size, push_distinct_size,
+        head_sha, release_tag, release_name, is_prerelease, fork_repo_id, fork_repo_name,
+        member_login, pages_count, commit_sha, malformed_fields
+    )
+    SELECT b.event_id, b.raw_data -> 'type', p.*
+      FROM silver_batch AS b
+     CROSS JOIN LATERAL silver.read_payload(
+               b.raw_data ->> 'type', b.raw_data -> 'payload',
+               CASE WHEN starts_with(b.event_id, bronze.legacy_id_prefix()) THEN b.raw_data -> 'url' END) AS p;
     RETURN silver.load_payload_details();
 END;
 $$;
