@@ -1020,7 +1020,9 @@ def release_sql(commit: str, relative: str) -> str:
 
 def payload_snapshot(conn) -> dict:
     """silver's payload rows and every payload fact, without load times."""
-    snapshot = {t: query(conn, f"SELECT * FROM {t} ORDER BY 1") for t in PAYLOAD_FACTS}
+    # ORDER BY 1, 2: event_id for a fact, (date_id, repo_id) for the aggregate (whose rows of one
+    # day may be stored in any order).
+    snapshot = {t: query(conn, f"SELECT * FROM {t} ORDER BY 1, 2") for t in PAYLOAD_FACTS}
     snapshot["silver.event_payloads"] = query(
         conn, "SELECT to_jsonb(p) - 'processed_at' FROM silver.event_payloads AS p ORDER BY event_id"
     )

@@ -281,7 +281,7 @@ BEGIN
         ON CONFLICT (event_id) DO NOTHING
         RETURNING date_id, repo_id
     ),
-    det AS (INSERT INTO gold_new_details SELECT date_id, repo_id, 'stars', 1 FROM ins)
+    det AS (INSERT INTO gold_new_details SELECT date_id, repo_id, 'stars', COUNT(*) FROM ins GROUP BY date_id, repo_id)
     SELECT v_rows + COUNT(*) INTO v_rows FROM ins;
 
     WITH ins AS (
@@ -292,7 +292,7 @@ BEGIN
         ON CONFLICT (event_id) DO NOTHING
         RETURNING date_id, repo_id
     ),
-    det AS (INSERT INTO gold_new_details SELECT date_id, repo_id, 'forks', 1 FROM ins)
+    det AS (INSERT INTO gold_new_details SELECT date_id, repo_id, 'forks', COUNT(*) FROM ins GROUP BY date_id, repo_id)
     SELECT v_rows + COUNT(*) INTO v_rows FROM ins;
 
     WITH ins AS (
@@ -308,14 +308,19 @@ BEGIN
         RETURNING date_id, repo_id, action, is_merged
     ),
     det AS (
+        -- Summed per repository and day here: the fold below reads a few rows per pair.
         INSERT INTO gold_new_details
-        SELECT date_id, repo_id, m.measure, 1
-          FROM ins
-         CROSS JOIN LATERAL (VALUES
-            (CASE WHEN action = 'opened' THEN 'prs_opened' END),
-            (CASE WHEN action = 'closed' THEN 'prs_closed' END),
-            (CASE WHEN action = 'closed' AND is_merged THEN 'prs_merged' END)) AS m (measure)
-         WHERE m.measure IS NOT NULL
+        SELECT date_id, repo_id, measure, SUM(amount)
+          FROM (
+            SELECT date_id, repo_id, m.measure, 1
+              FROM ins
+             CROSS JOIN LATERAL (VALUES
+                (CASE WHEN action = 'opened' THEN 'prs_opened' END),
+                (CASE WHEN action = 'closed' THEN 'prs_closed' END),
+                (CASE WHEN action = 'closed' AND is_merged THEN 'prs_merged' END)) AS m (measure)
+             WHERE m.measure IS NOT NULL
+          ) AS d (date_id, repo_id, measure, amount)
+         GROUP BY date_id, repo_id, measure
     )
     SELECT v_rows + COUNT(*) INTO v_rows FROM ins;
 
@@ -341,10 +346,15 @@ BEGIN
         RETURNING date_id, repo_id, action
     ),
     det AS (
+        -- Summed per repository and day here: the fold below reads a few rows per pair.
         INSERT INTO gold_new_details
-        SELECT date_id, repo_id, CASE action WHEN 'opened' THEN 'issues_opened' ELSE 'issues_closed' END, 1
-          FROM ins
-         WHERE action IN ('opened', 'closed')
+        SELECT date_id, repo_id, measure, SUM(amount)
+          FROM (
+            SELECT date_id, repo_id, CASE action WHEN 'opened' THEN 'issues_opened' ELSE 'issues_closed' END, 1
+              FROM ins
+             WHERE action IN ('opened', 'closed')
+          ) AS d (date_id, repo_id, measure, amount)
+         GROUP BY date_id, repo_id, measure
     )
     SELECT v_rows + COUNT(*) INTO v_rows FROM ins;
 
@@ -377,14 +387,19 @@ BEGIN
         RETURNING date_id, repo_id, push_size
     ),
     det AS (
+        -- Summed per repository and day here: the fold below reads a few rows per pair.
         INSERT INTO gold_new_details
-        SELECT date_id, repo_id, m.measure, m.amount
-          FROM ins
-         CROSS JOIN LATERAL (VALUES
-            ('pushes', 1::BIGINT),
-            (CASE WHEN push_size IS NOT NULL THEN 'pushes_with_size' END, 1::BIGINT),
-            (CASE WHEN push_size IS NOT NULL THEN 'commits' END, push_size::BIGINT)) AS m (measure, amount)
-         WHERE m.measure IS NOT NULL
+        SELECT date_id, repo_id, measure, SUM(amount)
+          FROM (
+            SELECT date_id, repo_id, m.measure, m.amount
+              FROM ins
+             CROSS JOIN LATERAL (VALUES
+                ('pushes', 1::BIGINT),
+                (CASE WHEN push_size IS NOT NULL THEN 'pushes_with_size' END, 1::BIGINT),
+                (CASE WHEN push_size IS NOT NULL THEN 'commits' END, push_size::BIGINT)) AS m (measure, amount)
+             WHERE m.measure IS NOT NULL
+          ) AS d (date_id, repo_id, measure, amount)
+         GROUP BY date_id, repo_id, measure
     )
     SELECT v_rows + COUNT(*) INTO v_rows FROM ins;
 
@@ -399,8 +414,13 @@ BEGIN
         RETURNING date_id, repo_id, action
     ),
     det AS (
+        -- Summed per repository and day here: the fold below reads a few rows per pair.
         INSERT INTO gold_new_details
-        SELECT date_id, repo_id, 'releases', 1 FROM ins WHERE action IS NULL OR action = 'published'
+        SELECT date_id, repo_id, measure, SUM(amount)
+          FROM (
+            SELECT date_id, repo_id, 'releases', 1 FROM ins WHERE action IS NULL OR action = 'published'
+          ) AS d (date_id, repo_id, measure, amount)
+         GROUP BY date_id, repo_id, measure
     )
     SELECT v_rows + COUNT(*) INTO v_rows FROM ins;
 
