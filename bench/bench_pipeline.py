@@ -6,7 +6,7 @@
 It builds N realistic events (the real event shapes of data_samples/ and ../shared/data/real/, with
 fresh ids and dates spread over the last 10 days) into a JSON-lines file, then in a fresh database:
   reference   COPY of the same raw lines into a bare JSONB table (PostgreSQL's own limit),
-              the median of 3 runs
+              the median of 6 runs: 3 before the pipeline, 3 after it
   bronze      backfill.py's path: file -> COPY -> set-based insert with dedup and DLQ routing, on one
               connection (like for like with the reference) and on BACKFILL_WORKERS connections
   silver      silver.load_batch() in batches of SILVER_BATCH_SIZE
@@ -72,7 +72,7 @@ PAYLOAD_FACT_TABLES = (
     "fact_members",
     "fact_wiki_edits",
 )
-COPY_REPEATS = 3  # COPY reference runs; the median is the reference
+COPY_REPEATS = 3  # COPY reference runs before the pipeline, and as many after; the median of all is the reference
 REPEATS = 5  # incremental cycles measured at each base; the median is reported (issue 14: median of 5)
 ID_BASE = 900_000_000_000
 SHARED_DIR = Path(os.environ.get("SHARED_DIR", REPO_ROOT.parent / "shared"))
@@ -133,7 +133,14 @@ def file_to_gold(admin_settings, name: str, data: Path) -> dict:
     try:
         t_bronze = timed(lambda: run_backfill(settings, file_targets([str(data)])))
         with db.connection(settings) as conn:
-            t_silver = timed(lambda: run_silver(conn, settings.silver_batch_size))
+            t_silver = timed(
+                lambda: run_silver(
+                    conn,
+                    settings.silver_batch_size,
+                    workers=settings.silver_workers,
+                    connect=lambda: db.connect(settings),
+                )
+            )
             t_gold = timed(lambda: run_gold(conn))
             with conn.cursor() as cur:
                 cur.execute("SELECT COUNT(*) FROM gold.fact_events")
@@ -152,6 +159,26 @@ def file_to_gold(admin_settings, name: str, data: Path) -> dict:
         "gold_eps": round(n / t_gold),
         "end_to_end_eps": round(n / (t_bronze + t_silver + t_gold)),
     }
+
+
+def copy_reference_runs(settings, data: Path) -> list[float]:
+    """COPY_REPEATS timed COPYs of the input into public.bench_reference, each into an emptied table."""
+    runs = []
+    with db.connection(settings) as conn:
+        with conn.cursor() as cur:
+
+            def copy_reference():
+                with open(data, "rb") as source:
+                    cur.copy_expert(REFERENCE_COPY_SQL, source)
+                conn.commit()
+
+            for _ in range(COPY_REPEATS):
+                cur.execute("TRUNCATE public.bench_reference")
+                conn.commit()
+                runs.append(timed(copy_reference))
+            cur.execute("TRUNCATE public.bench_reference")
+            conn.commit()
+    return runs
 
 
 def fresh_database(admin_settings, name: str):
@@ -186,7 +213,9 @@ def timed(work) -> float:
 
 def etl_cycle(settings) -> None:
     with db.connection(settings) as conn:
-        run_silver(conn, settings.silver_batch_size)
+        run_silver(
+            conn, settings.silver_batch_size, workers=settings.silver_workers, connect=lambda: db.connect(settings)
+        )
         run_gold(conn)
 
 
@@ -247,21 +276,10 @@ def main(argv=None) -> int:
                     figures["postgres"] = cur.fetchone()[0]
                     cur.execute("CREATE TABLE public.bench_reference (doc JSONB)")
                     conn.commit()
-
-                    def copy_reference():
-                        with open(data, "rb") as source:
-                            cur.copy_expert(REFERENCE_COPY_SQL, source)
-                        conn.commit()
-
-                    # The reference is the denominator of every ratio: the median of 3 COPYs (each
-                    # into an emptied table) so one slow or fast run does not move every ratio.
-                    copies = []
-                    for _ in range(COPY_REPEATS):
-                        cur.execute("TRUNCATE public.bench_reference")
-                        conn.commit()
-                        copies.append(timed(copy_reference))
-                    t_copy = statistics.median(copies)
-                    figures["copy_runs_eps"] = [round(args.events / t) for t in copies]
+            # The reference is the denominator of every ratio: COPY_REPEATS runs before the pipeline
+            # and as many after it (each into an emptied table), the median of all, so neither one
+            # slow or fast run nor the machine's speed drifting during the run moves every ratio.
+            copies = copy_reference_runs(settings, data)
             # The same load on one connection, in its own database: the like-for-like comparison
             # with the single-backend COPY reference. The pipeline's figure uses BACKFILL_WORKERS.
             single = fresh_database(admin_settings, f"{name}_1c")
@@ -272,8 +290,19 @@ def main(argv=None) -> int:
             t_bronze = timed(lambda: run_backfill(settings, file_targets([str(data)])))
             figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
             with db.connection(settings) as conn:
-                t_silver = timed(lambda: run_silver(conn, settings.silver_batch_size))
+                t_silver = timed(
+                    lambda: run_silver(
+                        conn,
+                        settings.silver_batch_size,
+                        workers=settings.silver_workers,
+                        connect=lambda: db.connect(settings),
+                    )
+                )
                 t_gold = timed(lambda: run_gold(conn))
+            copies += copy_reference_runs(settings, data)
+            t_copy = statistics.median(copies)
+            figures["copy_runs_eps"] = [round(args.events / t) for t in copies]
+            with db.connection(settings) as conn:
                 with conn.cursor() as cur:
                     cur.execute("SELECT COUNT(*) FROM gold.fact_events")
                     figures["gold_rows"] = cur.fetchone()[0]

@@ -198,7 +198,11 @@ def test_the_payload_reading_is_inlined_and_no_batch_plan_caches_by_payload(conn
         )
     )
     assert "read_payload" not in plan
-    for function in ("silver.load_batch(integer)", "silver.load_payload_batch()"):
+    for function in (
+        "silver.read_bronze_batch(xid8, bigint, xid8, bigint, integer)",
+        "silver.ingest_batch_fields()",
+        "silver.load_payload_batch()",
+    ):
         assert "enable_memoize=off" in scalar(
             conn, f"SELECT proconfig FROM pg_proc WHERE oid = '{function}'::REGPROCEDURE"
         )

@@ -40,6 +40,8 @@ DEFAULT_EMBEDDED_PG_DIR = PROJECT_DIR / ".pgdata"
 DEFAULT_LOG_DIR = PROJECT_DIR / "ingestion" / "logs"
 # The specification's silver batch: small enough that one batch is a short transaction.
 DEFAULT_SILVER_BATCH_SIZE = 5_000
+# Sessions loading silver at once when the backlog holds several batches (one per core).
+DEFAULT_SILVER_WORKERS = 2
 # Demo: the specification's 2-minute cycle; production: daily at 02:00.
 DEFAULT_DEMO_INTERVAL_SECONDS = 120
 DEFAULT_GITHUB_API_URL = "https://api.github.com"
@@ -112,6 +114,7 @@ class Settings:
     log_backup_count: int = DEFAULT_LOG_BACKUP_COUNT
     db_wait_seconds: int = DEFAULT_DB_WAIT_SECONDS
     silver_batch_size: int = DEFAULT_SILVER_BATCH_SIZE
+    silver_workers: int = DEFAULT_SILVER_WORKERS
     etl_mode: str = "demo"
     demo_interval_seconds: int = DEFAULT_DEMO_INTERVAL_SECONDS
     github_token: str | None = field(default=None, repr=False)
@@ -308,6 +311,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         log_backup_count=_int(env, "LOG_BACKUP_COUNT", DEFAULT_LOG_BACKUP_COUNT, 1, 1_000),
         db_wait_seconds=_int(env, "DB_WAIT_SECONDS", DEFAULT_DB_WAIT_SECONDS, 0, 3_600),
         silver_batch_size=_int(env, "SILVER_BATCH_SIZE", DEFAULT_SILVER_BATCH_SIZE, 1, 1_000_000),
+        silver_workers=_int(env, "SILVER_WORKERS", DEFAULT_SILVER_WORKERS, 1, 32),
         etl_mode=etl_mode,
         demo_interval_seconds=_int(env, "DEMO_INTERVAL_SECONDS", DEFAULT_DEMO_INTERVAL_SECONDS, 1, 86_400),
         github_token=_text(env, "GITHUB_TOKEN"),

@@ -76,7 +76,13 @@ class EtlScheduler:
             log.info("[1/2] Silver Layer...")
             step = time.perf_counter()
             try:
-                run_silver(conn, self.settings.silver_batch_size, self.stop_requested.is_set)
+                run_silver(
+                    conn,
+                    self.settings.silver_batch_size,
+                    self.stop_requested.is_set,
+                    workers=self.settings.silver_workers,
+                    connect=lambda: db.connect(self.settings),
+                )
             except Exception as exc:
                 if db.permanent_failure(exc, self.settings):
                     raise  # no cycle can get past it: the caller ends with its one line and code
