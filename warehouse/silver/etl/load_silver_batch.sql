@@ -1,9 +1,13 @@
 -- =============================================================================
 -- silver/etl/load_silver_batch.sql — silver.load_batch(batch_size): move the next
 -- batch of bronze rows into silver.events and advance the watermark, in the
--- caller's transaction (process_silver.py commits once per batch).
+-- caller's transaction (process_silver.py commits once per batch); and the parallel
+-- form: silver.plan_ranges() cuts the backlog into ranges, silver.load_range() loads one
+-- (several sessions at once), silver.advance_watermark() moves the watermark past them in order.
+-- Both read with silver.read_bronze_batch() and store with silver.ingest_batch_fields().
 --
---   grain:   one call = at most batch_size bronze rows, in (ingest_xid, raw_event_id) order.
+--   grain:   one call = at most batch_size bronze rows, in (ingest_xid, raw_event_id) order
+--            (load_range: the rows of one planned range).
 --   written: silver.events, silver.event_payloads (silver/payloads.sql), silver.etl_watermark.
 --   read:    bronze.raw_events.
 --   called:  ingestion/src/process_silver.py (one transaction per call).
