@@ -271,32 +271,40 @@ $$;
 -- ending below the oldest running transaction (the set that can no longer change; see above).
 CREATE OR REPLACE FUNCTION silver.plan_ranges(p_batch_size INT, p_max_ranges INT)
 RETURNS TABLE (from_xid XID8, from_id BIGINT, to_xid XID8, to_id BIGINT, rows_planned BIGINT)
-LANGUAGE sql STABLE AS $$
-    WITH w AS (
-        SELECT last_xid, last_raw_event_id FROM silver.etl_watermark WHERE pipeline = 'silver.events'
-    ),
-    keys AS (
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    v_last_xid XID8;
+    v_last_id  BIGINT;
+BEGIN
+    -- The watermark read first: as values, the keyset bounds below are an index range scan from
+    -- it (read through a join, the planner may scan all of bronze instead).
+    SELECT w.last_xid, w.last_raw_event_id INTO v_last_xid, v_last_id
+      FROM silver.etl_watermark AS w
+     WHERE w.pipeline = 'silver.events';
+    RETURN QUERY
+    WITH keys AS (
         SELECT k.ingest_xid, k.raw_event_id,
                row_number() OVER (ORDER BY k.ingest_xid, k.raw_event_id) AS n
           FROM (SELECT b.ingest_xid, b.raw_event_id
-                  FROM bronze.raw_events AS b, w
-                 WHERE (b.ingest_xid, b.raw_event_id) > (w.last_xid, w.last_raw_event_id)
-                   AND b.ingest_xid < pg_snapshot_xmin(pg_current_snapshot())
+                  FROM bronze.raw_events AS b
+                 WHERE (b.ingest_xid, b.raw_event_id) > (v_last_xid, v_last_id)
+                   AND (b.ingest_xid, b.raw_event_id) <= (pg_snapshot_xmin(pg_current_snapshot()), -1::BIGINT)
                  ORDER BY b.ingest_xid, b.raw_event_id
                  LIMIT p_batch_size::BIGINT * p_max_ranges) AS k
     ),
     ends AS (
         SELECT k.ingest_xid, k.raw_event_id, k.n
           FROM keys AS k
-         WHERE k.n % p_batch_size = 0 OR k.n = (SELECT MAX(n) FROM keys)
+         WHERE k.n % p_batch_size = 0 OR k.n = (SELECT MAX(keys.n) FROM keys)
     )
-    SELECT COALESCE(lag(e.ingest_xid) OVER o, w.last_xid),
-           COALESCE(lag(e.raw_event_id) OVER o, w.last_raw_event_id),
+    SELECT COALESCE(lag(e.ingest_xid) OVER o, v_last_xid),
+           COALESCE(lag(e.raw_event_id) OVER o, v_last_id),
            e.ingest_xid, e.raw_event_id,
            e.n - COALESCE(lag(e.n) OVER o, 0)
-      FROM ends AS e, w
+      FROM ends AS e
     WINDOW o AS (ORDER BY e.n)
-     ORDER BY e.n
+     ORDER BY e.n;
+END;
 $$;
 
 -- One range of silver.plan_ranges(): its bronze rows into silver, in the caller's transaction.
