@@ -137,3 +137,30 @@ def test_a_backlog_of_one_batch_is_loaded_by_one_session(conn, settings):
 
     result = run_silver(conn, BATCH, workers=4, connect=connect)
     assert (result.rows_inserted, result.caught_up, opened) == (5, True, [])
+
+
+def test_planning_and_reading_a_small_backlog_never_scans_all_of_bronze(conn, settings):
+    # 30,000 bronze rows already in silver, then 20 new ones: planning ranges and reading the
+    # batch go through the (ingest_xid, raw_event_id) index from the watermark, so a cycle's cost
+    # follows the new rows, not the size of bronze.
+    with conn.cursor() as cur:
+        cur.execute(
+            """INSERT INTO bronze.raw_events (event_id, raw_data, source)
+               SELECT g::TEXT, jsonb_build_object('id', g::TEXT, 'type', 'WatchEvent'), 'bulk'
+                 FROM generate_series(1, 30000) AS g"""
+        )
+    conn.commit()
+    run_silver(conn, 10_000, workers=2, connect=connector(settings))
+    load_events(conn, [make_event(str(i)) for i in range(100_001, 100_021)])
+    with conn.cursor() as cur:
+        cur.execute("ANALYZE bronze.raw_events")
+    conn.commit()
+    with conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM silver.plan_ranges(5, 100)")
+        assert cur.fetchone()[0] == 4
+        cur.execute("SELECT * FROM silver.load_batch(5000)")
+        cur.execute(
+            "SELECT seq_scan, idx_scan > 0 FROM pg_stat_xact_user_tables WHERE relid = 'bronze.raw_events'::REGCLASS"
+        )
+        assert cur.fetchone() == (0, True)
+    conn.rollback()
