@@ -279,3 +279,27 @@ def test_the_run_checks_every_key_of_its_facts_and_locks_their_dimension_rows(co
             assert f'is not present in table "{dimension}"' in failure.value.diag.message_detail
             cur.execute("ROLLBACK TO SAVEPOINT s")
     conn.rollback()
+
+
+def test_a_dbas_further_foreign_key_on_fact_events_still_checks_every_row(conn):
+    # The run skips the row triggers only when fact_events has nothing but its four keys' own
+    # (and no rule: a rule would be skipped too).
+    load_and_etl(conn, [make_event("1")])
+    with conn.cursor() as cur:
+        cur.execute("""CREATE TABLE public.formats (f TEXT PRIMARY KEY);
+                       INSERT INTO public.formats VALUES ('legacy_timeline');
+                       ALTER TABLE gold.fact_events ADD CONSTRAINT fk_dba_format FOREIGN KEY (event_format)
+                             REFERENCES public.formats (f) NOT VALID;""")
+    conn.commit()
+    from ghdw.bronze_loader import load_events
+    from ghdw.process_silver import run_silver
+
+    load_events(conn, [make_event("2")])
+    run_silver(conn, 100)
+    with pytest.raises(GoldEtlError, match='violates foreign key constraint "fk_dba_format"'):
+        run_gold(conn)
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO public.formats VALUES ('modern')")
+    conn.commit()
+    run_gold(conn)
+    assert scalar(conn, "SELECT COUNT(*) FROM gold.fact_events") == 2

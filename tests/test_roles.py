@@ -90,30 +90,54 @@ def test_etl_role_runs_silver_and_gold_and_cannot_touch_bronze(roles, conn):
         etl.close()
 
 
-def test_etl_role_checks_fact_keys_once_per_run_and_row_by_row_without_the_grant(roles, conn):
-    """setup grants gh_etl SET on session_replication_role (the gold run's set-based key check);
-    without it, gold still loads, its constraints checking each row, and says so."""
-    assert scalar(conn, "SELECT has_parameter_privilege('gh_etl', 'session_replication_role', 'SET')") is True
-    assert scalar(conn, "SELECT has_parameter_privilege('gh_bi', 'session_replication_role', 'SET')") is False
-    assert scalar(conn, "SELECT has_parameter_privilege('gh_ingestion', 'session_replication_role', 'SET')") is False
-    row_by_row = "keys checked row by row"
+def test_etl_role_may_not_turn_off_checks_unless_granted_and_setup_removes_its_own_default(roles, conn):
+    """gh_etl gets no SET on session_replication_role (it would turn off every foreign-key check of
+    its sessions): gold then checks fact_events' keys row by row. An administrator may grant it; a
+    default of it set for the role is removed by every setup run."""
+    with conn.cursor() as cur:  # a grant is the cluster's: one left by another warehouse's administrator
+        cur.execute("REVOKE SET ON PARAMETER session_replication_role FROM gh_etl")
+    conn.commit()
+    for role in ("gh_etl", "gh_bi", "gh_ingestion"):
+        assert scalar(conn, f"SELECT has_parameter_privilege('{role}', 'session_replication_role', 'SET')") is False
     etl = _connect(roles["gh_etl"])
     try:
+        assert _refused(etl, "SET session_replication_role = replica")
         load_events(conn, [make_event("1", actor_id=1)])
         run_silver(etl, 100)
-        assert not any(row_by_row in line for line in run_gold(etl))
-        assert scalar(etl, "SHOW session_replication_role") == "origin"
-        with conn.cursor() as cur:  # the parameter grant is the cluster's: put back in the finally below
-            cur.execute("REVOKE SET ON PARAMETER session_replication_role FROM gh_etl")
-        conn.commit()
-        load_events(conn, [make_event("2", actor_id=2)])
-        run_silver(etl, 100)
-        assert any(row_by_row in line for line in run_gold(etl))
-        assert scalar(etl, "SELECT COUNT(*) FROM gold.fact_events") == 2
+        run_gold(etl)  # row by row
+        assert scalar(etl, "SELECT COUNT(*) FROM gold.fact_events") == 1
     finally:
         etl.close()
-        with conn.cursor() as cur:
-            cur.execute("GRANT SET ON PARAMETER session_replication_role TO gh_etl")
+    with conn.cursor() as cur:  # the administrator's choice: the faster gold run for gh_etl
+        cur.execute("GRANT SET ON PARAMETER session_replication_role TO gh_etl")
+        cur.execute("ALTER ROLE gh_etl SET session_replication_role = replica")  # as gh_etl itself could
+        cur.execute("SELECT current_database()")
+        cur.execute(f'ALTER ROLE gh_etl IN DATABASE "{cur.fetchone()[0]}" SET session_replication_role = replica')
+    conn.commit()
+    try:
+        setup_db.apply_schema(conn)
+        assert (
+            scalar(
+                conn,
+                """SELECT COUNT(*) FROM pg_db_role_setting AS s JOIN pg_roles AS r ON r.oid = s.setrole
+                    WHERE r.rolname = 'gh_etl'
+                      AND array_to_string(s.setconfig, ',') LIKE '%session_replication_role%'""",
+            )
+            == 0
+        )
+        etl = _connect(roles["gh_etl"])
+        try:
+            assert scalar(etl, "SHOW session_replication_role") == "origin"
+            load_events(conn, [make_event("2", actor_id=2)])
+            run_silver(etl, 100)
+            run_gold(etl)  # once per run, as the role may now set it
+            assert scalar(etl, "SELECT COUNT(*) FROM gold.fact_events") == 2
+            assert scalar(etl, "SHOW session_replication_role") == "origin"
+        finally:
+            etl.close()
+    finally:
+        with conn.cursor() as cur:  # the parameter grant is the cluster's
+            cur.execute("REVOKE SET ON PARAMETER session_replication_role FROM gh_etl")
         conn.commit()
 
 

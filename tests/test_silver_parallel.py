@@ -164,3 +164,50 @@ def test_planning_and_reading_a_small_backlog_never_scans_all_of_bronze(conn, se
         )
         assert cur.fetchone() == (0, True)
     conn.rollback()
+
+
+def test_two_parallel_runs_at_once_load_everything_once_without_deadlock(conn, settings, second_conn):
+    import threading
+
+    chunks = mixed_events()
+    load_bronze(conn, chunks)
+    load_bronze(second_conn, chunks)
+    errors = []
+
+    def one_run():
+        own = db.connect(settings)
+        try:
+            run_silver(own, 3, workers=2, connect=connector(settings))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            own.close()
+
+    runs = [threading.Thread(target=one_run) for _ in range(3)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join()
+    assert errors == []
+    run_silver(second_conn, 3)
+    assert query(conn, SILVER_ROWS) == query(second_conn, SILVER_ROWS)
+    assert query(conn, WATERMARK) == query(conn, LAST_BRONZE_KEY)
+
+
+def test_a_session_that_cannot_be_opened_leaves_the_run_to_the_sessions_it_has(conn, settings, caplog):
+    import psycopg2
+
+    load_bronze(conn, mixed_events())
+
+    def no_more_sessions():
+        raise psycopg2.OperationalError("FATAL:  sorry, too many clients already")
+
+    result = run_silver(conn, BATCH, workers=3, connect=no_more_sessions)
+    assert result.caught_up and result.rows_inserted == scalar(conn, "SELECT COUNT(*) FROM bronze.raw_events")
+    assert "Could not open a silver session (sorry, too many clients already)" in caplog.text
+
+
+def test_the_run_lock_key_is_the_same_in_python_and_sql(conn):
+    from ghdw.core.locks import SILVER_RUN_LOCK_KEY
+
+    assert scalar(conn, "SELECT silver.run_lock_key()") == SILVER_RUN_LOCK_KEY

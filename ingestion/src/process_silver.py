@@ -63,7 +63,8 @@ def run_silver(
             _run_batches(conn, batch_size, should_stop, result)
         return result
     finally:
-        conn.autocommit = previous_autocommit
+        if not conn.closed:
+            conn.autocommit = previous_autocommit
 
 
 def _failed(conn, exc: Exception) -> None:
@@ -146,7 +147,20 @@ def _run_ranges(
     result: SilverResult,
 ) -> None:
     """Load the backlog range by range on `workers` sessions while it holds two batches or more;
-    what is left (one batch at most) is the caller's sequential loop."""
+    what is left (one batch at most) is the caller's sequential loop. Only one parallel run at a
+    time (silver.run_lock_key(), which silver.load_batch() also takes): another run in progress
+    makes this one load batch by batch, after it."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_try_advisory_lock(silver.run_lock_key())")
+            locked = cur.fetchone()[0]
+        conn.commit()
+    except Exception as exc:
+        _failed(conn, exc)
+        raise
+    if not locked:
+        log.info("Another silver run is loading ranges on this warehouse; loading batch by batch after it.")
+        return
     sessions: list = []
     try:
         while not should_stop():
@@ -164,14 +178,37 @@ def _run_ranges(
                 raise
             if len(ranges) < 2:
                 return
-            while len(sessions) < min(workers, len(ranges)):
-                session = connect()
-                session.autocommit = False
-                sessions.append(session)
+            _open_sessions(sessions, min(workers, len(ranges)), connect)
+            if not sessions:
+                return  # no session to spare: the sequential loop loads the backlog
             _load_ranges(conn, sessions, ranges, should_stop, result)
     finally:
         for session in sessions:
             session.close()
+        if not conn.closed:
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("SELECT pg_advisory_unlock(silver.run_lock_key())")
+                conn.commit()
+            except psycopg2.Error:
+                conn.rollback()  # a lost connection released it already
+
+
+def _open_sessions(sessions: list, wanted: int, connect: Callable[[], Any]) -> None:
+    """Open sessions up to `wanted`; one that cannot be opened (the server's max_connections, say) is
+    said in one line and the run goes on with those it has (none: the sequential loop)."""
+    while len(sessions) < wanted:
+        try:
+            session = connect()
+        except psycopg2.Error as exc:
+            log.warning(
+                "Could not open a silver session (%s); loading with %d session(s) at a time.",
+                db.first_line(exc),
+                max(len(sessions), 1),
+            )
+            return
+        session.autocommit = False
+        sessions.append(session)
 
 
 def _load_ranges(conn, sessions: list, ranges: list, should_stop: Callable[[], bool], result: SilverResult) -> None:
@@ -201,7 +238,17 @@ def _load_ranges(conn, sessions: list, ranges: list, should_stop: Callable[[], b
                 session.commit()
             except Exception as exc:
                 abort.set()
-                _failed(session, exc)
+                if not session.closed:
+                    session.rollback()
+                log.error(
+                    "Silver range (xid %s, %s) .. (xid %s, %s) failed and was rolled back (%s); the "
+                    "watermark stays before it, the next run loads it again.",
+                    from_xid,
+                    from_id,
+                    to_xid,
+                    to_id,
+                    db.first_line(exc),
+                )
                 outcomes.put((index, exc, started))
                 break
             outcomes.put((index, counts, started))
@@ -231,7 +278,7 @@ def _load_ranges(conn, sessions: list, ranges: list, should_stop: Callable[[], b
         first_gap = passed
         while first_gap in committed:
             first_gap += 1
-        if first_gap > passed:
+        if first_gap > passed and not conn.closed:
             passed = first_gap
             _, _, last_xid, last_id, _ = ranges[passed - 1]
             try:

@@ -93,18 +93,20 @@ REVOKE INSERT, UPDATE ON silver.events FROM gh_etl;
 -- gold.fact_events is immutable: the gold ETL only inserts (ON CONFLICT (event_id) DO NOTHING).
 -- Dimensions (Type 1 upserts), aggregates and watermarks keep their UPDATE.
 REVOKE UPDATE ON gold.fact_events FROM gh_etl;
--- The gold run checks fact_events' foreign keys once per run (gold.lock_fact_keys()) and skips
--- the per-row triggers with SET LOCAL session_replication_role = replica (master_gold_etl.sql).
--- What that lets gh_etl do beyond: skip triggers and referential checks in its own sessions,
--- on the tables it may write anyway (silver, gold; it cannot write bronze, whose append-only
--- trigger guards against updates). No access is gained. Granting needs a superuser (PostgreSQL
--- 15+); set up by another role, the grant is skipped with a notice and gold checks row by row.
+-- gh_etl is not granted SET on session_replication_role. The gold run checks fact_events'
+-- foreign keys once per run and skips the per-row triggers with it when its role may
+-- (master_gold_etl.sql): a superuser may, and an administrator may grant it
+-- (GRANT SET ON PARAMETER session_replication_role TO gh_etl; README "Gold"), knowing that gh_etl
+-- could then turn off every trigger and foreign-key check of its own sessions, and so re-key a
+-- dimension row or insert a fact no dimension holds. Without it gold's constraints check each row.
+-- A role may set its own defaults; this one, which would turn them off in every session of
+-- gh_etl, is removed on each setup run (for the role, and for it in this database).
 DO $$
 BEGIN
-    GRANT SET ON PARAMETER session_replication_role TO gh_etl;
+    ALTER ROLE gh_etl RESET session_replication_role;
+    EXECUTE format('ALTER ROLE gh_etl IN DATABASE %I RESET session_replication_role', current_database());
 EXCEPTION WHEN insufficient_privilege THEN
-    RAISE NOTICE 'gh_etl not granted SET on session_replication_role (% is not a superuser): the gold run checks fact_events keys row by row',
-        current_user;
+    RAISE NOTICE 'could not reset gh_etl''s own session_replication_role default: % may not', current_user;
 END;
 $$;
 

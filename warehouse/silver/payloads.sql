@@ -379,6 +379,7 @@ BEGIN
      WHERE b.type_json #>> '{}' = ANY (silver.payload_event_types())
        AND EXISTS (SELECT 1 FROM silver.events AS e
                     WHERE e.event_id = b.event_id AND e.reject_reason IS NULL)
+     ORDER BY b.ingest_xid, b.raw_event_id  -- bronze's order, as silver.events' insert
     ON CONFLICT (event_id) DO NOTHING;
     GET DIAGNOSTICS v_rows = ROW_COUNT;
     RETURN v_rows;

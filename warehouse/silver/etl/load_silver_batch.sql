@@ -117,6 +117,8 @@ BEGIN
     -- only the fields of the event's own format were read into the batch table.
     WITH parts AS (
         SELECT
+            s.ingest_xid,
+            s.raw_event_id,
             s.event_id,
             s.ingested_at,
             s.is_legacy,
@@ -147,6 +149,8 @@ BEGIN
     ),
     extracted AS MATERIALIZED (
         SELECT
+            l.ingest_xid,
+            l.raw_event_id,
             l.event_id,
             l.type_json,
             CASE WHEN l.is_legacy THEN silver.legacy_actor_id(l.legacy_login)::TEXT
@@ -196,6 +200,9 @@ BEGIN
                      THEN silver.sentinel_reason(c.type_json, c.actor_id, c.repo_id) END,
             CASE WHEN c.is_legacy THEN 'legacy_timeline' ELSE 'modern' END
         FROM checked AS c
+        -- In bronze's order (not the batch table's physical one): any two sessions inserting the
+        -- same events take their key locks in the same order.
+        ORDER BY c.ingest_xid, c.raw_event_id
         ON CONFLICT (event_id) DO NOTHING
         RETURNING reject_reason
     )
@@ -205,6 +212,13 @@ BEGIN
     RETURN NEXT;
 END;
 $$;
+
+-- The advisory lock of a silver run (ghdw/core/locks.py SILVER_RUN_LOCK_KEY): a parallel run
+-- holds it for its whole duration (session lock), silver.load_batch() for its transaction, so
+-- a batch never loads rows a parallel run's sessions are loading (two sessions inserting the
+-- same events could wait on each other: a deadlock), and two parallel runs never overlap.
+CREATE OR REPLACE FUNCTION silver.run_lock_key() RETURNS BIGINT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ SELECT 4242004::BIGINT $$;
 
 CREATE OR REPLACE FUNCTION silver.load_batch(p_batch_size INT)
 RETURNS TABLE (rows_read BIGINT, rows_inserted BIGINT, rows_rejected BIGINT, caught_up BOOLEAN)
@@ -221,7 +235,9 @@ BEGIN
         RAISE EXCEPTION 'silver.load_batch: batch size must be a positive integer, got %', p_batch_size;
     END IF;
 
-    -- FOR UPDATE serialises concurrent silver runs on the watermark row.
+    -- A parallel run in progress (silver.run_lock_key()) finishes first; then FOR UPDATE
+    -- serialises concurrent silver batches on the watermark row.
+    PERFORM pg_advisory_xact_lock(silver.run_lock_key());
     SELECT w.last_xid, w.last_raw_event_id
       INTO v_last_xid, v_last_id
       FROM silver.etl_watermark AS w
