@@ -51,7 +51,7 @@ from ghdw.core import schema as setup_db
 from ghdw.dev.local_github import DEFAULT_SOURCES, read_events
 from ghdw.ops.queries import fast_queries, health_queries, sample_queries
 from ghdw.process_gold import run_gold
-from ghdw.process_silver import run_silver
+from ghdw.process_silver import run_silver_configured
 from ghdw.sources.gharchive import file_targets
 from ghdw.sources.json_split import event_line
 
@@ -133,14 +133,7 @@ def file_to_gold(admin_settings, name: str, data: Path) -> dict:
     try:
         t_bronze = timed(lambda: run_backfill(settings, file_targets([str(data)])))
         with db.connection(settings) as conn:
-            t_silver = timed(
-                lambda: run_silver(
-                    conn,
-                    settings.silver_batch_size,
-                    workers=settings.silver_workers,
-                    connect=lambda: db.connect(settings),
-                )
-            )
+            t_silver = timed(lambda: run_silver_configured(conn, settings))
             t_gold = timed(lambda: run_gold(conn))
             with conn.cursor() as cur:
                 cur.execute("SELECT COUNT(*) FROM gold.fact_events")
@@ -213,9 +206,7 @@ def timed(work) -> float:
 
 def etl_cycle(settings) -> None:
     with db.connection(settings) as conn:
-        run_silver(
-            conn, settings.silver_batch_size, workers=settings.silver_workers, connect=lambda: db.connect(settings)
-        )
+        run_silver_configured(conn, settings)
         run_gold(conn)
 
 
@@ -290,14 +281,7 @@ def main(argv=None) -> int:
             t_bronze = timed(lambda: run_backfill(settings, file_targets([str(data)])))
             figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
             with db.connection(settings) as conn:
-                t_silver = timed(
-                    lambda: run_silver(
-                        conn,
-                        settings.silver_batch_size,
-                        workers=settings.silver_workers,
-                        connect=lambda: db.connect(settings),
-                    )
-                )
+                t_silver = timed(lambda: run_silver_configured(conn, settings))
                 t_gold = timed(lambda: run_gold(conn))
             copies += copy_reference_runs(settings, data)
             t_copy = statistics.median(copies)
@@ -337,6 +321,8 @@ def main(argv=None) -> int:
             )
             figures["bronze_vs_copy"] = round(figures["bronze_eps"] / figures["copy_eps"], 3)
             figures["backfill_workers"] = settings.backfill_workers
+            figures["silver_workers"] = settings.silver_workers
+            figures["silver_batch_size"] = settings.silver_batch_size
             figures["bronze_1conn_eps"] = round(n / t_bronze_1)
             figures["bronze_1conn_vs_copy"] = round(figures["bronze_1conn_eps"] / figures["copy_eps"], 3)
             figures["end_to_end_vs_copy"] = round(figures["end_to_end_eps"] / figures["copy_eps"], 3)

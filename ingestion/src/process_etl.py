@@ -29,7 +29,7 @@ from ghdw.core.locks import ETL_LOCK_KEY
 from ghdw.core.redaction import redact
 from ghdw.logger import start_process
 from ghdw.process_gold import GoldEtlError, GoldRetryLater, GoldStopped, run_gold
-from ghdw.process_silver import run_silver
+from ghdw.process_silver import run_silver_configured
 
 log = logging.getLogger("ghdw.SILVER_GOLD_ETL_SCHEDULER")
 
@@ -76,13 +76,7 @@ class EtlScheduler:
             log.info("[1/2] Silver Layer...")
             step = time.perf_counter()
             try:
-                run_silver(
-                    conn,
-                    self.settings.silver_batch_size,
-                    self.stop_requested.is_set,
-                    workers=self.settings.silver_workers,
-                    connect=lambda: db.connect(self.settings),
-                )
+                run_silver_configured(conn, self.settings, self.stop_requested.is_set)
             except Exception as exc:
                 if db.permanent_failure(exc, self.settings):
                     raise  # no cycle can get past it: the caller ends with its one line and code

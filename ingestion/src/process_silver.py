@@ -67,6 +67,18 @@ def run_silver(
             conn.autocommit = previous_autocommit
 
 
+def run_silver_configured(conn, settings, should_stop: Callable[[], bool] = lambda: False) -> SilverResult:
+    """run_silver() with the settings' SILVER_BATCH_SIZE and SILVER_WORKERS (extra sessions opened
+    from the same settings)."""
+    return run_silver(
+        conn,
+        settings.silver_batch_size,
+        should_stop,
+        workers=settings.silver_workers,
+        connect=lambda: db.connect(settings),
+    )
+
+
 def _failed(conn, exc: Exception) -> None:
     """Roll conn back and log why a silver transaction failed, in one line (then the caller raises)."""
     if not conn.closed:
@@ -298,9 +310,7 @@ def _load_ranges(conn, sessions: list, ranges: list, should_stop: Callable[[], b
 def main() -> int:
     settings = start_process()
     with db.connection(settings) as conn:
-        run_silver(
-            conn, settings.silver_batch_size, workers=settings.silver_workers, connect=lambda: db.connect(settings)
-        )
+        run_silver_configured(conn, settings)
     return 0
 
 
