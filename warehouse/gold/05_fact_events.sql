@@ -54,6 +54,32 @@ CREATE INDEX IF NOT EXISTS idx_fact_events_silver_processed_at ON gold.fact_even
 -- inserts with session_replication_role = replica (the row triggers skipped) only when the
 -- role may set that (security/roles.sql grants it to gh_etl) and fact_events has no trigger
 -- besides its constraints' own; otherwise the rows are checked by the constraints as usual.
+-- fact_events' four foreign keys: constraint, key column, dimension (gold.dim_...).
+CREATE OR REPLACE FUNCTION gold.fact_event_keys()
+RETURNS TABLE (constraint_name NAME, key_column NAME, dimension NAME)
+LANGUAGE sql IMMUTABLE AS $$
+    VALUES ('fk_fact_events_date_id'::NAME,    'date_id'::NAME,    'dim_date'::NAME),
+           ('fk_fact_events_actor_id',   'actor_id',   'dim_actors'),
+           ('fk_fact_events_repo_id',    'repo_id',    'dim_repos'),
+           ('fk_fact_events_event_type', 'event_type', 'dim_event_types')
+$$;
+
+-- TRUE when nothing acts on a row inserted into fact_events but the triggers of its four keys: no
+-- trigger of a DBA's, no further foreign key, no rule. Only then may the gold run check the keys
+-- itself (gold.lock_fact_keys()) and skip the row triggers (master_gold_etl.sql).
+CREATE OR REPLACE FUNCTION gold.fact_events_has_only_its_key_checks()
+RETURNS BOOLEAN
+LANGUAGE sql STABLE AS $$
+    SELECT NOT EXISTS (SELECT 1 FROM pg_trigger AS t
+                         LEFT JOIN pg_constraint AS c ON c.oid = t.tgconstraint
+                        WHERE t.tgrelid = 'gold.fact_events'::REGCLASS
+                          AND (NOT t.tgisinternal
+                               OR c.conrelid IS DISTINCT FROM 'gold.fact_events'::REGCLASS
+                               OR c.conname NOT IN (SELECT k.constraint_name FROM gold.fact_event_keys() AS k)))
+       AND NOT EXISTS (SELECT 1 FROM pg_rewrite AS r
+                        WHERE r.ev_class = 'gold.fact_events'::REGCLASS AND r.rulename <> '_RETURN')
+$$;
+
 CREATE OR REPLACE FUNCTION gold.lock_fact_keys(p_events REGCLASS)
 RETURNS VOID
 LANGUAGE plpgsql AS $$
@@ -63,13 +89,7 @@ DECLARE
     v_locked BIGINT;
     v_value  TEXT;
 BEGIN
-    FOR k IN SELECT * FROM (VALUES
-        ('fk_fact_events_date_id',    'date_id',    'dim_date'),
-        ('fk_fact_events_actor_id',   'actor_id',   'dim_actors'),
-        ('fk_fact_events_repo_id',    'repo_id',    'dim_repos'),
-        ('fk_fact_events_event_type', 'event_type', 'dim_event_types')
-    ) AS t (constraint_name, key_column, dimension)
-    LOOP
+    FOR k IN SELECT * FROM gold.fact_event_keys() LOOP
         EXECUTE format('SELECT COUNT(DISTINCT %1$I) FROM %2$s', k.key_column, p_events) INTO v_keys;
         EXECUTE format('SELECT COUNT(*) FROM (SELECT 1 FROM gold.%1$I AS d
                          WHERE d.%2$I IN (SELECT e.%2$I FROM %3$s AS e)

@@ -130,33 +130,27 @@ BEGIN
     -- The four foreign keys checked once for the run (gold.lock_fact_keys(), gold/05_fact_events.sql)
     -- instead of by a trigger per row, only when:
     --   * fact_events has no trigger and no rule but the four constraints' own (a DBA's trigger,
-    --     rule or further foreign key must still act on every row), and
+    --     rule or further foreign key must still act on every row:
+    --     gold.fact_events_has_only_its_key_checks()), and
     --   * this role may set session_replication_role (a superuser, or a role granted it: README
     --     "Gold"); the setting is local to this transaction and put back right after the insert.
-    -- (A warehouse not yet upgraded by setup has no gold.lock_fact_keys(): row by row there.)
-    IF v_role_mode <> 'replica' AND to_regprocedure('gold.lock_fact_keys(regclass)') IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM pg_trigger AS t
-                         LEFT JOIN pg_constraint AS c ON c.oid = t.tgconstraint
-                        WHERE t.tgrelid = 'gold.fact_events'::REGCLASS
-                          AND (NOT t.tgisinternal
-                               OR c.conrelid IS DISTINCT FROM 'gold.fact_events'::REGCLASS
-                               OR c.conname NOT IN ('fk_fact_events_date_id', 'fk_fact_events_actor_id',
-                                                    'fk_fact_events_repo_id', 'fk_fact_events_event_type')))
-       AND NOT EXISTS (SELECT 1 FROM pg_rewrite AS r
-                        WHERE r.ev_class = 'gold.fact_events'::REGCLASS AND r.rulename <> '_RETURN') THEN
-        BEGIN
-            PERFORM set_config('session_replication_role', 'replica', TRUE);
-            v_run_check := TRUE;
-        EXCEPTION WHEN insufficient_privilege THEN
-            IF v_new_rows >= 10000 THEN  -- where it costs: a second or more
-                RAISE NOTICE 'fact_events: keys checked row by row by its constraints (% may not set session_replication_role; README "Gold")',
-                    current_user;
-            END IF;
-        END;
-    END IF;
-    -- (A session already in replica mode skips the triggers whatever this run does: checked here too.)
-    IF v_run_check OR (v_role_mode = 'replica' AND to_regprocedure('gold.lock_fact_keys(regclass)') IS NOT NULL) THEN
-        PERFORM gold.lock_fact_keys('pg_temp.gold_new_events');
+    -- (A warehouse not yet upgraded by setup has no such functions: row by row there.)
+    IF to_regprocedure('gold.fact_events_has_only_its_key_checks()') IS NOT NULL THEN
+        IF v_role_mode <> 'replica' AND gold.fact_events_has_only_its_key_checks() THEN
+            BEGIN
+                PERFORM set_config('session_replication_role', 'replica', TRUE);
+                v_run_check := TRUE;
+            EXCEPTION WHEN insufficient_privilege THEN
+                IF v_new_rows >= 10000 THEN  -- where it costs: a second or more
+                    RAISE NOTICE 'fact_events: keys checked row by row by its constraints (% may not set session_replication_role; README "Gold")',
+                        current_user;
+                END IF;
+            END;
+        END IF;
+        -- (A session already in replica mode skips the triggers whatever this run does: checked too.)
+        IF v_run_check OR v_role_mode = 'replica' THEN
+            PERFORM gold.lock_fact_keys('pg_temp.gold_new_events');
+        END IF;
     END IF;
     WITH inserted AS (
         INSERT INTO gold.fact_events (
