@@ -92,6 +92,20 @@ def _failed(conn, exc: Exception) -> None:
         log.exception("Silver batch failed and was rolled back; the watermark did not move.")
 
 
+def _transaction(conn, statement: str, params: tuple = ()) -> list[tuple]:
+    """One statement in a transaction of its own on conn, committed; its rows. On failure conn is
+    rolled back and the reason logged in one line (_failed), then the error is raised."""
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+            rows = cur.fetchall()
+        conn.commit()
+    except Exception as exc:
+        _failed(conn, exc)
+        raise
+    return rows
+
+
 def _saved(result: SilverResult, rows_read: int, rows_inserted: int, rows_rejected: int, where: str, started: float):
     result.batches += 1
     result.rows_inserted += rows_inserted
@@ -162,32 +176,18 @@ def _run_ranges(
     what is left (one batch at most) is the caller's sequential loop. Only one parallel run at a
     time (silver.run_lock_key(), which silver.load_batch() also takes): another run in progress
     makes this one load batch by batch, after it."""
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT pg_try_advisory_lock(silver.run_lock_key())")
-            locked = cur.fetchone()[0]
-        conn.commit()
-    except Exception as exc:
-        _failed(conn, exc)
-        raise
+    [(locked,)] = _transaction(conn, "SELECT pg_try_advisory_lock(silver.run_lock_key())")
     if not locked:
         log.info("Another silver run is loading ranges on this warehouse; loading batch by batch after it.")
         return
     sessions: list = []
     try:
         while not should_stop():
-            try:
-                with conn.cursor() as cur:
-                    cur.execute(
-                        "SELECT from_xid::TEXT, from_id, to_xid::TEXT, to_id, rows_planned "
-                        "FROM silver.plan_ranges(%s, %s)",
-                        (batch_size, workers * RANGES_PER_ROUND),
-                    )
-                    ranges = cur.fetchall()
-                conn.commit()
-            except Exception as exc:
-                _failed(conn, exc)
-                raise
+            ranges = _transaction(
+                conn,
+                "SELECT from_xid::TEXT, from_id, to_xid::TEXT, to_id, rows_planned FROM silver.plan_ranges(%s, %s)",
+                (batch_size, workers * RANGES_PER_ROUND),
+            )
             if len(ranges) < 2:
                 return
             _open_sessions(sessions, min(workers, len(ranges)), connect)
@@ -294,12 +294,9 @@ def _load_ranges(conn, sessions: list, ranges: list, should_stop: Callable[[], b
             passed = first_gap
             _, _, last_xid, last_id, _ = ranges[passed - 1]
             try:
-                with conn.cursor() as cur:
-                    cur.execute("SELECT silver.advance_watermark(%s::XID8, %s)", (last_xid, last_id))
-                conn.commit()
+                _transaction(conn, "SELECT silver.advance_watermark(%s::XID8, %s)", (last_xid, last_id))
             except Exception as exc:
                 abort.set()
-                _failed(conn, exc)
                 failure = failure or exc
     for thread in threads:
         thread.join()
